@@ -1,0 +1,82 @@
+"""Composition root of the ingest service."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+from opentelemetry.sdk.trace import TracerProvider
+from sqlalchemy import text
+
+from shared.broker import make_broker
+from shared.db import create_schema, make_engine, session_factory
+from shared.http import BodySizeLimit, add_health_routes, bearer_guard, install_problem_handlers
+from shared.streams import Streams
+from shared.telemetry import make_tracer_provider
+
+from .api import router
+from .models import Base
+from .outbox import OutboxRelay
+from .settings import IngestSettings
+from .state import IngestState
+
+
+def create_app(settings: IngestSettings, tracer_provider: TracerProvider | None = None) -> FastAPI:
+    tracer_provider = tracer_provider or make_tracer_provider("ingest", settings.namespace)
+    engine = make_engine(settings.own_database_url)
+    SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine, tracer_provider=tracer_provider)
+    sessions = session_factory(engine)
+    broker = make_broker(settings, tracer_provider)
+    relay = OutboxRelay(
+        sessions,
+        broker,
+        Streams(settings.namespace),
+        maxlen=settings.stream_maxlen,
+        batch_size=settings.relay_batch_size,
+        poll_interval=settings.relay_poll_interval,
+    )
+    state = IngestState(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        broker=broker,
+        relay=relay,
+        editor_guard=bearer_guard(settings.editor_token, "editor"),
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await create_schema(engine, Base.metadata)
+        await broker.connect()
+        relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
+        try:
+            yield
+        finally:
+            relay_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await relay_task
+            await broker.stop()
+            await engine.dispose()
+            tracer_provider.force_flush()
+
+    app = FastAPI(title="Newsroom ingest (internal)", version="1", lifespan=lifespan)
+    app.state.ingest = state
+    install_problem_handlers(app)
+    app.include_router(router)
+
+    async def db_ready() -> None:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def redis_ready() -> None:
+        if not await broker.ping(timeout=2.0):
+            raise ConnectionError("redis does not answer")
+
+    add_health_routes(app, {"database": db_ready, "redis": redis_ready})
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
+    FastAPIInstrumentor.instrument_app(app, tracer_provider=tracer_provider)
+    return app

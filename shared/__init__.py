@@ -1,0 +1,1 @@
+"""Code every Newsroom service shares: contracts, settings, plumbing."""

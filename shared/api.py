@@ -1,0 +1,114 @@
+"""HTTP API models shared by the gateway and the services behind it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from shared.events import BodyBlock
+from shared.text import clean_text
+
+TITLE_MAX = 500
+AUTHOR_MAX = 245
+
+
+class ArticleIn(BaseModel):
+    """An article as an editor or a feed sends it."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "روسيا: نحافظ على اتصالات مكثفة مع سوريا",
+                    "author": "فريق ماسة",
+                    "published_on": "2025-11-01",
+                    "legacy_views": 1085,
+                    "body": [
+                        {"kind": "paragraph", "text": "أكد نائب وزير الخارجية الروسي..."},
+                        {"kind": "heading", "text": "اجتماع سوري - روسي في موسكو"},
+                    ],
+                }
+            ]
+        },
+    )
+
+    title: str = Field(min_length=1, max_length=TITLE_MAX)
+    body: list[BodyBlock] | str = Field(
+        description="Blocks in reading order, or plain text with blank lines between paragraphs."
+    )
+    author: str | None = Field(default=None, max_length=AUTHOR_MAX)
+    published_on: date | None = None
+    legacy_views: int = Field(default=0, ge=0, le=10**12)
+    source_url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://\S+$")
+    slug: str | None = Field(default=None, max_length=200)
+    language: str = Field(default="ar", max_length=16)
+
+    @field_validator("title", "author")
+    @classmethod
+    def _clean_line(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = " ".join(clean_text(value).split())
+        return value or None
+
+    @field_validator("title")
+    @classmethod
+    def _title_required(cls, value: str | None) -> str:
+        if not value:
+            raise ValueError("title must not be blank")
+        return value
+
+    @field_validator("body")
+    @classmethod
+    def _body_blocks(cls, value: list[BodyBlock] | str) -> list[BodyBlock]:
+        if isinstance(value, str):
+            parts = [p.strip() for p in clean_text(value).split("\n\n")]
+            blocks = [BodyBlock(kind="paragraph", text=" ".join(p.split("\n"))) for p in parts if p]
+        else:
+            blocks = [
+                BodyBlock(kind=b.kind, text=clean_text(b.text)) for b in value if clean_text(b.text)
+            ]
+        if not blocks:
+            raise ValueError("body must contain at least one non-blank paragraph")
+        return blocks
+
+
+class ArticleOut(BaseModel):
+    id: UUID
+    slug: str
+    title: str
+    author: str | None
+    published_on: date | None
+    body: list[BodyBlock]
+    legacy_views: int
+    revision: int
+    status: Literal["published", "unpublished"]
+    source_url: str | None
+    language: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class ArticleSummary(BaseModel):
+    id: UUID
+    slug: str
+    title: str
+    author: str | None
+    published_on: date | None
+    legacy_views: int
+
+
+class ArticlePage(BaseModel):
+    items: list[ArticleSummary]
+    next_cursor: str | None = Field(
+        default=None, description="Pass as `cursor` to get the next page; null on the last page."
+    )
+
+
+class SaveOutcome(BaseModel):
+    outcome: Literal["created", "updated", "unchanged"]
+    article: ArticleOut

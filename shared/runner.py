@@ -1,0 +1,31 @@
+"""Run one service's FastAPI app under uvicorn: the entry point of each ``__main__``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import uvicorn
+from fastapi import FastAPI
+from opentelemetry import trace
+
+from shared.settings import NewsroomSettings
+from shared.telemetry import make_tracer_provider
+
+
+def serve(settings: NewsroomSettings, build: Callable[..., FastAPI]) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s [" + settings.service_name + "] %(message)s",
+    )
+    provider = make_tracer_provider(settings.service_name, settings.namespace)
+    trace.set_tracer_provider(provider)
+    app = build(settings, tracer_provider=provider)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )

@@ -1,0 +1,69 @@
+"""Settings every service reads (env prefix ``NEWSROOM_``).
+
+Each service subclasses :class:`NewsroomSettings` and adds only what it owns.
+Nothing here is instantiated at import time: composition roots build settings.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class NewsroomSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NEWSROOM_", extra="ignore")
+
+    #: The service this process runs; subclasses pin it.
+    service_name: str = "newsroom"
+
+    namespace: str = "newsroom"
+    redis_url: str = "redis://localhost:6379/0"
+    data_dir: Path = Path("./var")
+    #: Shared fallback for every service's database (each service prefers its own).
+    database_url: str | None = None
+
+    host: str = "127.0.0.1"
+    ingest_port: int = 8001
+    views_port: int = 8002
+    comments_port: int = 8003
+    gateway_port: int = 8000
+
+    #: Approximate cap (XADD MAXLEN ~) of every stream we publish to.
+    stream_maxlen: int = 1_000_000
+    #: Deliveries after which an entry moves to ``<stream>.dlq``.
+    max_deliveries: int = 5
+    #: Idle time after which a live replica reclaims a dead replica's entries.
+    claim_idle_ms: int = 30_000
+    #: Unique per replica; defaults to host-pid.
+    consumer_name: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+
+    editor_token: str | None = None
+    moderator_token: str | None = None
+
+    log_level: str = "INFO"
+
+    @property
+    def own_database_url(self) -> str:
+        """This service's database: its own URL, the shared one, or a SQLite file."""
+        own = os.environ.get(f"NEWSROOM_{self.service_name.upper()}_DATABASE_URL")
+        if own:
+            return own
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / f'{self.service_name}.db').resolve()}"
+
+    def service_url(self, service: str) -> str:
+        """Internal base URL of another service, overridable by ``NEWSROOM_<SVC>_URL``."""
+        explicit = os.environ.get(f"NEWSROOM_{service.upper()}_URL")
+        if explicit:
+            return explicit.rstrip("/")
+        port = getattr(self, f"{service}_port")
+        return f"http://127.0.0.1:{port}"
+
+    @property
+    def port(self) -> int:
+        return int(getattr(self, f"{self.service_name}_port"))

@@ -1,0 +1,34 @@
+"""OpenTelemetry bootstrap: one TracerProvider per process, from ``OTEL_*``.
+
+The SDK reads the sampler (``OTEL_TRACES_SAMPLER``/``_ARG``) and resource
+attributes (``OTEL_RESOURCE_ATTRIBUTES``) itself; we add the exporter:
+OTLP/HTTP when an endpoint is configured, console when asked, else none
+(spans are still created, so context propagates across every hop).
+"""
+
+from __future__ import annotations
+
+import os
+
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+
+
+def make_tracer_provider(service_name: str, namespace: str = "newsroom") -> TracerProvider:
+    resource = Resource.create(
+        {"service.name": service_name, "service.namespace": namespace}
+    )
+    provider = TracerProvider(resource=resource)
+    exporters = {e.strip() for e in os.environ.get("OTEL_TRACES_EXPORTER", "otlp").split(",")}
+    has_endpoint = bool(
+        os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+    )
+    if "otlp" in exporters and has_endpoint:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    if "console" in exporters:
+        provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
+    return provider
