@@ -18,6 +18,8 @@ def serve(settings: NewsroomSettings, build: Callable[..., FastAPI]) -> None:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s [" + settings.service_name + "] %(message)s",
     )
+    # Request-by-request client logs belong in traces, not in the service log.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     provider = make_tracer_provider(settings.service_name, settings.namespace)
     trace.set_tracer_provider(provider)
     app = build(settings, tracer_provider=provider)

@@ -40,7 +40,7 @@ def parse_html(page: str, *, source_url: str | None = None) -> ArticleIn:
     title = clean_text(doc.title or "")
     blocks: list[BodyBlock] = []
     for element in doc.body.iter("head", "p", "item", "quote"):
-        text = " ".join(clean_text(element.text_content()).split())
+        text = " ".join(clean_text("".join(element.itertext())).split())
         if not text:
             continue
         if starts_comment_section(text):

@@ -1,0 +1,1 @@
+"""The ``newsroom`` command line: run, feed and watch the platform."""

@@ -1,0 +1,209 @@
+"""``newsroom``: bring the platform up, import articles, watch a stream."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import threading
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import redis
+import typer
+from rich.console import Console
+from rich.progress import Progress
+
+from shared.settings import NewsroomSettings
+from shared.streams import Streams, decode_envelope
+from shared.text import url_slug
+
+from .embedded_redis import EmbeddedRedis, redis_answers
+from .supervisor import Supervisor
+
+app = typer.Typer(help="Newsroom: an event-driven platform for news sites.", no_args_is_help=True)
+console = Console()
+
+CONTENT_TYPES = {".html": "text/html", ".htm": "text/html", ".json": "application/json"}
+
+
+def demo_article_path() -> Path:
+    return Path(str(resources.files("newsroom") / "demo" / "article-page.txt"))
+
+
+def _token(data_dir: Path, name: str) -> str:
+    """The configured token, else one generated once and kept under the data dir."""
+    configured = os.environ.get(f"NEWSROOM_{name.upper()}_TOKEN")
+    if configured:
+        return configured
+    path = data_dir / f"{name}-token"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(24))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _parse_scale(values: list[str]) -> dict[str, int]:
+    scale = {}
+    for value in values:
+        service, _, count = value.partition("=")
+        if not count.isdigit() or int(count) < 1:
+            raise typer.BadParameter(f"--scale takes SERVICE=N, got {value!r}")
+        scale[service.strip()] = int(count)
+    return scale
+
+
+@app.command()
+def up(
+    scale: Annotated[list[str], typer.Option(help="Replicas per service, e.g. views=3")] = [],  # noqa: B006
+    demo: Annotated[bool, typer.Option(help="Import the demo article on start")] = True,
+) -> None:
+    """Start every service as its own process (embedded defaults), until Ctrl-C."""
+    settings = NewsroomSettings()
+    data_dir = settings.data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env["NEWSROOM_DATA_DIR"] = str(data_dir)
+    env["NEWSROOM_EDITOR_TOKEN"] = _token(data_dir, "editor")
+    env["NEWSROOM_MODERATOR_TOKEN"] = _token(data_dir, "moderator")
+
+    embedded: EmbeddedRedis | None = None
+    if not redis_answers(settings.redis_url):
+        console.print(f"[yellow]No Redis at {settings.redis_url}: starting an embedded one[/]")
+        embedded = EmbeddedRedis(data_dir / "redis")
+        embedded.start()
+        env["NEWSROOM_REDIS_URL"] = embedded.url
+
+    ports = {s: getattr(settings, f"{s}_port") for s in ("ingest", "views", "comments", "gateway")}
+    supervisor = Supervisor(env, ports, _parse_scale(scale))
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        supervisor.start_all()
+        supervisor.wait_healthy()
+        gateway = f"http://127.0.0.1:{settings.gateway_port}"
+        article_url = None
+        if demo:
+            outcome = _import_file(demo_article_path(), gateway, env["NEWSROOM_EDITOR_TOKEN"])
+            article_url = f"{gateway}/articles/{url_slug(outcome['article']['slug'])}"
+        console.print(f"[bold green]Newsroom is up[/] (Redis {env.get('NEWSROOM_REDIS_URL', settings.redis_url)}, data in {data_dir})")
+        # Plain prints: URLs must stay whole (rich would wrap them) and greppable.
+        print(f"  Site:         {gateway}/")
+        if article_url:
+            print(f"  Demo article: {article_url}")
+        print(f"  API docs:     {gateway}/docs")
+        print(f"  Events:       {gateway}/asyncapi")
+        print(f"  Editor token: {data_dir / 'editor-token'} (or NEWSROOM_EDITOR_TOKEN)", flush=True)
+        console.print("Press Ctrl-C to stop.", highlight=False)
+        while not stop.wait(0.5):
+            for name in supervisor.restart_dead():
+                console.print(f"[red]{name} had exited: restarted[/]")
+    except RuntimeError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from exc
+    finally:
+        console.print("Stopping…")
+        supervisor.stop_all()
+        if embedded:
+            embedded.stop()
+        console.print("Stopped.")
+
+
+def _import_file(path: Path, gateway: str, token: str) -> dict[str, object]:
+    content_type = CONTENT_TYPES.get(path.suffix.lower(), "text/plain")
+    response = httpx.post(
+        f"{gateway}/api/v1/articles/import",
+        content=path.read_bytes(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": content_type},
+        timeout=60,
+    )
+    if response.status_code >= 400:
+        try:
+            problem = response.json()
+            detail = problem.get("detail") or problem.get("title")
+            if problem.get("errors"):
+                detail = f"{detail} " + "; ".join(f"{e['field']}: {e['message']}" for e in problem["errors"])
+        except ValueError:
+            detail = response.text[:200]
+        raise RuntimeError(f"{path}: HTTP {response.status_code}: {detail}")
+    return response.json()  # type: ignore[no-any-return]
+
+
+@app.command("import")
+def import_(
+    paths: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True)],
+    gateway: Annotated[str | None, typer.Option(help="Gateway base URL")] = None,
+) -> None:
+    """Send article files (.html, .json, or page text dumps) to ingest."""
+    settings = NewsroomSettings()
+    gateway = (gateway or f"http://127.0.0.1:{settings.gateway_port}").rstrip("/")
+    token = _token(settings.data_dir.resolve(), "editor")
+    counts = {"created": 0, "updated": 0, "unchanged": 0, "failed": 0}
+    with Progress(console=console) as progress:
+        task = progress.add_task("Importing", total=len(paths))
+        for path in paths:
+            try:
+                outcome = _import_file(path, gateway, token)
+                counts[str(outcome["outcome"])] += 1
+                article = outcome["article"]
+                assert isinstance(article, dict)
+                progress.console.print(f"{outcome['outcome']:>9}  {path}  →  {gateway}/articles/{url_slug(article['slug'])}")
+            except (RuntimeError, httpx.HTTPError) as exc:
+                counts["failed"] += 1
+                progress.console.print(f"[red]   failed  {exc}[/]")
+            progress.advance(task)
+    console.print(", ".join(f"{v} {k}" for k, v in counts.items()))
+    if counts["failed"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def tail(
+    stream: Annotated[str, typer.Argument(help="Stream name without namespace, e.g. articles")],
+    from_start: Annotated[bool, typer.Option("--from-start", help="Print the backlog first")] = False,
+    count: Annotated[int, typer.Option(help="Stop after this many events (0: never)")] = 0,
+) -> None:
+    """Print events of a stream as they arrive."""
+    settings = NewsroomSettings()
+    key = Streams(settings.namespace).key(stream)
+    client = redis.Redis.from_url(settings.redis_url)
+    last_id = "0-0" if from_start else "$"
+    seen = 0
+    try:
+        while True:
+            for _key, entries in client.xread({key: last_id}, block=1000, count=100) or []:
+                for entry_id, fields in entries:
+                    last_id = entry_id
+                    seen += 1
+                    try:
+                        headers, data = decode_envelope(fields)
+                        title = (data.get("data") or {}).get("title", "") if isinstance(data, dict) else ""
+                        console.print(
+                            f"{entry_id.decode()}  {data.get('type', '?')}  {title}  "
+                            f"traceparent={headers.get('traceparent', '-')}",
+                            highlight=False,
+                        )
+                        console.print_json(json.dumps(data, ensure_ascii=False))
+                    except (ValueError, KeyError, AttributeError):
+                        console.print(f"{entry_id.decode()}  (not a Newsroom event) {fields!r}")
+                    if count and seen >= count:
+                        return
+    except KeyboardInterrupt:
+        pass
+    finally:
+        client.close()
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
+
+

@@ -1,0 +1,106 @@
+"""Start every service as its own process, watch them, and stop them cleanly."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import httpx
+
+SERVICES = ("ingest", "views", "comments", "gateway")  # start order: gateway last
+
+
+def available_services() -> list[str]:
+    return [s for s in SERVICES if importlib.util.find_spec(f"services.{s}.__main__") is not None]
+
+
+@dataclass
+class Replica:
+    service: str
+    index: int
+    env: dict[str, str]
+    process: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    started_at: float = 0.0
+
+    @property
+    def name(self) -> str:
+        return f"{self.service}-{self.index}"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen([sys.executable, "-m", f"services.{self.service}"], env=self.env)
+        self.started_at = time.monotonic()
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+
+@dataclass
+class Supervisor:
+    base_env: Mapping[str, str]
+    ports: Mapping[str, int]
+    scale: Mapping[str, int] = field(default_factory=dict)
+    replicas: list[Replica] = field(default_factory=list)
+
+    def start_all(self) -> None:
+        for service in available_services():
+            for index in range(max(1, self.scale.get(service, 1))):
+                env = dict(self.base_env)
+                env["NEWSROOM_CONSUMER_NAME"] = f"{service}-{index}-{os.getpid()}"
+                if index > 0:
+                    # Extra replicas of internal services listen on their own ports.
+                    env[f"NEWSROOM_{service.upper()}_PORT"] = str(self.ports[service] + 100 * index)
+                replica = Replica(service, index, env)
+                replica.start()
+                self.replicas.append(replica)
+
+    def wait_healthy(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        pending = {r.name: r for r in self.replicas}
+        while pending and time.monotonic() < deadline:
+            for name, replica in list(pending.items()):
+                if not replica.alive():
+                    raise RuntimeError(f"{name} exited during start-up (code {replica.process.returncode if replica.process else '?'})")
+                port = int(replica.env.get(f"NEWSROOM_{replica.service.upper()}_PORT", self.ports[replica.service]))
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5).status_code == 200:
+                        del pending[name]
+                except httpx.HTTPError:
+                    pass
+            time.sleep(0.1)
+        if pending:
+            raise RuntimeError(f"not healthy in {timeout:.0f}s: {', '.join(pending)}")
+
+    def restart_dead(self) -> list[str]:
+        """Restart replicas that died on their own, with a short back-off against crash loops."""
+        restarted = []
+        for replica in self.replicas:
+            if replica.alive():
+                continue
+            if time.monotonic() - replica.started_at < min(30.0, 2.0 ** replica.restarts):
+                continue
+            replica.restarts += 1
+            replica.start()
+            restarted.append(replica.name)
+        return restarted
+
+    def stop_all(self, timeout: float = 10.0) -> None:
+        # Gateway first, so no new work comes in while consumers finish theirs.
+        for replica in reversed(self.replicas):
+            if replica.alive() and replica.process is not None:
+                replica.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for replica in self.replicas:
+            if replica.process is None:
+                continue
+            try:
+                replica.process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                replica.process.kill()
+                replica.process.wait()

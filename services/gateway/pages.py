@@ -1,0 +1,53 @@
+"""Server-rendered HTML pages (Jinja2, autoescaped)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from shared.text import url_slug
+
+from .articles import article_view
+from .upstreams import NotFound, Unavailable, Upstreams
+
+router = APIRouter(include_in_schema=False)
+HERE = Path(__file__).parent
+
+
+def make_templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.filters["url_slug"] = url_slug
+    return templates
+
+
+def upstreams(request: Request) -> Upstreams:
+    return request.app.state.upstreams  # type: ignore[no-any-return]
+
+
+def render(request: Request, name: str, status: int = 200, **context: object) -> HTMLResponse:
+    templates: Jinja2Templates = request.app.state.templates
+    context.setdefault("site_name", request.app.state.settings.site_name)
+    return templates.TemplateResponse(request, name, context, status_code=status)
+
+
+@router.get("/", response_class=HTMLResponse)
+async def front_page(request: Request) -> HTMLResponse:
+    try:
+        page = await upstreams(request).ingest.get_json("/articles", params={"limit": 30})
+    except Unavailable:
+        return render(request, "error.html", 503, message="الموقع غير متاح مؤقتاً. حاول بعد قليل.")
+    return render(request, "index.html", articles=page["items"])
+
+
+@router.get("/articles/{slug}", response_class=HTMLResponse)
+async def article_page(slug: str, request: Request) -> HTMLResponse:
+    try:
+        view = await article_view(upstreams(request), slug)
+    except NotFound:
+        return render(request, "error.html", 404, message="المقال غير موجود.")
+    except Unavailable:
+        return render(request, "error.html", 503, message="المقال غير متاح مؤقتاً. حاول بعد قليل.")
+    return render(request, "article.html", view=view, article=view.article)

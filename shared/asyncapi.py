@@ -1,0 +1,94 @@
+"""AsyncAPI 3.0 description of the public streams, derived from the event models.
+
+Built from the same pydantic models the services use, so it cannot drift
+from what goes on the wire. Served by the gateway at ``/asyncapi``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from shared.events import ArticlePublished, ArticleUnpublished, ArticleUpdated
+from shared.streams import DATA_FIELD
+
+ENVELOPE_DOC = (
+    f"Each stream entry has one field, `{DATA_FIELD}`, whose value is a JSON object "
+    '`{"headers": {...}, "data": <event>}`. `headers.traceparent` is the W3C trace '
+    "context; `headers.event_type` and `headers.event_id` repeat the event's own fields."
+)
+
+# (stream suffix, description, event models) — the public catalogue.
+CHANNELS: list[tuple[str, str, list[type[BaseModel]]]] = [
+    (
+        "articles",
+        "Article lifecycle, published by ingest (via its outbox).",
+        [ArticlePublished, ArticleUpdated, ArticleUnpublished],
+    ),
+]
+
+
+def _message(model: type[BaseModel]) -> tuple[str, dict[str, Any]]:
+    event_type = model.model_fields["type"].default
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    defs = schema.pop("$defs", {})
+    return event_type, {
+        "name": event_type,
+        "title": model.__name__,
+        "contentType": "application/json",
+        "summary": model.__doc__ or event_type,
+        "headers": {
+            "type": "object",
+            "properties": {
+                "traceparent": {"type": "string", "description": "W3C trace context"},
+                "event_type": {"type": "string", "const": event_type},
+                "event_id": {"type": "string", "format": "uuid"},
+                "correlation_id": {"type": "string"},
+                "content-type": {"type": "string", "const": "application/json"},
+            },
+            "required": ["traceparent", "event_type", "event_id"],
+        },
+        "payload": schema,
+        "x-defs": defs,
+    }
+
+
+def asyncapi_document(namespace: str, redis_url: str = "redis://localhost:6379") -> dict[str, Any]:
+    channels: dict[str, Any] = {}
+    operations: dict[str, Any] = {}
+    messages: dict[str, Any] = {}
+    schemas: dict[str, Any] = {}
+    for suffix, description, models in CHANNELS:
+        channel_messages = {}
+        for model in models:
+            name, message = _message(model)
+            schemas.update(message.pop("x-defs"))
+            key = name.replace(".", "_")
+            messages[key] = message
+            channel_messages[key] = {"$ref": f"#/components/messages/{key}"}
+        channel_id = suffix.replace(".", "_")
+        channels[channel_id] = {
+            "address": f"{namespace}:{suffix}",
+            "description": f"{description} {ENVELOPE_DOC}",
+            "messages": channel_messages,
+            "bindings": {"redis": {"bindingVersion": "custom", "type": "stream"}},
+        }
+        operations[f"consume_{channel_id}"] = {
+            "action": "receive",
+            "channel": {"$ref": f"#/channels/{channel_id}"},
+            "summary": f"Read {namespace}:{suffix} with XREADGROUP in your own consumer group.",
+        }
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "Newsroom events",
+            "version": "1.0.0",
+            "description": "Public event streams of Newsroom. " + ENVELOPE_DOC,
+        },
+        "defaultContentType": "application/json",
+        "servers": {"redis": {"host": redis_url.split("://")[-1].rsplit("@")[-1], "protocol": "redis"}},
+        "channels": channels,
+        "operations": operations,
+        "components": {"messages": messages, "schemas": schemas},
+    }

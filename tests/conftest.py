@@ -1,0 +1,103 @@
+"""Fixtures for real Redis and PostgreSQL.
+
+Where they come from, in order: ``NEWSROOM_TEST_REDIS_URL`` /
+``NEWSROOM_TEST_DATABASE_URL``; testcontainers when a Docker engine answers;
+this machine's servers. Every test gets its own Redis namespace and every run
+its own PostgreSQL database, removed afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from tests.support import docker_available, free_port  # noqa: F401  (re-exported for tests)
+
+REPO = Path(__file__).resolve().parent.parent
+SEED = REPO / "newsroom" / "demo" / "article-page.txt"
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    if url := os.environ.get("NEWSROOM_TEST_REDIS_URL"):
+        yield url
+        return
+    if docker_available():
+        from testcontainers.redis import RedisContainer
+
+        with RedisContainer("redis:7") as container:
+            host, port = container.get_container_host_ip(), container.get_exposed_port(6379)
+            yield f"redis://{host}:{port}/0"
+        return
+    yield "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> Iterator[str]:
+    if url := os.environ.get("NEWSROOM_TEST_DATABASE_URL"):
+        yield url
+        return
+    if docker_available():
+        from testcontainers.postgres import PostgresContainer
+
+        with PostgresContainer("postgres:15", driver=None) as container:
+            yield container.get_connection_url()
+        return
+    yield "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(scope="session")
+def pg_url(pg_server_url: str) -> Iterator[str]:
+    """A PostgreSQL database of this test run's own."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    name = f"newsroom_test_{uuid.uuid4().hex[:12]}"
+    admin = make_url(pg_server_url).set(drivername="postgresql")
+    dsn = admin.render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield admin.set(database=name).render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def namespace(redis_url: str) -> Iterator[str]:
+    ns = f"test-{uuid.uuid4().hex[:10]}"
+    yield ns
+    client = redis.Redis.from_url(redis_url)
+    with contextlib.suppress(redis.RedisError):
+        keys = list(client.scan_iter(match=f"{ns}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    client.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'service.db'}"
+    url: str = request.getfixturevalue("pg_url")
+    return url
+
+
+@pytest.fixture
+async def reset_pg_schema(database_url: str) -> AsyncIterator[None]:
+    """Tables of one test do not leak into the next on the shared run database."""
+    yield
+    if database_url.startswith("postgresql"):
+        from sqlalchemy import text
+
+        from shared.db import make_engine
+
+        engine = make_engine(database_url)
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        await engine.dispose()

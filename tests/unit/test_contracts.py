@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import date
+
+import pytest
+from pydantic import ValidationError
+
+from shared.api import ArticleIn
+from shared.events import ArticleData, ArticlePublished, BodyBlock, article_event_adapter
+from shared.streams import JsonEnvelopeFormat, Streams, decode_envelope
+
+pytestmark = pytest.mark.unit
+
+
+def _event() -> ArticlePublished:
+    return ArticlePublished(
+        data=ArticleData(
+            article_id=uuid.uuid4(),
+            slug="عنوان",
+            title="عنوان",
+            body=(BodyBlock(kind="paragraph", text="نص"),),
+            legacy_views=1085,
+        )
+    )
+
+
+async def test_wire_format_is_plain_json_with_headers() -> None:
+    event = _event()
+    raw = await JsonEnvelopeFormat.encode(
+        message=event.model_dump(mode="json"),
+        reply_to=None,
+        headers={"traceparent": "00-" + "a" * 32 + "-" + "b" * 16 + "-01"},
+        correlation_id="c1",
+    )
+    envelope = json.loads(raw)  # what another system does with only a JSON parser
+    assert envelope["headers"]["traceparent"].startswith("00-aaaa")
+    assert envelope["data"]["type"] == "article.published"
+    assert envelope["data"]["data"]["title"] == "عنوان"
+    assert "عنوان" in raw.decode()  # not \u-escaped: readable in redis-cli
+
+    body, headers = JsonEnvelopeFormat.parse(raw)
+    assert headers["correlation_id"] == "c1"
+    assert article_event_adapter.validate_json(body) == event
+    assert decode_envelope({b"__data__": raw})[1]["event_id"] == str(event.event_id)
+
+
+def test_garbage_entry_parses_to_raw_bytes_for_the_dead_letter_path() -> None:
+    assert JsonEnvelopeFormat.parse(b"\x00not json") == (b"\x00not json", {})
+
+
+def test_stream_names_live_under_the_namespace() -> None:
+    streams = Streams("ns")
+    assert streams.articles == "ns:articles"
+    assert streams.comments_submitted == "ns:comments.submitted"
+    assert Streams.dlq(streams.views) == "ns:views.dlq"
+
+
+def test_article_in_cleans_and_splits_plain_text_body() -> None:
+    article = ArticleIn(title="  عنوان \u00a0 المقال ", body="فقرة أولى\nتكملة\n\n\nفقرة ثانية  ")
+    assert article.title == "عنوان المقال"
+    assert [b.text for b in article.body] == ["فقرة أولى تكملة", "فقرة ثانية"]  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"body": "نص"}, "title"),
+        ({"title": "   ", "body": "نص"}, "title"),
+        ({"title": "t"}, "body"),
+        ({"title": "t", "body": "  \n\n "}, "body"),
+        ({"title": "t", "body": "x", "published_on": "2025-02-30"}, "published_on"),
+        ({"title": "t", "body": "x", "legacy_views": -1}, "legacy_views"),
+        ({"title": "t", "body": "x", "source_url": "javascript:alert(1)"}, "source_url"),
+    ],
+)
+def test_article_in_rejects_bad_fields(payload: dict[str, object], field: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        ArticleIn.model_validate(payload)
+    assert field in {str(e["loc"][0]) for e in info.value.errors()}
+
+
+def test_article_in_accepts_dates() -> None:
+    assert ArticleIn(title="t", body="x", published_on="2025-11-01").published_on == date(2025, 11, 1)  # type: ignore[arg-type]
