@@ -9,7 +9,7 @@ import signal
 import threading
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import httpx
 import redis
@@ -91,7 +91,8 @@ def up(
         if demo:
             outcome = _import_file(demo_article_path(), gateway, env["NEWSROOM_EDITOR_TOKEN"])
             article_url = f"{gateway}/articles/{url_slug(outcome['article']['slug'])}"
-        console.print(f"[bold green]Newsroom is up[/] (Redis {env.get('NEWSROOM_REDIS_URL', settings.redis_url)}, data in {data_dir})")
+        redis_in_use = env.get("NEWSROOM_REDIS_URL", settings.redis_url)
+        console.print(f"[bold green]Newsroom is up[/] (Redis {redis_in_use}, data in {data_dir})")
         # Plain prints: URLs must stay whole (rich would wrap them) and greppable.
         print(f"  Site:         {gateway}/")
         if article_url:
@@ -114,7 +115,7 @@ def up(
         console.print("Stopped.")
 
 
-def _import_file(path: Path, gateway: str, token: str) -> dict[str, object]:
+def _import_file(path: Path, gateway: str, token: str) -> dict[str, Any]:
     content_type = CONTENT_TYPES.get(path.suffix.lower(), "text/plain")
     response = httpx.post(
         f"{gateway}/api/v1/articles/import",
@@ -127,7 +128,9 @@ def _import_file(path: Path, gateway: str, token: str) -> dict[str, object]:
             problem = response.json()
             detail = problem.get("detail") or problem.get("title")
             if problem.get("errors"):
-                detail = f"{detail} " + "; ".join(f"{e['field']}: {e['message']}" for e in problem["errors"])
+                detail = f"{detail} " + "; ".join(
+                    f"{e['field']}: {e['message']}" for e in problem["errors"]
+                )
         except ValueError:
             detail = response.text[:200]
         raise RuntimeError(f"{path}: HTTP {response.status_code}: {detail}")
@@ -151,8 +154,8 @@ def import_(
                 outcome = _import_file(path, gateway, token)
                 counts[str(outcome["outcome"])] += 1
                 article = outcome["article"]
-                assert isinstance(article, dict)
-                progress.console.print(f"{outcome['outcome']:>9}  {path}  →  {gateway}/articles/{url_slug(article['slug'])}")
+                link = f"{gateway}/articles/{url_slug(article['slug'])}"
+                progress.console.print(f"{outcome['outcome']:>9}  {path}  →  {link}")
             except (RuntimeError, httpx.HTTPError) as exc:
                 counts["failed"] += 1
                 progress.console.print(f"[red]   failed  {exc}[/]")
@@ -165,7 +168,9 @@ def import_(
 @app.command()
 def tail(
     stream: Annotated[str, typer.Argument(help="Stream name without namespace, e.g. articles")],
-    from_start: Annotated[bool, typer.Option("--from-start", help="Print the backlog first")] = False,
+    from_start: Annotated[
+        bool, typer.Option("--from-start", help="Print the backlog first")
+    ] = False,
     count: Annotated[int, typer.Option(help="Stop after this many events (0: never)")] = 0,
 ) -> None:
     """Print events of a stream as they arrive."""
@@ -176,13 +181,18 @@ def tail(
     seen = 0
     try:
         while True:
-            for _key, entries in client.xread({key: last_id}, block=1000, count=100) or []:
+            replies: Any = client.xread({key: last_id}, block=1000, count=100)
+            for _key, entries in replies or []:
                 for entry_id, fields in entries:
                     last_id = entry_id
                     seen += 1
                     try:
                         headers, data = decode_envelope(fields)
-                        title = (data.get("data") or {}).get("title", "") if isinstance(data, dict) else ""
+                        title = (
+                            (data.get("data") or {}).get("title", "")
+                            if isinstance(data, dict)
+                            else ""
+                        )
                         console.print(
                             f"{entry_id.decode()}  {data.get('type', '?')}  {title}  "
                             f"traceparent={headers.get('traceparent', '-')}",
@@ -205,5 +215,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-
-

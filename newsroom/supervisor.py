@@ -34,7 +34,9 @@ class Replica:
         return f"{self.service}-{self.index}"
 
     def start(self) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", f"services.{self.service}"], env=self.env)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", f"services.{self.service}"], env=self.env
+        )
         self.started_at = time.monotonic()
 
     def alive(self) -> bool:
@@ -66,10 +68,18 @@ class Supervisor:
         while pending and time.monotonic() < deadline:
             for name, replica in list(pending.items()):
                 if not replica.alive():
-                    raise RuntimeError(f"{name} exited during start-up (code {replica.process.returncode if replica.process else '?'})")
-                port = int(replica.env.get(f"NEWSROOM_{replica.service.upper()}_PORT", self.ports[replica.service]))
+                    code = replica.process.returncode if replica.process else "?"
+                    raise RuntimeError(f"{name} exited during start-up (code {code})")
+                port = int(
+                    replica.env.get(
+                        f"NEWSROOM_{replica.service.upper()}_PORT", self.ports[replica.service]
+                    )
+                )
                 try:
-                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5).status_code == 200:
+                    if (
+                        httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5).status_code
+                        == 200
+                    ):
                         del pending[name]
                 except httpx.HTTPError:
                     pass
@@ -83,7 +93,7 @@ class Supervisor:
         for replica in self.replicas:
             if replica.alive():
                 continue
-            if time.monotonic() - replica.started_at < min(30.0, 2.0 ** replica.restarts):
+            if time.monotonic() - replica.started_at < min(30.0, 2.0**replica.restarts):
                 continue
             replica.restarts += 1
             replica.start()

@@ -37,8 +37,9 @@ class ArticleIn(BaseModel):
     )
 
     title: str = Field(min_length=1, max_length=TITLE_MAX)
-    body: list[BodyBlock] | str = Field(
-        description="Blocks in reading order, or plain text with blank lines between paragraphs."
+    body: list[BodyBlock] = Field(
+        description="Blocks in reading order. Plain text is accepted too: blank lines "
+        "separate its paragraphs."
     )
     author: str | None = Field(default=None, max_length=AUTHOR_MAX)
     published_on: date | None = None
@@ -62,16 +63,20 @@ class ArticleIn(BaseModel):
             raise ValueError("title must not be blank")
         return value
 
-    @field_validator("body")
+    @field_validator("body", mode="before")
     @classmethod
-    def _body_blocks(cls, value: list[BodyBlock] | str) -> list[BodyBlock]:
+    def _text_to_blocks(cls, value: object) -> object:
         if isinstance(value, str):
             parts = [p.strip() for p in clean_text(value).split("\n\n")]
-            blocks = [BodyBlock(kind="paragraph", text=" ".join(p.split("\n"))) for p in parts if p]
-        else:
-            blocks = [
-                BodyBlock(kind=b.kind, text=clean_text(b.text)) for b in value if clean_text(b.text)
-            ]
+            return [{"kind": "paragraph", "text": " ".join(p.split("\n"))} for p in parts if p]
+        return value
+
+    @field_validator("body")
+    @classmethod
+    def _body_blocks(cls, value: list[BodyBlock]) -> list[BodyBlock]:
+        blocks = [
+            BodyBlock(kind=b.kind, text=clean_text(b.text)) for b in value if clean_text(b.text)
+        ]
         if not blocks:
             raise ValueError("body must contain at least one non-blank paragraph")
         return blocks

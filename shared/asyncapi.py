@@ -87,7 +87,9 @@ def asyncapi_document(namespace: str, redis_url: str = "redis://localhost:6379")
             "description": "Public event streams of Newsroom. " + ENVELOPE_DOC,
         },
         "defaultContentType": "application/json",
-        "servers": {"redis": {"host": redis_url.split("://")[-1].rsplit("@")[-1], "protocol": "redis"}},
+        "servers": {
+            "redis": {"host": redis_url.split("://")[-1].rsplit("@")[-1], "protocol": "redis"}
+        },
         "channels": channels,
         "operations": operations,
         "components": {"messages": messages, "schemas": schemas},

@@ -22,10 +22,13 @@ class Contract(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
 
+BlockKind = Literal["paragraph", "heading"]
+
+
 class BodyBlock(Contract):
     """One block of an article body, in reading order."""
 
-    kind: Literal["paragraph", "heading"]
+    kind: BlockKind
     text: str
 
 

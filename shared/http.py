@@ -74,9 +74,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         title = exc.detail if isinstance(exc.detail, str) else "Error"
-        return problem_response(
-            Problem(exc.status_code, title, headers=exc.headers), request
-        )
+        return problem_response(Problem(exc.status_code, title, headers=exc.headers), request)
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
@@ -102,7 +100,9 @@ def bearer_guard(expected: str | None, realm: str) -> Callable[[Request], Awaita
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise Problem(
-                401, "Authentication required", f"A {realm} bearer token is required.",
+                401,
+                "Authentication required",
+                f"A {realm} bearer token is required.",
                 headers={"WWW-Authenticate": f'Bearer realm="{realm}"'},
             )
         if not expected or not hmac.compare_digest(token.encode(), expected.encode()):

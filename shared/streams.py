@@ -10,7 +10,7 @@ any other system needs only a Redis client and a JSON parser.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,7 +90,9 @@ class JsonEnvelopeFormat(MessageFormat):
         return json.dumps(body, ensure_ascii=False).encode(), headers
 
 
-def encode_envelope(payload: bytes | str | Sequence[Any] | dict[str, Any], headers: dict[str, Any]) -> bytes:
+def encode_envelope(
+    payload: bytes | str | Sequence[Any] | dict[str, Any], headers: dict[str, Any]
+) -> bytes:
     """Wrap an already-serialised JSON payload and headers into wire format v1."""
     if isinstance(payload, bytes | str):
         try:
@@ -102,7 +104,7 @@ def encode_envelope(payload: bytes | str | Sequence[Any] | dict[str, Any], heade
     return json.dumps({"headers": headers, "data": body}, ensure_ascii=False).encode()
 
 
-def decode_envelope(fields: dict[bytes | str, bytes | str]) -> tuple[dict[str, Any], Any]:
+def decode_envelope(fields: Mapping[Any, Any]) -> tuple[dict[str, Any], Any]:
     """Read a raw stream entry (as redis-py returns it) into (headers, data)."""
     raw = fields.get(DATA_FIELD) or fields.get(DATA_FIELD.encode())
     if raw is None:

@@ -13,12 +13,11 @@ import os
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 
 def make_tracer_provider(service_name: str, namespace: str = "newsroom") -> TracerProvider:
-    resource = Resource.create(
-        {"service.name": service_name, "service.namespace": namespace}
-    )
+    resource = Resource.create({"service.name": service_name, "service.namespace": namespace})
     provider = TracerProvider(resource=resource)
     exporters = {e.strip() for e in os.environ.get("OTEL_TRACES_EXPORTER", "otlp").split(",")}
     has_endpoint = bool(
@@ -32,3 +31,17 @@ def make_tracer_provider(service_name: str, namespace: str = "newsroom") -> Trac
     if "console" in exporters:
         provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
     return provider
+
+
+def instrument_engine(engine: AsyncEngine, tracer_provider: TracerProvider) -> None:
+    """Database spans for one engine, without patching SQLAlchemy process-wide.
+
+    (``SQLAlchemyInstrumentor().instrument`` is a process singleton that also
+    wraps ``create_engine``; several apps in one process need one tracer each.)
+    """
+    from opentelemetry import metrics
+    from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
+
+    tracer = tracer_provider.get_tracer("opentelemetry.instrumentation.sqlalchemy")
+    usage = metrics.get_meter("newsroom.db").create_up_down_counter("db.client.connections.usage")
+    EngineTracer(tracer, engine.sync_engine, usage)

@@ -14,7 +14,9 @@ TATWEEL = "\u0640"
 HARAKAT = {chr(c) for c in range(0x064B, 0x0653)} | {"\u0670"}  # + superscript alef
 _FOLD_MAP = str.maketrans({"آ": "ا", "أ": "ا", "إ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه"})
 # Bidi controls readers paste in; they change nothing visible in a slug or a match.
-_BIDI_CONTROLS = dict.fromkeys(map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
+_BIDI_CONTROLS = dict.fromkeys(
+    map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+)
 
 SLUG_MAX_BYTES = 200  # of the percent-encoded slug, as the most used blogging platform caps it
 

@@ -99,5 +99,6 @@ async def reset_pg_schema(database_url: str) -> AsyncIterator[None]:
 
         engine = make_engine(database_url)
         async with engine.begin() as conn:
-            await conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+            await conn.execute(text("DROP SCHEMA public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
         await engine.dispose()

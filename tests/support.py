@@ -32,7 +32,9 @@ def docker_available() -> bool:
         return False
 
 
-def wait_for(check: Callable[[], T], timeout: float = 10.0, interval: float = 0.05, what: str = "condition") -> T:
+def wait_for(
+    check: Callable[[], T], timeout: float = 10.0, interval: float = 0.05, what: str = "condition"
+) -> T:
     """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     last: T | None = None
@@ -45,7 +47,10 @@ def wait_for(check: Callable[[], T], timeout: float = 10.0, interval: float = 0.
 
 
 async def await_for(
-    check: Callable[[], Awaitable[T]], timeout: float = 10.0, interval: float = 0.05, what: str = "condition"
+    check: Callable[[], Awaitable[T]],
+    timeout: float = 10.0,  # noqa: ASYNC109 - a polling deadline, not a cancel scope
+    interval: float = 0.05,
+    what: str = "condition",
 ) -> T:
     deadline = time.monotonic() + timeout
     last: T | None = None

@@ -55,7 +55,9 @@ async def get_article(id_or_slug: str, request: Request) -> ArticleView:
     try:
         return await article_view(upstreams(request), id_or_slug)
     except NotFound as exc:
-        raise Problem(404, "Article not found", f"No article has the id or slug {id_or_slug!r}.") from exc
+        raise Problem(
+            404, "Article not found", f"No article has the id or slug {id_or_slug!r}."
+        ) from exc
     except Unavailable as exc:
         raise Problem(503, "Article unavailable", str(exc), headers={"Retry-After": "5"}) from exc
 
@@ -69,7 +71,11 @@ async def _forward_to_ingest(request: Request, path: str) -> Response:
     }
     try:
         response = await upstreams(request).ingest.request(
-            "POST", path, params=dict(request.query_params), headers=headers, content=await request.body()
+            "POST",
+            path,
+            params=dict(request.query_params),
+            headers=headers,
+            content=await request.body(),
         )
     except Unavailable as exc:
         raise Problem(503, "Ingest unavailable", str(exc), headers={"Retry-After": "5"}) from exc

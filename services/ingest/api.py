@@ -44,7 +44,10 @@ async def _saved(st: IngestState, draft: ArticleIn, response: Response) -> SaveO
     status_code=201,
     dependencies=[Depends(editor)],
     summary="Create or update an article from JSON",
-    responses={200: {"description": "Updated, or unchanged"}, 422: {"description": "Invalid fields"}},
+    responses={
+        200: {"description": "Updated, or unchanged"},
+        422: {"description": "Invalid fields"},
+    },
 )
 async def create_article(draft: ArticleIn, st: State, response: Response) -> SaveOutcome:
     return await _saved(st, draft, response)
@@ -81,12 +84,15 @@ async def import_article(
         if kind in ("text/html", "application/xhtml+xml"):
             draft = parse_html(text, source_url=source_url)
         elif kind == "application/json":
-            draft = ArticleIn.model_validate({**json.loads(text), **({"source_url": source_url} if source_url else {})})
+            draft = ArticleIn.model_validate(
+                {**json.loads(text), **({"source_url": source_url} if source_url else {})}
+            )
         elif kind in ("text/plain", "text/markdown"):
             draft = parse_page_dump(text, source_url=source_url)
         else:
             raise Problem(
-                415, "Unsupported media type",
+                415,
+                "Unsupported media type",
                 f"Send text/html, text/plain or application/json, not {kind}.",
             )
     except NoArticleError as exc:
@@ -95,7 +101,8 @@ async def import_article(
         raise Problem(400, "Invalid JSON", f"The body is not valid JSON: {exc.msg}.") from exc
     except ValidationError as exc:
         errors = [
-            {"field": ".".join(map(str, e["loc"])) or "body", "message": e["msg"]} for e in exc.errors()
+            {"field": ".".join(map(str, e["loc"])) or "body", "message": e["msg"]}
+            for e in exc.errors()
         ]
         raise Problem(422, "Invalid article", "Some fields are invalid.", errors=errors) from exc
     return await _saved(st, draft, response)
@@ -113,7 +120,9 @@ async def list_articles(
         raise Problem(400, "Invalid cursor", str(exc)) from exc
 
 
-@router.get("/articles/{id_or_slug}", response_model=ArticleOut, summary="One article by id or slug")
+@router.get(
+    "/articles/{id_or_slug}", response_model=ArticleOut, summary="One article by id or slug"
+)
 async def get_article(id_or_slug: str, st: State) -> ArticleOut:
     article = await store.get_article(st.sessions, id_or_slug)
     if article is None:

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import text
 
@@ -16,7 +15,7 @@ from shared.broker import make_broker
 from shared.db import create_schema, make_engine, session_factory
 from shared.http import BodySizeLimit, add_health_routes, bearer_guard, install_problem_handlers
 from shared.streams import Streams
-from shared.telemetry import make_tracer_provider
+from shared.telemetry import instrument_engine, make_tracer_provider
 
 from .api import router
 from .models import Base
@@ -28,7 +27,7 @@ from .state import IngestState
 def create_app(settings: IngestSettings, tracer_provider: TracerProvider | None = None) -> FastAPI:
     tracer_provider = tracer_provider or make_tracer_provider("ingest", settings.namespace)
     engine = make_engine(settings.own_database_url)
-    SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine, tracer_provider=tracer_provider)
+    instrument_engine(engine, tracer_provider)
     sessions = session_factory(engine)
     broker = make_broker(settings, tracer_provider)
     relay = OutboxRelay(

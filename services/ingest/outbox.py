@@ -118,7 +118,9 @@ class OutboxRelay:
         async with self._sessions() as session:
             return int(
                 await session.scalar(
-                    select(func.count()).select_from(OutboxEvent).where(OutboxEvent.published_at.is_(None))
+                    select(func.count())
+                    .select_from(OutboxEvent)
+                    .where(OutboxEvent.published_at.is_(None))
                 )
                 or 0
             )

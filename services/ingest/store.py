@@ -52,7 +52,7 @@ def content_hash(draft: ArticleIn) -> str:
         "title": draft.title,
         "author": draft.author,
         "published_on": draft.published_on.isoformat() if draft.published_on else None,
-        "body": [b.model_dump() for b in draft.body],  # type: ignore[union-attr]
+        "body": [b.model_dump() for b in draft.body],
         "legacy_views": draft.legacy_views,
         "language": draft.language,
     }
@@ -131,7 +131,7 @@ async def save_article(sessions: async_sessionmaker[AsyncSession], draft: Articl
 
 async def _save_once(sessions: async_sessionmaker[AsyncSession], draft: ArticleIn) -> SaveResult:
     key, digest, now = identity_key(draft), content_hash(draft), datetime.now(UTC)
-    body = [b.model_dump() for b in draft.body]  # type: ignore[union-attr]
+    body = [b.model_dump() for b in draft.body]
     async with sessions() as session, session.begin():
         article = await session.scalar(select(Article).where(Article.identity_key == key))
         if article is not None and article.content_hash == digest and article.status == "published":
@@ -195,11 +195,15 @@ async def unpublish_article(
             return article
         article.status = "unpublished"
         article.updated_at = datetime.now(UTC)
-        add_to_outbox(session, ArticleUnpublished(data=ArticleRef(article_id=article.id, slug=article.slug)))
+        add_to_outbox(
+            session, ArticleUnpublished(data=ArticleRef(article_id=article.id, slug=article.slug))
+        )
     return article
 
 
-async def get_article(sessions: async_sessionmaker[AsyncSession], id_or_slug: str) -> Article | None:
+async def get_article(
+    sessions: async_sessionmaker[AsyncSession], id_or_slug: str
+) -> Article | None:
     async with sessions() as session:
         try:
             return await session.get(Article, uuid.UUID(id_or_slug))
@@ -232,7 +236,9 @@ async def list_articles(
     if cursor:
         sort_at, article_id = decode_cursor(cursor)
         query = query.where(
-            or_(Article.sort_at < sort_at, and_(Article.sort_at == sort_at, Article.id < article_id))
+            or_(
+                Article.sort_at < sort_at, and_(Article.sort_at == sort_at, Article.id < article_id)
+            )
         )
     query = query.order_by(Article.sort_at.desc(), Article.id.desc()).limit(limit + 1)
     async with sessions() as session:

@@ -60,7 +60,7 @@ def test_stream_names_live_under_the_namespace() -> None:
 def test_article_in_cleans_and_splits_plain_text_body() -> None:
     article = ArticleIn(title="  عنوان \u00a0 المقال ", body="فقرة أولى\nتكملة\n\n\nفقرة ثانية  ")
     assert article.title == "عنوان المقال"
-    assert [b.text for b in article.body] == ["فقرة أولى تكملة", "فقرة ثانية"]  # type: ignore[union-attr]
+    assert [b.text for b in article.body] == ["فقرة أولى تكملة", "فقرة ثانية"]
 
 
 @pytest.mark.parametrize(
@@ -82,4 +82,6 @@ def test_article_in_rejects_bad_fields(payload: dict[str, object], field: str) -
 
 
 def test_article_in_accepts_dates() -> None:
-    assert ArticleIn(title="t", body="x", published_on="2025-11-01").published_on == date(2025, 11, 1)  # type: ignore[arg-type]
+    assert ArticleIn(title="t", body="x", published_on="2025-11-01").published_on == date(
+        2025, 11, 1
+    )  # type: ignore[arg-type]

@@ -83,7 +83,13 @@ def test_arabic_html_page() -> None:
     assert article.author == "سارة العلي"
     assert article.published_on == date(2025, 10, 20)
     assert article.legacy_views == 4210
-    assert [b.kind for b in article.body] == ["paragraph", "paragraph", "heading", "paragraph", "paragraph"]
+    assert [b.kind for b in article.body] == [
+        "paragraph",
+        "paragraph",
+        "heading",
+        "paragraph",
+        "paragraph",
+    ]
     assert article.body[2].text == "مشاركة واسعة للشباب"
     joined = " ".join(b.text for b in article.body)
     for chrome in ("اكتب تعليق", "مطلوبة", "فيسبوك", "الأكثر قراءة", "جميع الحقوق"):
@@ -91,7 +97,9 @@ def test_arabic_html_page() -> None:
 
 
 def test_english_html_page() -> None:
-    article = parse_html((PAGES / "article-en.html").read_text(), source_url="https://example.org/harbour")
+    article = parse_html(
+        (PAGES / "article-en.html").read_text(), source_url="https://example.org/harbour"
+    )
     assert article.title == "Harbour reopens after storm repairs"
     assert article.author == "Tom Baker"
     assert article.published_on == date(2024, 6, 2)

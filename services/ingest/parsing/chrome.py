@@ -17,21 +17,84 @@ class NoArticleError(ValueError):
 _COMMENT_SECTION = {
     fold_arabic(s)
     for s in (
-        "اكتب تعليق", "اكتب تعليقا", "اكتب تعليقاً", "أضف تعليق", "أضف تعليقا", "اترك تعليقا",
-        "اترك تعليقاً", "اترك تعليق", "التعليقات", "تعليقات", "leave a comment", "leave a reply",
-        "write a comment", "add a comment", "comments", "post a comment",
+        "اكتب تعليق",
+        "اكتب تعليقا",
+        "اكتب تعليقاً",
+        "أضف تعليق",
+        "أضف تعليقا",
+        "اترك تعليقا",
+        "اترك تعليقاً",
+        "اترك تعليق",
+        "التعليقات",
+        "تعليقات",
+        "leave a comment",
+        "leave a reply",
+        "write a comment",
+        "add a comment",
+        "comments",
+        "post a comment",
     )
 }
 # Words that make up share bars, navigation crumbs and similar widgets.
 _WIDGET_WORDS = {
     fold_arabic(s)
     for s in (
-        "شارك", "شاركها", "مشاركة", "المقال", "على", "عبر", "فيسبوك", "فيس", "بوك", "تويتر",
-        "واتساب", "واتس", "اب", "تلغرام", "تيليغرام", "لينكدإن", "طباعة", "اطبع", "ارسل",
-        "أرسل", "البريد", "نسخ", "الرابط", "share", "on", "this", "article", "facebook",
-        "twitter", "x", "whatsapp", "telegram", "linkedin", "email", "print", "copy", "link",
-        "tweet", "pin", "reddit", "الرئيسية", "home", "اقرأ", "أيضا", "أيضاً", "ايضا",
-        "read", "also", "more", "related", "tags", "الوسوم", "وسوم", "مواضيع", "ذات", "صلة",
+        "شارك",
+        "شاركها",
+        "مشاركة",
+        "المقال",
+        "على",
+        "عبر",
+        "فيسبوك",
+        "فيس",
+        "بوك",
+        "تويتر",
+        "واتساب",
+        "واتس",
+        "اب",
+        "تلغرام",
+        "تيليغرام",
+        "لينكدإن",
+        "طباعة",
+        "اطبع",
+        "ارسل",
+        "أرسل",
+        "البريد",
+        "نسخ",
+        "الرابط",
+        "share",
+        "on",
+        "this",
+        "article",
+        "facebook",
+        "twitter",
+        "x",
+        "whatsapp",
+        "telegram",
+        "linkedin",
+        "email",
+        "print",
+        "copy",
+        "link",
+        "tweet",
+        "pin",
+        "reddit",
+        "الرئيسية",
+        "home",
+        "اقرأ",
+        "أيضا",
+        "أيضاً",
+        "ايضا",
+        "read",
+        "also",
+        "more",
+        "related",
+        "tags",
+        "الوسوم",
+        "وسوم",
+        "مواضيع",
+        "ذات",
+        "صلة",
     )
 }
 
@@ -56,7 +119,7 @@ def is_chrome(line: str) -> bool:
     return starts_comment_section(line) or is_required_fields_notice(line) or is_widget(line)
 
 
-_SENTENCE_END = tuple('.!?؟…:"”»\'')
+_SENTENCE_END = tuple(".!?؟…:\"”»'")
 
 
 def looks_like_heading(line: str, max_words: int = 12) -> bool:

@@ -12,6 +12,7 @@ from datetime import date
 
 import trafilatura
 from lxml import html as lxml_html
+from trafilatura.settings import Document
 
 from shared.api import ArticleIn
 from shared.events import BodyBlock
@@ -34,7 +35,7 @@ def parse_html(page: str, *, source_url: str | None = None) -> ArticleIn:
         include_images=False,
         favor_precision=True,
     )
-    if doc is None or doc.body is None:
+    if not isinstance(doc, Document) or doc.body is None:
         raise NoArticleError("the page has no article: no main content was found")
 
     title = clean_text(doc.title or "")

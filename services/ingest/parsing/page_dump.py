@@ -12,7 +12,7 @@ import re
 from datetime import date
 
 from shared.api import ArticleIn
-from shared.events import BodyBlock
+from shared.events import BlockKind, BodyBlock
 from shared.text import clean_text
 
 from .chrome import NoArticleError, is_chrome, looks_like_heading, starts_comment_section
@@ -84,7 +84,7 @@ def parse_page_dump(text: str, *, source_url: str | None = None) -> ArticleIn:
         if title is None:
             title = line
             continue
-        kind = "heading" if looks_like_heading(line) else "paragraph"
+        kind: BlockKind = "heading" if looks_like_heading(line) else "paragraph"
         blocks.append(BodyBlock(kind=kind, text=line))
 
     # A trailing "heading" is a dangling label, not a section: keep it as text.

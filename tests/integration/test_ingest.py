@@ -1,0 +1,217 @@
+"""Ingest against real SQLite and PostgreSQL, publishing to real Redis."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from shared.streams import decode_envelope
+from tests.conftest import SEED
+from tests.integration.ingest_helpers import EDITOR, ingest_settings, running_ingest
+from tests.support import await_for
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("reset_pg_schema")]
+
+DUMP = {"Content-Type": "text/plain; charset=utf-8", **EDITOR}
+
+
+async def _events(redis_url: str, namespace: str) -> list[dict[str, Any]]:
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        return [decode_envelope(f)[1] for _id, f in await client.xrange(f"{namespace}:articles")]
+    finally:
+        await client.aclose()
+
+
+async def test_seed_import_stores_the_article_and_publishes_one_event(
+    database_url: str, redis_url: str, namespace: str
+) -> None:
+    settings = ingest_settings(namespace=namespace, redis_url=redis_url, database_url=database_url)
+    async with running_ingest(settings) as (_app, client):
+        response = await client.post("/articles/import", content=SEED.read_bytes(), headers=DUMP)
+        assert response.status_code == 201, response.text
+        saved = response.json()
+        assert saved["outcome"] == "created"
+        article = saved["article"]
+        assert article["author"] == "فريق ماسة"
+        assert article["published_on"] == "2025-11-01"
+        assert article["legacy_views"] == 1085
+
+        by_slug = await client.get(f"/articles/{article['slug']}")
+        assert by_slug.status_code == 200 and by_slug.json()["id"] == article["id"]
+
+        events = await await_for(lambda: _events(redis_url, namespace), what="article.published")
+        assert [e["type"] for e in events] == ["article.published"]
+        assert events[0]["data"]["legacy_views"] == 1085
+        assert events[0]["data"]["title"] == article["title"]
+
+        # Re-importing the same page changes nothing and publishes nothing.
+        again = await client.post("/articles/import", content=SEED.read_bytes(), headers=DUMP)
+        assert again.status_code == 200 and again.json()["outcome"] == "unchanged"
+        assert again.json()["article"]["revision"] == 1
+        assert await settings_outbox_pending(_app) == 0
+        assert len(await _events(redis_url, namespace)) == 1
+
+
+async def settings_outbox_pending(app: Any) -> int:
+    return int(await app.state.ingest.relay.pending())
+
+
+async def test_changed_body_makes_a_revision_and_an_update_event_with_a_stable_slug(
+    database_url: str, redis_url: str, namespace: str
+) -> None:
+    settings = ingest_settings(namespace=namespace, redis_url=redis_url, database_url=database_url)
+    async with running_ingest(settings) as (_app, client):
+        first = (
+            await client.post("/articles/import", content=SEED.read_bytes(), headers=DUMP)
+        ).json()
+        changed = SEED.read_text().replace("فلاديمير بوتين", "فلاديمير بوتين (تحديث)")
+        second = await client.post("/articles/import", content=changed.encode(), headers=DUMP)
+        assert second.status_code == 200
+        body = second.json()
+        assert body["outcome"] == "updated"
+        assert body["article"]["revision"] == 2
+        assert body["article"]["slug"] == first["article"]["slug"]
+        assert body["article"]["id"] == first["article"]["id"]
+
+        events = await await_for(
+            lambda: _two(redis_url, namespace), what="published + updated events"
+        )
+        assert [e["type"] for e in events] == ["article.published", "article.updated"]
+        assert events[1]["data"]["revision"] == 2
+        assert any("(تحديث)" in b["text"] for b in events[1]["data"]["body"])
+
+
+async def _two(redis_url: str, namespace: str) -> list[dict[str, Any]] | None:
+    events = await _events(redis_url, namespace)
+    return events if len(events) >= 2 else None
+
+
+async def test_unpublish_hides_the_article_and_announces_it(
+    database_url: str, redis_url: str, namespace: str
+) -> None:
+    settings = ingest_settings(namespace=namespace, redis_url=redis_url, database_url=database_url)
+    async with running_ingest(settings) as (_app, client):
+        article = (
+            await client.post("/articles/import", content=SEED.read_bytes(), headers=DUMP)
+        ).json()["article"]
+        gone = await client.delete(f"/articles/{article['id']}", headers=EDITOR)
+        assert gone.status_code == 200 and gone.json()["status"] == "unpublished"
+        assert (await client.get("/articles")).json()["items"] == []
+        events = await await_for(lambda: _two(redis_url, namespace), what="unpublished event")
+        assert events[-1]["type"] == "article.unpublished"
+        assert events[-1]["data"] == {"article_id": article["id"], "slug": article["slug"]}
+
+
+async def test_list_is_newest_first_with_cursor_pagination(
+    database_url: str, redis_url: str, namespace: str
+) -> None:
+    settings = ingest_settings(namespace=namespace, redis_url=redis_url, database_url=database_url)
+    async with running_ingest(settings) as (_app, client):
+        for day in range(1, 8):
+            article = {
+                "title": f"خبر رقم {day}",
+                "body": "نص الخبر.",
+                "published_on": f"2025-01-0{day}",
+            }
+            assert (await client.post("/articles", json=article, headers=EDITOR)).status_code == 201
+
+        titles: list[str] = []
+        cursor = None
+        pages = 0
+        while True:
+            params: dict[str, Any] = {"limit": 3, **({"cursor": cursor} if cursor else {})}
+            page = (await client.get("/articles", params=params)).json()
+            titles += [item["title"] for item in page["items"]]
+            pages += 1
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+        assert pages == 3
+        assert titles == [f"خبر رقم {d}" for d in range(7, 0, -1)]
+        assert (await client.get("/articles", params={"cursor": "garbage!"})).status_code == 400
+
+
+async def test_bad_input_gets_a_clear_4xx_and_changes_nothing(
+    database_url: str, redis_url: str, namespace: str
+) -> None:
+    settings = ingest_settings(
+        namespace=namespace,
+        redis_url=redis_url,
+        database_url=database_url,
+        max_upload_bytes=1_000_000,
+    )
+    async with running_ingest(settings) as (_app, client):
+        cases = [
+            (client.post("/articles", json={"body": "نص"}, headers=EDITOR), 422, "title"),
+            (client.post("/articles", json={"title": "عنوان"}, headers=EDITOR), 422, "body"),
+            (
+                client.post(
+                    "/articles",
+                    json={"title": "t", "body": "b", "published_on": "2025-13-01"},
+                    headers=EDITOR,
+                ),
+                422,
+                "published_on",
+            ),
+            (
+                client.post("/articles/import", content=b"\xff\xfe title \xc3(", headers=DUMP),
+                400,
+                "UTF-8",
+            ),
+            (
+                client.post(
+                    "/articles/import",
+                    content=b"<html><body><nav>menu</nav></body></html>",
+                    headers={**EDITOR, "Content-Type": "text/html"},
+                ),
+                422,
+                "no article",
+            ),
+            (
+                client.post("/articles/import", content=b"x" * (20 * 1024 * 1024), headers=DUMP),
+                413,
+                "at most",
+            ),
+            (
+                client.post(
+                    "/articles/import",
+                    content=b"{not json",
+                    headers={**EDITOR, "Content-Type": "application/json"},
+                ),
+                400,
+                "JSON",
+            ),
+            (
+                client.post(
+                    "/articles/import",
+                    content=b"%PDF",
+                    headers={**EDITOR, "Content-Type": "application/pdf"},
+                ),
+                415,
+                "text/html",
+            ),
+            (client.post("/articles", json={"title": "t", "body": "b"}), 401, "bearer"),
+            (
+                client.post(
+                    "/articles",
+                    json={"title": "t", "body": "b"},
+                    headers={"Authorization": "Bearer nope"},
+                ),
+                403,
+                "not a valid",
+            ),
+        ]
+        for request, status, words in cases:
+            response = await request
+            assert response.status_code == status, response.text
+            assert response.headers["content-type"].startswith("application/problem+json")
+            assert words.lower() in json.dumps(response.json(), ensure_ascii=False).lower(), (
+                response.text
+            )
+        listing = (await client.get("/articles")).json()
+        assert listing["items"] == []
+        assert await _events(redis_url, namespace) == []
