@@ -17,7 +17,14 @@ SERVICES = ("ingest", "views", "comments", "gateway")  # start order: gateway la
 
 
 def available_services() -> list[str]:
-    return [s for s in SERVICES if importlib.util.find_spec(f"services.{s}.__main__") is not None]
+    found = []
+    for service in SERVICES:
+        try:
+            if importlib.util.find_spec(f"services.{service}.__main__") is not None:
+                found.append(service)
+        except ModuleNotFoundError:
+            continue
+    return found
 
 
 @dataclass
