@@ -26,7 +26,14 @@ def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def make_engine(url: str, *, immediate: bool = False, **kwargs: Any) -> AsyncEngine:
+    """An async engine; ``immediate`` makes SQLite transactions take the write lock at BEGIN.
+
+    Use it for read-then-write transactions shared by several processes: a
+    deferred SQLite transaction that upgrades to a writer after another
+    process committed fails at once with "database is locked", while an
+    immediate one waits its turn (``busy_timeout``).
+    """
     url = async_url(url)
     parsed = make_url(url)
     if parsed.drivername.startswith("sqlite"):
@@ -34,6 +41,9 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        if immediate:
+            event.listen(engine.sync_engine, "connect", _no_implicit_begin)
+            event.listen(engine.sync_engine, "begin", _begin_immediate)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
@@ -49,6 +59,14 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _no_implicit_begin(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
+
+
+def _begin_immediate(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
@@ -78,3 +96,14 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value
+
+
+def insert_for(engine_or_dialect_name: str) -> Any:
+    """The dialect's ``insert`` with ON CONFLICT support (SQLite and PostgreSQL)."""
+    if engine_or_dialect_name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+
+        return insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert

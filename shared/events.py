@@ -76,3 +76,17 @@ ArticleEvent = Annotated[
     ArticlePublished | ArticleUpdated | ArticleUnpublished, Field(discriminator="type")
 ]
 article_event_adapter: TypeAdapter[ArticleEvent] = TypeAdapter(ArticleEvent)
+
+
+class ViewData(Contract):
+    article_id: UUID
+    #: Keyed hash of IP + user agent + article with today's salt: never the raw IP.
+    visitor_id: str = Field(min_length=8, max_length=128)
+    #: The same visitor under yesterday's salt, sent near midnight so the
+    #: dedupe window does not restart when the salt rotates.
+    previous_visitor_id: str | None = Field(default=None, max_length=128)
+
+
+class ViewRecorded(Event):
+    type: Literal["view.recorded"] = "view.recorded"
+    data: ViewData

@@ -1,0 +1,159 @@
+"""Composition root of the views service."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from datetime import timedelta
+from typing import Annotated, Literal
+
+import redis.asyncio as aioredis
+from fastapi import FastAPI, Query
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.sdk.trace import TracerProvider
+from pydantic import BaseModel
+from sqlalchemy import text
+
+from shared.broker import make_broker
+from shared.consumer import Entry, StreamConsumer
+from shared.db import create_schema, make_engine, session_factory
+from shared.events import ArticleEvent, ViewRecorded, article_event_adapter
+from shared.http import Problem, add_health_routes, install_problem_handlers
+from shared.streams import Streams
+from shared.telemetry import instrument_engine, make_tracer_provider
+
+from .counting import count_views, record_article
+from .housekeeping import run_housekeeping
+from .models import Base
+from .queries import UniqueVisitors, counts, popular
+from .settings import ViewsSettings
+
+GROUP = "views"
+
+
+class Counts(BaseModel):
+    article_id: uuid.UUID
+    total: int
+    today: int
+    unique_today: int
+
+
+class PopularItem(BaseModel):
+    article_id: uuid.UUID
+    views: int
+
+
+WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7)}
+
+
+def create_app(settings: ViewsSettings, tracer_provider: TracerProvider | None = None) -> FastAPI:
+    tracer_provider = tracer_provider or make_tracer_provider("views", settings.namespace)
+    streams = Streams(settings.namespace)
+    # Writes take SQLite's lock at BEGIN (replicas share the file); reads do not wait for it.
+    write_engine = make_engine(settings.own_database_url, immediate=True)
+    read_engine = make_engine(settings.own_database_url)
+    for engine in (write_engine, read_engine):
+        instrument_engine(engine, tracer_provider)
+    writes, reads = session_factory(write_engine), session_factory(read_engine)
+    broker = make_broker(settings, tracer_provider)
+    client = aioredis.Redis.from_url(settings.redis_url)
+    uniques = UniqueVisitors(client, streams, settings.unique_retention_days)
+    window = timedelta(minutes=settings.dedupe_window_minutes)
+
+    async def apply_views(entries: Sequence[Entry[ViewRecorded]]) -> None:
+        events = [e.event for e in entries]
+        await count_views(writes, events, window)
+        await uniques.add(events)  # idempotent, so safe to redo after a crash before the ack
+
+    async def apply_articles(entries: Sequence[Entry[ArticleEvent]]) -> None:
+        for entry in entries:
+            event = entry.event
+            await record_article(writes, event.data)
+
+    common = {
+        "broker": broker,
+        "client": client,
+        "group": GROUP,
+        "consumer": settings.consumer_name,
+        "max_deliveries": settings.max_deliveries,
+        "claim_idle_ms": settings.claim_idle_ms,
+    }
+    view_consumer = StreamConsumer[ViewRecorded](
+        stream=streams.views,
+        parse=ViewRecorded.model_validate,
+        apply=apply_views,
+        batch_size=settings.batch_size,
+        **common,  # type: ignore[arg-type]
+    )
+    article_consumer = StreamConsumer[ArticleEvent](
+        stream=streams.articles,
+        parse=article_event_adapter.validate_python,
+        apply=apply_articles,
+        batch_size=100,
+        **common,  # type: ignore[arg-type]
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await create_schema(write_engine, Base.metadata)
+        await broker.start()
+        housekeeping = asyncio.create_task(run_housekeeping(writes, settings), name="housekeeping")
+        try:
+            yield
+        finally:
+            housekeeping.cancel()
+            await broker.stop()  # stops reading; in-flight batches finish and ack first
+            await client.aclose()
+            await write_engine.dispose()
+            await read_engine.dispose()
+            tracer_provider.force_flush()
+
+    app = FastAPI(title="Newsroom views (internal)", version="1", lifespan=lifespan)
+    app.state.consumers = {"views": view_consumer, "articles": article_consumer}
+    install_problem_handlers(app)
+
+    @app.get("/counts/{article_id}", response_model=Counts, summary="Counts of one article")
+    async def one(article_id: uuid.UUID) -> Counts:
+        found = await counts(reads, uniques, [article_id])
+        if article_id not in found:
+            raise Problem(404, "No counts", f"No views are known for article {article_id}.")
+        return Counts(article_id=article_id, **found[article_id])
+
+    @app.get("/counts", response_model=list[Counts], summary="Counts of many articles at once")
+    async def many(
+        ids: Annotated[str, Query(description="Comma-separated article ids", max_length=4000)],
+    ) -> list[Counts]:
+        try:
+            wanted = [uuid.UUID(i) for i in ids.split(",") if i.strip()]
+        except ValueError as exc:
+            raise Problem(422, "Invalid ids", "ids must be comma-separated UUIDs.") from exc
+        found = await counts(reads, uniques, wanted[:100])
+        return [Counts(article_id=a, **c) for a, c in found.items()]
+
+    @app.get("/popular", response_model=list[PopularItem], summary="Most viewed articles")
+    async def most_viewed(
+        window: Literal["24h", "7d"] = "24h", limit: Annotated[int, Query(ge=1, le=50)] = 10
+    ) -> list[PopularItem]:
+        return [
+            PopularItem(article_id=a, views=n)
+            for a, n in await popular(reads, WINDOWS[window], limit)
+        ]
+
+    async def db_ready() -> None:
+        async with read_engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def redis_ready() -> None:
+        await client.ping()
+
+    async def consuming() -> None:
+        for consumer in (view_consumer, article_consumer):
+            groups = await client.xinfo_groups(consumer.stream)
+            if not any(g["name"] in (GROUP, GROUP.encode()) for g in groups):
+                raise RuntimeError(f"no consumer group on {consumer.stream}")
+
+    add_health_routes(app, {"database": db_ready, "redis": redis_ready, "groups": consuming})
+    FastAPIInstrumentor.instrument_app(app, tracer_provider=tracer_provider)
+    return app

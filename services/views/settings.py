@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from shared.settings import NewsroomSettings
+
+
+class ViewsSettings(NewsroomSettings):
+    service_name: str = "views"
+    #: A visitor's repeat views of one article within this window count once.
+    dedupe_window_minutes: int = 30
+    #: Entries read (and committed) per batch.
+    batch_size: int = 500
+    #: Days the per-day unique-visitor sketches are kept.
+    unique_retention_days: int = 40
+    #: Hours a processed event id is remembered (redeliveries come much sooner).
+    processed_retention_hours: int = 48
+    #: Days of hourly buckets kept for the popular lists.
+    hourly_retention_days: int = 8
+    housekeeping_interval_seconds: float = 600.0

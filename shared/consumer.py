@@ -1,0 +1,236 @@
+"""Reliable stream consumption on FastStream: at-least-once in, exactly-once in effect.
+
+One :class:`StreamConsumer` per (stream, group) registers two FastStream
+subscribers sharing the replica's consumer name:
+
+* a batch reader (XREADGROUP ``>``) for new entries;
+* a claimer (XAUTOCLAIM after ``claim_idle_ms``) that takes over entries left
+  pending by a dead replica, or by a failure here.
+
+Delivery policy, chosen on purpose (``AckPolicy.MANUAL``): an entry is acked
+only after ``apply`` has committed its effect. Entries that do not parse are
+dead-lettered at once (retrying cannot fix them). An entry whose ``apply``
+fails for a reason of its own is retried through the claimer and
+dead-lettered once it has been delivered ``max_deliveries`` times. A
+*transient* failure (database or Redis unreachable) dead-letters nothing: the
+entries stay pending and are retried with back-off until the outage ends.
+``apply`` must be idempotent (deduplicate by ``event_id``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
+
+import redis.asyncio as aioredis
+from faststream import AckPolicy
+from faststream.redis import RedisBroker, StreamSub
+from faststream.redis.annotations import RedisBatchStreamMessage, RedisStreamMessage
+from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from shared.streams import DATA_FIELD, Streams
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry(Generic[T]):
+    entry_id: str
+    event: T
+    headers: dict[str, Any]
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Failures of the infrastructure, not of the entry: retry, never dead-letter."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(
+        exc,
+        OperationalError
+        | PoolTimeout
+        | aioredis.ConnectionError
+        | aioredis.TimeoutError
+        | ConnectionError
+        | OSError,
+    )
+
+
+class DeadLetters:
+    """Moves entries to ``<stream>.dlq`` (with the reason) and acks them, atomically."""
+
+    def __init__(self, client: aioredis.Redis, stream: str, group: str, maxlen: int) -> None:
+        self.client = client
+        self.stream = stream
+        self.dlq = Streams.dlq(stream)
+        self.group = group
+        self.maxlen = maxlen
+
+    async def send(self, entry_id: str, reason: str, deliveries: int) -> None:
+        original: Any = await self.client.xrange(self.stream, entry_id, entry_id)
+        fields: dict[Any, Any] = dict(original[0][1]) if original else {}
+        raw = fields.get(DATA_FIELD.encode(), fields.get(DATA_FIELD, b""))
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.xadd(
+                self.dlq,
+                {
+                    DATA_FIELD: raw,
+                    "source_stream": self.stream,
+                    "source_id": entry_id,
+                    "group": self.group,
+                    "reason": reason[:2000],
+                    "deliveries": str(deliveries),
+                    "failed_at": datetime.now(UTC).isoformat(),
+                },
+                maxlen=self.maxlen,
+                approximate=True,
+            )
+            pipe.xack(self.stream, self.group, entry_id)
+            await pipe.execute()
+
+
+class StreamConsumer(Generic[T]):
+    def __init__(
+        self,
+        *,
+        broker: RedisBroker,
+        client: aioredis.Redis,
+        stream: str,
+        group: str,
+        consumer: str,
+        parse: Callable[[Any], T],
+        apply: Callable[[Sequence[Entry[T]]], Awaitable[None]],
+        batch_size: int = 500,
+        max_deliveries: int = 5,
+        claim_idle_ms: int = 30_000,
+        polling_ms: int = 100,
+        dlq_maxlen: int = 100_000,
+    ) -> None:
+        self.client = client
+        self.stream = stream
+        self.group = group
+        self.parse = parse
+        self.apply = apply
+        self.max_deliveries = max_deliveries
+        self.dead_letters = DeadLetters(client, stream, group, dlq_maxlen)
+        self._backoff = 0.0
+        self.failing_since: datetime | None = None
+        self.processed = 0
+        self.dead_lettered = 0
+
+        reader = broker.subscriber(
+            stream=StreamSub(
+                stream,
+                group=group,
+                consumer=consumer,
+                batch=True,
+                max_records=batch_size,
+                polling_interval=polling_ms,
+            ),
+            ack_policy=AckPolicy.MANUAL,
+            title=f"{stream}:{group}:read",
+        )
+        claimer = broker.subscriber(
+            stream=StreamSub(
+                stream,
+                group=group,
+                consumer=consumer,
+                min_idle_time=claim_idle_ms,
+                polling_interval=max(polling_ms, min(claim_idle_ms // 4, 1000)),
+            ),
+            ack_policy=AckPolicy.MANUAL,
+            title=f"{stream}:{group}:claim",
+        )
+        self.subscribers = [reader, claimer]
+
+        @reader
+        async def on_batch(body: list[Any], msg: RedisBatchStreamMessage) -> None:
+            ids = [
+                i.decode() if isinstance(i, bytes) else i for i in msg.raw_message["message_ids"]
+            ]
+            headers = msg.batch_headers or [{} for _ in ids]
+            await self.handle(list(zip(ids, body, headers, strict=False)), deliveries=1)
+
+        @claimer
+        async def on_claimed(body: Any, msg: RedisStreamMessage) -> None:
+            (raw_id,) = msg.raw_message["message_ids"]
+            entry_id = raw_id.decode() if isinstance(raw_id, bytes) else raw_id
+            deliveries = await msg.get_delivery_count()
+            await self.handle([(entry_id, body, msg.headers)], deliveries=deliveries)
+
+    async def handle(self, raw: Sequence[tuple[str, Any, dict[str, Any]]], deliveries: int) -> None:
+        good: list[Entry[T]] = []
+        for entry_id, body, headers in raw:
+            try:
+                good.append(Entry(entry_id, self.parse(body), headers))
+            except (ValidationError, ValueError, TypeError) as exc:
+                await self._dead_letter(entry_id, f"invalid entry: {exc}", deliveries)
+        if not good:
+            return
+        try:
+            await self.apply(good)
+        except Exception as exc:
+            if is_transient(exc):
+                await self._outage(exc)
+                return
+            if len(good) == 1:
+                await self._failed(good[0], exc, deliveries)
+                return
+            await self._one_by_one(good, deliveries)
+            return
+        await self._ack([e.entry_id for e in good])
+
+    async def _one_by_one(self, entries: Sequence[Entry[T]], deliveries: int) -> None:
+        """A batch failed: find the entries that fail, let the others through."""
+        for entry in entries:
+            try:
+                await self.apply([entry])
+            except Exception as exc:
+                if is_transient(exc):
+                    await self._outage(exc)
+                    return
+                await self._failed(entry, exc, deliveries)
+                continue
+            await self._ack([entry.entry_id])
+
+    async def _failed(self, entry: Entry[T], exc: Exception, deliveries: int) -> None:
+        if deliveries >= self.max_deliveries:
+            await self._dead_letter(
+                entry.entry_id, f"failed {deliveries} times: {exc!r}", deliveries
+            )
+        else:
+            log.warning(
+                "entry %s of %s failed (delivery %d of %d), left pending for retry: %r",
+                entry.entry_id,
+                self.stream,
+                deliveries,
+                self.max_deliveries,
+                exc,
+            )
+
+    async def _dead_letter(self, entry_id: str, reason: str, deliveries: int) -> None:
+        await self.dead_letters.send(entry_id, reason, deliveries)
+        self.dead_lettered += 1
+        log.warning("entry %s of %s dead-lettered: %s", entry_id, self.stream, reason)
+
+    async def _ack(self, ids: list[str]) -> None:
+        await self.client.xack(self.stream, self.group, *ids)
+        self.processed += len(ids)
+        if self.failing_since is not None:
+            log.info("%s consumer recovered (failing since %s)", self.stream, self.failing_since)
+            self.failing_since = None
+        self._backoff = 0.0
+
+    async def _outage(self, exc: BaseException) -> None:
+        if self.failing_since is None:  # one log line per outage, not per batch
+            self.failing_since = datetime.now(UTC)
+            log.error("%s consumer cannot commit, entries stay pending: %r", self.stream, exc)
+        # Sleeping in the handler delays the next read: that is the back-off.
+        self._backoff = min(max(self._backoff * 2, 0.2), 5.0)
+        await asyncio.sleep(self._backoff)
