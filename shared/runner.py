@@ -20,6 +20,8 @@ def serve(settings: NewsroomSettings, build: Callable[..., FastAPI]) -> None:
     )
     # Request-by-request client logs belong in traces, not in the service log.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # FastStream's own start/stop chatter; failures still come through at WARNING+.
+    logging.getLogger("faststream").setLevel(logging.WARNING)
     provider = make_tracer_provider(settings.service_name, settings.namespace)
     trace.set_tracer_provider(provider)
     app = build(settings, tracer_provider=provider)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
@@ -10,8 +10,10 @@ from shared.api import ArticlePage, SaveOutcome
 from shared.http import PROBLEM_JSON, Problem
 
 from .articles import article_view
-from .models import ArticleView
+from .catalog import ArticleCatalog
+from .models import ArticleView, PopularArticle
 from .upstreams import NotFound, Unavailable, Upstreams
+from .viewing import ViewDesk, ViewReceipt, record_view
 
 router = APIRouter(prefix="/api/v1", tags=["articles"])
 
@@ -20,6 +22,18 @@ PROBLEM = {"content": {PROBLEM_JSON: {}}, "description": "Problem details (RFC 9
 
 def upstreams(request: Request) -> Upstreams:
     return request.app.state.upstreams  # type: ignore[no-any-return]
+
+
+def catalog(request: Request) -> ArticleCatalog:
+    return request.app.state.catalog  # type: ignore[no-any-return]
+
+
+def client_ip(request: Request) -> str:
+    if request.app.state.settings.trust_forwarded_for:
+        forwarded = request.headers.get("x-forwarded-for", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip()
+    return request.client.host if request.client else "unknown"
 
 
 @router.get(
@@ -46,6 +60,40 @@ async def list_articles(
 
 
 @router.get(
+    "/articles/popular",
+    response_model=list[PopularArticle],
+    summary="Most viewed articles over the last 24 hours or 7 days",
+    responses={503: PROBLEM},
+)
+async def popular_articles(
+    request: Request,
+    window: Annotated[Literal["24h", "7d"], Query()] = "24h",
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> list[PopularArticle]:
+    try:
+        ranked = await upstreams(request).views.get_json(
+            "/popular", params={"window": window, "limit": limit}
+        )
+    except (Unavailable, NotFound) as exc:
+        raise Problem(
+            503, "Popular list unavailable", str(exc), headers={"Retry-After": "5"}
+        ) from exc
+    result = []
+    for item in ranked:
+        try:
+            article = await catalog(request).get(item["article_id"])
+        except Unavailable:
+            continue
+        if article is not None:
+            result.append(
+                PopularArticle(
+                    id=article.id, slug=article.slug, title=article.title, views=item["views"]
+                )
+            )
+    return result
+
+
+@router.get(
     "/articles/{id_or_slug}",
     response_model=ArticleView,
     summary="One article with its view count and approved comments",
@@ -53,13 +101,34 @@ async def list_articles(
 )
 async def get_article(id_or_slug: str, request: Request) -> ArticleView:
     try:
-        return await article_view(upstreams(request), id_or_slug)
+        return await article_view(catalog(request), upstreams(request), id_or_slug)
     except NotFound as exc:
         raise Problem(
             404, "Article not found", f"No article has the id or slug {id_or_slug!r}."
         ) from exc
     except Unavailable as exc:
         raise Problem(503, "Article unavailable", str(exc), headers={"Retry-After": "5"}) from exc
+
+
+@router.post(
+    "/articles/{id_or_slug}/views",
+    status_code=202,
+    response_model=ViewReceipt,
+    tags=["views"],
+    summary="Record a reader's view (the article page calls this from the browser)",
+    description="Bots and opted-out readers get 202 with `counted: false`. "
+    "No IP address is stored.",
+    responses={404: PROBLEM, 429: PROBLEM, 503: PROBLEM},
+)
+async def post_view(id_or_slug: str, request: Request) -> ViewReceipt:
+    desk: ViewDesk = request.app.state.view_desk
+    return await record_view(
+        desk,
+        id_or_slug,
+        ip=client_ip(request),
+        user_agent=request.headers.get("user-agent", ""),
+        opted_out=request.headers.get("dnt") == "1" or request.headers.get("sec-gpc") == "1",
+    )
 
 
 async def _forward_to_ingest(request: Request, path: str) -> Response:

@@ -3,25 +3,39 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+import redis.asyncio as aioredis
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from faststream.redis import StreamSub
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.sdk.trace import TracerProvider
+from pydantic import ValidationError
 
 from shared.asyncapi import asyncapi_document
+from shared.broker import make_broker
+from shared.events import article_event_adapter
 from shared.http import BodySizeLimit, add_health_routes, install_problem_handlers
+from shared.streams import Streams
 from shared.telemetry import make_tracer_provider
 
 from . import api, pages
+from .catalog import ArticleCatalog
+from .recorder import RateLimitedPublisher
 from .settings import GatewaySettings
 from .upstreams import Upstreams
+from .viewing import ViewDesk
+from .visitors import BotFilter, DailySalts, VisitorIds
 
 HERE = Path(__file__).parent
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: GatewaySettings, tracer_provider: TracerProvider | None = None) -> FastAPI:
@@ -32,12 +46,50 @@ def create_app(settings: GatewaySettings, tracer_provider: TracerProvider | None
     )
     for client in upstreams.clients:
         HTTPXClientInstrumentor.instrument_client(client, tracer_provider=tracer_provider)
+    streams = Streams(settings.namespace)
+    redis_client = aioredis.Redis.from_url(
+        settings.redis_url, socket_timeout=2, socket_connect_timeout=2
+    )
+    catalog = ArticleCatalog(upstreams.ingest, ttl=settings.article_cache_seconds)
+    broker = make_broker(settings, tracer_provider)
+
+    # Every replica follows every article event (no group): each keeps its own cache.
+    @broker.subscriber(
+        stream=StreamSub(streams.articles, polling_interval=200), title="articles:gateway-cache"
+    )
+    async def on_article_event(body: dict[str, Any]) -> None:
+        try:
+            catalog.apply(article_event_adapter.validate_python(body))
+        except ValidationError:
+            log.warning("ignored a malformed entry on %s", streams.articles)
+
+    desk = ViewDesk(
+        settings=settings,
+        streams=streams,
+        catalog=catalog,
+        visitors=VisitorIds(
+            DailySalts(redis_client, streams), timedelta(minutes=settings.dedupe_window_minutes)
+        ),
+        bots=BotFilter(),
+        publisher=RateLimitedPublisher(
+            redis_client,
+            tracer_provider.get_tracer("newsroom.gateway"),
+            maxlen=settings.stream_maxlen,
+        ),
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
+            await broker.start()
+        except (aioredis.ConnectionError, OSError) as exc:
+            # Reads still work from ingest; the cache just expires by TTL until Redis is back.
+            log.error("gateway started without the articles stream: %r", exc)
+        try:
             yield
         finally:
+            await broker.stop()
+            await redis_client.aclose()
             await upstreams.aclose()
             tracer_provider.force_flush()
 
@@ -50,6 +102,8 @@ def create_app(settings: GatewaySettings, tracer_provider: TracerProvider | None
     )
     app.state.settings = settings
     app.state.upstreams = upstreams
+    app.state.catalog = catalog
+    app.state.view_desk = desk
     app.state.templates = pages.make_templates()
     install_problem_handlers(app)
     app.include_router(api.router)
@@ -65,7 +119,10 @@ def create_app(settings: GatewaySettings, tracer_provider: TracerProvider | None
     async def ingest_ready() -> None:
         await upstreams.ingest.get_json("/healthz")
 
-    add_health_routes(app, {"ingest": ingest_ready})
+    async def redis_ready() -> None:
+        await redis_client.ping()
+
+    add_health_routes(app, {"ingest": ingest_ready, "redis": redis_ready})
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     FastAPIInstrumentor.instrument_app(app, tracer_provider=tracer_provider)
     return app

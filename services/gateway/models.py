@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from pydantic import BaseModel, Field
 
@@ -13,6 +14,13 @@ class ViewCounts(BaseModel):
     total: int = Field(description="All views, starting from the article's legacy count")
     today: int | None = None
     unique_today: int | None = None
+
+
+class PopularArticle(BaseModel):
+    id: UUID
+    slug: str
+    title: str
+    views: int = Field(description="Views within the window")
 
 
 class ArticleView(BaseModel):

@@ -45,7 +45,7 @@ async def front_page(request: Request) -> HTMLResponse:
 @router.get("/articles/{slug}", response_class=HTMLResponse)
 async def article_page(slug: str, request: Request) -> HTMLResponse:
     try:
-        view = await article_view(upstreams(request), slug)
+        view = await article_view(request.app.state.catalog, upstreams(request), slug)
     except NotFound:
         return render(request, "error.html", 404, message="المقال غير موجود.")
     except Unavailable:

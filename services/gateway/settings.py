@@ -10,3 +10,13 @@ class GatewaySettings(NewsroomSettings):
     #: Largest request body the gateway accepts (article imports are the biggest).
     max_body_bytes: int = 5 * 1024 * 1024
     site_name: str = "نيوزروم"
+    #: Must match the views service's: how long a visitor's repeat views count once.
+    dedupe_window_minutes: int = 30
+    #: View posts per client per minute before 429.
+    views_per_minute: int = 120
+    #: Honour ``DNT: 1`` / ``Sec-GPC: 1`` by not counting the view.
+    honor_dnt: bool = False
+    #: Take the client address from X-Forwarded-For (only behind a trusted proxy).
+    trust_forwarded_for: bool = False
+    #: Seconds a cached article is served before it is checked again with ingest.
+    article_cache_seconds: float = 60.0

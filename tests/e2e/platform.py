@@ -26,6 +26,7 @@ class Platform:
     moderator_token: str = "e2e-moderator-token"
     process: subprocess.Popen[str] | None = None
     output: list[str] = field(default_factory=list)
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def env(self) -> dict[str, str]:
@@ -39,6 +40,7 @@ class Platform:
                 "NEWSROOM_MODERATOR_TOKEN": self.moderator_token,
                 "NEWSROOM_CLAIM_IDLE_MS": "2000",
                 **{f"NEWSROOM_{s.upper()}_PORT": str(p) for s, p in self.ports.items()},
+                **self.extra_env,
             }
         )
         return env

@@ -57,7 +57,9 @@ async def test_counts_start_from_the_legacy_count_and_dedupe_by_visitor_window(
         # An article update must not reset what was counted.
         await publish(redis_url, f"{namespace}:articles", [published(article, 1085)])
         await publish(redis_url, f"{namespace}:views", [view(article, "visitor-c")])
-        await await_for(lambda: _total(client, article, 1085 + 4), what="counts kept across updates")
+        await await_for(
+            lambda: _total(client, article, 1085 + 4), what="counts kept across updates"
+        )
 
 
 async def test_redelivered_and_duplicated_entries_count_once(
@@ -80,13 +82,17 @@ async def _processed(consumer: Any, n: int) -> bool:
     return bool(consumer.processed >= n)
 
 
-async def test_unique_visitors_within_hyperloglog_error(redis_url: str, namespace: str, tmp_path: Any) -> None:
+async def test_unique_visitors_within_hyperloglog_error(
+    redis_url: str, namespace: str, tmp_path: Any
+) -> None:
     settings = views_settings(
         namespace=namespace, redis_url=redis_url, database_url=f"sqlite:///{tmp_path / 'v.db'}"
     )
     article = uuid.uuid4()
     async with running_views(settings) as (_app, client):
-        await publish(redis_url, f"{namespace}:views", [view(article, f"reader-{i:04d}") for i in range(1000)])
+        await publish(
+            redis_url, f"{namespace}:views", [view(article, f"reader-{i:04d}") for i in range(1000)]
+        )
         await await_for(lambda: _total(client, article, 1000), what="1000 views")
         counts = (await client.get(f"/counts/{article}")).json()
         assert counts["today"] == 1000
@@ -99,8 +105,14 @@ async def test_poison_entry_goes_to_the_dlq_and_later_entries_still_count(
     settings = views_settings(namespace=namespace, redis_url=redis_url, database_url=database_url)
     article = uuid.uuid4()
     async with running_views(settings) as (_app, client):
-        await publish(redis_url, f"{namespace}:views", [view(article, "a"), b"\x00garbage{", view(article, "b")])
-        await publish(redis_url, f"{namespace}:views", [b'{"headers":{},"data":{"type":"view.recorded"}}'])
+        await publish(
+            redis_url,
+            f"{namespace}:views",
+            [view(article, "a"), b"\x00garbage{", view(article, "b")],
+        )
+        await publish(
+            redis_url, f"{namespace}:views", [b'{"headers":{},"data":{"type":"view.recorded"}}']
+        )
         await publish(redis_url, f"{namespace}:views", [view(article, "c")])
         await await_for(lambda: _total(client, article, 3), what="good views counted")
 
@@ -123,7 +135,9 @@ async def _entries(client: Any, stream: str, n: int) -> list[Any] | None:
     return entries if len(entries) >= n else None
 
 
-async def test_popular_lists_rank_by_recent_views(redis_url: str, namespace: str, tmp_path: Any) -> None:
+async def test_popular_lists_rank_by_recent_views(
+    redis_url: str, namespace: str, tmp_path: Any
+) -> None:
     settings = views_settings(
         namespace=namespace, redis_url=redis_url, database_url=f"sqlite:///{tmp_path / 'v.db'}"
     )

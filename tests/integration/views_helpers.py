@@ -16,7 +16,9 @@ from shared.events import Event, ViewData, ViewRecorded
 from shared.streams import DATA_FIELD, encode_envelope
 
 
-def view(article_id: uuid.UUID, visitor: str, at: datetime | None = None, **kw: Any) -> ViewRecorded:
+def view(
+    article_id: uuid.UUID, visitor: str, at: datetime | None = None, **kw: Any
+) -> ViewRecorded:
     return ViewRecorded(
         data=ViewData(article_id=article_id, visitor_id=f"visitor-{visitor}", **kw),
         occurred_at=at or datetime.now(UTC),
@@ -29,7 +31,9 @@ async def publish(redis_url: str, stream: str, events: Sequence[Event | bytes]) 
     try:
         async with client.pipeline(transaction=False) as pipe:
             for e in events:
-                raw = e if isinstance(e, bytes) else encode_envelope(e.model_dump_json().encode(), {})
+                raw = (
+                    e if isinstance(e, bytes) else encode_envelope(e.model_dump_json().encode(), {})
+                )
                 pipe.xadd(stream, {DATA_FIELD: raw})
             return [i.decode() for i in await pipe.execute()]
     finally:
@@ -37,7 +41,9 @@ async def publish(redis_url: str, stream: str, events: Sequence[Event | bytes]) 
 
 
 @contextlib.asynccontextmanager
-async def running_views(settings: ViewsSettings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+async def running_views(
+    settings: ViewsSettings,
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

@@ -1,0 +1,73 @@
+"""The gateway's read model of articles: a cache kept fresh by the ``articles`` stream.
+
+Each replica follows the stream (plain XREAD, no group: every replica needs
+every event) and drops what an event changed, so an update shows within the
+stream's latency. Entries also expire after ``ttl`` as a safety net, and an
+expired entry is still served while ingest is unreachable (stale-if-error).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from shared.api import ArticleOut
+from shared.events import ArticleEvent
+
+from .upstreams import NotFound, Unavailable, Upstream
+
+
+@dataclass(frozen=True, slots=True)
+class Cached:
+    article: ArticleOut | None  # None: known not to exist
+    fetched_at: float
+
+
+class ArticleCatalog:
+    def __init__(self, ingest: Upstream, ttl: float = 60.0, negative_ttl: float = 2.0) -> None:
+        self.ingest = ingest
+        self.ttl = ttl
+        self.negative_ttl = negative_ttl
+        self._entries: dict[str, Cached] = {}
+        self.version = 0  # bumped on every change: part of ETags
+
+    async def get(self, id_or_slug: str) -> ArticleOut | None:
+        """The published article, or None if there is none. Raises Unavailable."""
+        cached = self._entries.get(id_or_slug)
+        now = time.monotonic()
+        if cached is not None:
+            ttl = self.ttl if cached.article is not None else self.negative_ttl
+            if now - cached.fetched_at < ttl:
+                return cached.article
+        try:
+            article: ArticleOut | None = ArticleOut.model_validate(
+                await self.ingest.get_json(f"/articles/{id_or_slug}")
+            )
+        except NotFound:
+            article = None
+        except Unavailable:
+            if cached is not None and cached.article is not None:
+                return cached.article  # stale beats nothing while ingest is down
+            raise
+        if article is not None and article.status != "published":
+            article = None
+        self._store(id_or_slug, article, now)
+        return article
+
+    def _store(self, key: str, article: ArticleOut | None, now: float) -> None:
+        if len(self._entries) > 50_000:
+            self._entries.clear()
+        entry = Cached(article, now)
+        self._entries[key] = entry
+        if article is not None:
+            self._entries[str(article.id)] = entry
+            self._entries[article.slug] = entry
+
+    def apply(self, event: ArticleEvent) -> None:
+        """Forget what the event changed; the next read fetches the new revision."""
+        data = event.data
+        for key in (str(data.article_id), data.slug):
+            self._entries.pop(key, None)
+        # A slug may also be cached as "not found" under another spelling: drop negatives too.
+        self._entries = {k: v for k, v in self._entries.items() if v.article is not None}
+        self.version += 1

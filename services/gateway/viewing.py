@@ -1,0 +1,86 @@
+"""Recording a reader's view: the logic behind ``POST /api/v1/articles/{id}/views``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+import redis.asyncio as aioredis
+from pydantic import BaseModel
+
+from shared.events import ViewData, ViewRecorded
+from shared.http import Problem
+from shared.streams import Streams
+
+from .catalog import ArticleCatalog
+from .recorder import RateLimitedPublisher
+from .settings import GatewaySettings
+from .upstreams import Unavailable
+from .visitors import BotFilter, VisitorIds
+
+
+class ViewReceipt(BaseModel):
+    counted: bool
+    reason: Literal["accepted", "bot", "opt-out"]
+
+
+@dataclass
+class ViewDesk:
+    settings: GatewaySettings
+    streams: Streams
+    catalog: ArticleCatalog
+    visitors: VisitorIds
+    bots: BotFilter
+    publisher: RateLimitedPublisher
+
+
+async def record_view(
+    desk: ViewDesk, article_ref: str, *, ip: str, user_agent: str, opted_out: bool
+) -> ViewReceipt:
+    try:
+        article = await desk.catalog.get(article_ref)
+    except Unavailable as exc:
+        raise Problem(
+            503, "Cannot check the article now", str(exc), headers={"Retry-After": "5"}
+        ) from exc
+    if article is None:
+        raise Problem(404, "Article not found", f"No article has the id or slug {article_ref!r}.")
+    if desk.bots.is_bot(user_agent):
+        return ViewReceipt(counted=False, reason="bot")
+    if opted_out and desk.settings.honor_dnt:
+        return ViewReceipt(counted=False, reason="opt-out")
+
+    now = datetime.now(UTC)
+    try:
+        visitor, previous = await desk.visitors.for_view(ip, user_agent, str(article.id), now)
+        event = ViewRecorded(
+            data=ViewData(article_id=article.id, visitor_id=visitor, previous_visitor_id=previous),
+            occurred_at=now,
+        )
+        published = await desk.publisher.publish(
+            desk.streams.views,
+            event,
+            rate_key=desk.streams.key(
+                "ratelimit", "views", await desk.visitors.client_key(ip, now)
+            ),
+            limit=desk.settings.views_per_minute,
+            window_ms=60_000,
+        )
+    except (aioredis.ConnectionError, aioredis.TimeoutError) as exc:
+        # Refuse rather than accept what cannot be delivered.
+        raise Problem(
+            503,
+            "Views cannot be recorded now",
+            "The event store is unreachable.",
+            headers={"Retry-After": "5"},
+        ) from exc
+    if not published.accepted:
+        seconds = max(1, -(-published.retry_after_ms // 1000))
+        raise Problem(
+            429,
+            "Too many requests",
+            f"Try again in {seconds} s.",
+            headers={"Retry-After": str(seconds)},
+        )
+    return ViewReceipt(counted=True, reason="accepted")
