@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 
 def async_url(url: str) -> str:
@@ -107,3 +113,26 @@ def insert_for(engine_or_dialect_name: str) -> Any:
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
     return sqlite_insert
+
+
+def driver_sql(dialect: Dialect, sql: str) -> str:
+    """Rewrite ``?`` placeholders for the driver's paramstyle (hot paths use driver SQL)."""
+    style = dialect.paramstyle
+    if style == "qmark":
+        return sql
+    parts = sql.split("?")
+    if style == "numeric_dollar":
+        return "".join(p + (f"${i}" if i < len(parts) else "") for i, p in enumerate(parts, 1))
+    if style in ("format", "pyformat"):
+        return "%s".join(parts)
+    raise ValueError(f"unsupported paramstyle {style}")
+
+
+async def execute_many(conn: AsyncConnection, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """One statement for many rows, straight to the driver (no per-value type processing).
+
+    For hot paths only, with plain values (str, int): the ORM is ~10× slower
+    here because it processes every bound value in Python.
+    """
+    if rows:
+        await conn.exec_driver_sql(driver_sql(conn.dialect, sql), list(rows))

@@ -9,11 +9,11 @@ any other system needs only a Redis client and a JSON parser.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from faststream.redis.parser.message import MessageFormat
 
 DATA_FIELD = "__data__"
@@ -78,30 +78,33 @@ class JsonEnvelopeFormat(MessageFormat):
     @classmethod
     def parse(cls, data: bytes) -> tuple[bytes, dict[str, Any]]:
         try:
-            envelope = json.loads(data)
+            envelope = orjson.loads(data)
             body = envelope["data"]
             headers = envelope.get("headers") or {}
-        except (ValueError, TypeError, KeyError):
+        except (orjson.JSONDecodeError, TypeError, KeyError):
             # Not our envelope (hand-written entry): hand the raw bytes on, the
             # handler's validation sends it to the dead-letter stream.
             return data, {}
         if isinstance(body, str):
             return body.encode(), headers
-        return json.dumps(body, ensure_ascii=False).encode(), headers
+        return orjson.dumps(body), headers
 
 
 def encode_envelope(
     payload: bytes | str | Sequence[Any] | dict[str, Any], headers: dict[str, Any]
 ) -> bytes:
-    """Wrap an already-serialised JSON payload and headers into wire format v1."""
+    """Wrap an already-serialised JSON payload and headers into wire format v1.
+
+    The output is UTF-8 JSON without escapes, so Arabic stays readable in redis-cli.
+    """
     if isinstance(payload, bytes | str):
         try:
-            body: Any = json.loads(payload)
-        except ValueError:
+            body: Any = orjson.loads(payload)
+        except orjson.JSONDecodeError:
             body = payload.decode() if isinstance(payload, bytes) else payload
     else:
         body = payload
-    return json.dumps({"headers": headers, "data": body}, ensure_ascii=False).encode()
+    return orjson.dumps({"headers": headers, "data": body})
 
 
 def decode_envelope(fields: Mapping[Any, Any]) -> tuple[dict[str, Any], Any]:
@@ -109,5 +112,5 @@ def decode_envelope(fields: Mapping[Any, Any]) -> tuple[dict[str, Any], Any]:
     raw = fields.get(DATA_FIELD) or fields.get(DATA_FIELD.encode())
     if raw is None:
         raise ValueError("entry has no __data__ field")
-    envelope = json.loads(raw)
+    envelope = orjson.loads(raw)
     return envelope.get("headers") or {}, envelope["data"]

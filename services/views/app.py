@@ -18,8 +18,8 @@ from sqlalchemy import text
 
 from shared.broker import make_broker
 from shared.consumer import Entry, StreamConsumer
-from shared.db import create_schema, make_engine, session_factory
-from shared.events import ArticleEvent, ViewRecorded, article_event_adapter
+from shared.db import create_schema, make_engine
+from shared.events import ArticleEvent, ViewRecorded
 from shared.http import Problem, add_health_routes, install_problem_handlers
 from shared.streams import Streams
 from shared.telemetry import instrument_engine, make_tracer_provider
@@ -27,8 +27,9 @@ from shared.telemetry import instrument_engine, make_tracer_provider
 from .counting import count_views, record_article
 from .housekeeping import run_housekeeping
 from .models import Base
-from .queries import UniqueVisitors, counts, popular
+from .queries import counts, popular
 from .settings import ViewsSettings
+from .window import VisitorWindow
 
 GROUP = "views"
 
@@ -56,21 +57,22 @@ def create_app(settings: ViewsSettings, tracer_provider: TracerProvider | None =
     read_engine = make_engine(settings.own_database_url)
     for engine in (write_engine, read_engine):
         instrument_engine(engine, tracer_provider)
-    writes, reads = session_factory(write_engine), session_factory(read_engine)
     broker = make_broker(settings, tracer_provider)
     client = aioredis.Redis.from_url(settings.redis_url)
-    uniques = UniqueVisitors(client, streams, settings.unique_retention_days)
-    window = timedelta(minutes=settings.dedupe_window_minutes)
+    visitors = VisitorWindow(
+        client,
+        streams,
+        timedelta(minutes=settings.dedupe_window_minutes),
+        settings.unique_retention_days,
+    )
 
     async def apply_views(entries: Sequence[Entry[ViewRecorded]]) -> None:
-        events = [e.event for e in entries]
-        await count_views(writes, events, window)
-        await uniques.add(events)  # idempotent, so safe to redo after a crash before the ack
+        await count_views(write_engine, visitors, [e.event for e in entries])
 
     async def apply_articles(entries: Sequence[Entry[ArticleEvent]]) -> None:
         for entry in entries:
             event = entry.event
-            await record_article(writes, event.data)
+            await record_article(write_engine, event.data)
 
     common = {
         "broker": broker,
@@ -82,14 +84,14 @@ def create_app(settings: ViewsSettings, tracer_provider: TracerProvider | None =
     }
     view_consumer = StreamConsumer[ViewRecorded](
         stream=streams.views,
-        parse=ViewRecorded.model_validate,
+        event_type=ViewRecorded,
         apply=apply_views,
         batch_size=settings.batch_size,
         **common,  # type: ignore[arg-type]
     )
     article_consumer = StreamConsumer[ArticleEvent](
         stream=streams.articles,
-        parse=article_event_adapter.validate_python,
+        event_type=ArticleEvent,
         apply=apply_articles,
         batch_size=100,
         **common,  # type: ignore[arg-type]
@@ -99,12 +101,18 @@ def create_app(settings: ViewsSettings, tracer_provider: TracerProvider | None =
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await create_schema(write_engine, Base.metadata)
         await broker.start()
-        housekeeping = asyncio.create_task(run_housekeeping(writes, settings), name="housekeeping")
+        for consumer in (view_consumer, article_consumer):
+            consumer.start()
+        housekeeping = asyncio.create_task(
+            run_housekeeping(write_engine, settings), name="housekeeping"
+        )
         try:
             yield
         finally:
             housekeeping.cancel()
-            await broker.stop()  # stops reading; in-flight batches finish and ack first
+            await broker.stop()  # stop reading first...
+            for consumer in (view_consumer, article_consumer):
+                await consumer.drain()  # ...then apply and ack what was read
             await client.aclose()
             await write_engine.dispose()
             await read_engine.dispose()
@@ -116,10 +124,10 @@ def create_app(settings: ViewsSettings, tracer_provider: TracerProvider | None =
 
     @app.get("/counts/{article_id}", response_model=Counts, summary="Counts of one article")
     async def one(article_id: uuid.UUID) -> Counts:
-        found = await counts(reads, uniques, [article_id])
-        if article_id not in found:
+        found = await counts(read_engine, visitors, [str(article_id)])
+        if str(article_id) not in found:
             raise Problem(404, "No counts", f"No views are known for article {article_id}.")
-        return Counts(article_id=article_id, **found[article_id])
+        return Counts(article_id=article_id, **found[str(article_id)])
 
     @app.get("/counts", response_model=list[Counts], summary="Counts of many articles at once")
     async def many(
@@ -129,17 +137,15 @@ def create_app(settings: ViewsSettings, tracer_provider: TracerProvider | None =
             wanted = [uuid.UUID(i) for i in ids.split(",") if i.strip()]
         except ValueError as exc:
             raise Problem(422, "Invalid ids", "ids must be comma-separated UUIDs.") from exc
-        found = await counts(reads, uniques, wanted[:100])
-        return [Counts(article_id=a, **c) for a, c in found.items()]
+        found = await counts(read_engine, visitors, [str(a) for a in wanted[:100]])
+        return [Counts(article_id=uuid.UUID(a), **c) for a, c in found.items()]
 
     @app.get("/popular", response_model=list[PopularItem], summary="Most viewed articles")
     async def most_viewed(
         window: Literal["24h", "7d"] = "24h", limit: Annotated[int, Query(ge=1, le=50)] = 10
     ) -> list[PopularItem]:
-        return [
-            PopularItem(article_id=a, views=n)
-            for a, n in await popular(reads, WINDOWS[window], limit)
-        ]
+        ranked = await popular(read_engine, WINDOWS[window], limit)
+        return [PopularItem(article_id=uuid.UUID(a), views=n) for a, n in ranked]
 
     async def db_ready() -> None:
         async with read_engine.connect() as conn:

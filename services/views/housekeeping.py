@@ -1,49 +1,39 @@
-"""Forget what can no longer matter: old processed ids, expired windows, old hourly buckets."""
+"""Forget what can no longer matter: old processed event ids and old hourly buckets."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime, timedelta
+import time
 
 from sqlalchemy import delete
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from .models import HourlyViews, ProcessedEvent, VisitorLastView
+from .models import HourlyViews, ProcessedEvent
 from .settings import ViewsSettings
 
 log = logging.getLogger(__name__)
 
 
-async def prune(sessions: async_sessionmaker[AsyncSession], settings: ViewsSettings) -> None:
-    now = datetime.now(UTC)
-    async with sessions() as session, session.begin():
-        await session.execute(
+async def prune(engine: AsyncEngine, settings: ViewsSettings) -> None:
+    now = int(time.time())
+    async with engine.begin() as conn:
+        await conn.execute(
             delete(ProcessedEvent).where(
-                ProcessedEvent.processed_at
-                < now - timedelta(hours=settings.processed_retention_hours)
+                ProcessedEvent.processed_at < now - settings.processed_retention_hours * 3600
             )
         )
-        # A day of slack beyond the window: views may arrive late (redelivery, clock skew).
-        await session.execute(
-            delete(VisitorLastView).where(
-                VisitorLastView.counted_at
-                < now - timedelta(minutes=settings.dedupe_window_minutes) - timedelta(days=1)
-            )
-        )
-        await session.execute(
+        await conn.execute(
             delete(HourlyViews).where(
-                HourlyViews.hour < now - timedelta(days=settings.hourly_retention_days)
+                HourlyViews.hour < now // 3600 - settings.hourly_retention_days * 24
             )
         )
 
 
-async def run_housekeeping(
-    sessions: async_sessionmaker[AsyncSession], settings: ViewsSettings
-) -> None:
+async def run_housekeeping(engine: AsyncEngine, settings: ViewsSettings) -> None:
     while True:
         await asyncio.sleep(settings.housekeeping_interval_seconds)
         try:
-            await prune(sessions, settings)
-        except Exception as exc:  # next round retries; never take the service down
+            await prune(engine, settings)
+        except Exception as exc:  # the next round retries; never take the service down
             log.warning("housekeeping failed: %r", exc)

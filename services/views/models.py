@@ -1,14 +1,14 @@
-"""The views service's tables: counters, and what makes counting exactly-once."""
+"""The views service's tables: counters, and what makes counting exactly-once.
+
+Hot-path columns are plain strings and integers (article ids as canonical
+UUID text, hours as epoch hours, days as ISO dates) so batches can be written
+with driver-level SQL on SQLite and PostgreSQL alike.
+"""
 
 from __future__ import annotations
 
-import uuid
-from datetime import date, datetime
-
-from sqlalchemy import BigInteger, Date, Index, String, Uuid
+from sqlalchemy import BigInteger, Index, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-
-from shared.db import UtcDateTime
 
 
 class Base(DeclarativeBase):
@@ -20,7 +20,7 @@ class ArticleViews(Base):
 
     __tablename__ = "article_views"
 
-    article_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    article_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     legacy_views: Mapped[int] = mapped_column(BigInteger, default=0)
     counted: Mapped[int] = mapped_column(BigInteger, default=0)
     status: Mapped[str] = mapped_column(String(16), default="published")
@@ -29,8 +29,9 @@ class ArticleViews(Base):
 class HourlyViews(Base):
     __tablename__ = "hourly_views"
 
-    article_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    hour: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
+    article_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    #: Hours since the Unix epoch (UTC).
+    hour: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     views: Mapped[int] = mapped_column(BigInteger, default=0)
 
     __table_args__ = (Index("ix_hourly_views_hour", "hour"),)
@@ -39,25 +40,17 @@ class HourlyViews(Base):
 class DailyViews(Base):
     __tablename__ = "daily_views"
 
-    article_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    article_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    #: ISO date (UTC), e.g. ``2025-11-01``.
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
     views: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class ProcessedEvent(Base):
-    """Event ids already counted: a redelivered entry finds itself here and changes nothing."""
+    """Events already applied: a redelivered entry finds itself here and changes nothing."""
 
     __tablename__ = "processed_events"
 
-    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    processed_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
-
-
-class VisitorLastView(Base):
-    """When a visitor's view of an article last counted (for the dedupe window)."""
-
-    __tablename__ = "visitor_last_view"
-
-    article_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    visitor_id: Mapped[str] = mapped_column(String(128), primary_key=True)
-    counted_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    event_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    #: Epoch seconds, for pruning.
+    processed_at: Mapped[int] = mapped_column(BigInteger, index=True)

@@ -1,0 +1,272 @@
+"""Views benchmark: counting rate and POST /views rate, each against a floor of the same run.
+
+    .venv/bin/python -m bench.views_bench [--views 100000] [--http-seconds 10]
+
+1. Counting: publishes N ``view.recorded`` entries (50 articles, distinct
+   visitors) and times until the views service has counted all of them
+   (exactly-once machinery on, SQLite embedded default); the floor is a bare
+   FastStream batch consumer that only acks, on the same stream shape.
+2. Recording: ``POST /api/v1/articles/{id}/views`` on the gateway (from
+   ``newsroom up``) against a bare FastAPI endpoint making one Redis call,
+   same uvicorn settings, driven by wrk.
+
+Prints both ratios. Needs Redis at NEWSROOM_REDIS_URL and wrk on PATH.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import redis
+
+from shared.events import ViewData, ViewRecorded
+from shared.streams import DATA_FIELD, encode_envelope
+
+PY = sys.executable
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(check, timeout: float = 60.0, interval: float = 0.01):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := check():
+            return value
+        time.sleep(interval)
+    raise TimeoutError("benchmark condition not reached")
+
+
+def payloads(n: int, articles: list[uuid.UUID]) -> list[bytes]:
+    return [
+        encode_envelope(
+            ViewRecorded(
+                data=ViewData(
+                    article_id=articles[i % len(articles)], visitor_id=f"bench-visitor-{i:08d}"
+                )
+            )
+            .model_dump_json()
+            .encode(),
+            {},
+        )
+        for i in range(n)
+    ]
+
+
+def publish(client: redis.Redis, stream: str, entries: list[bytes]) -> None:
+    for start in range(0, len(entries), 2000):
+        pipe = client.pipeline(transaction=False)
+        for raw in entries[start : start + 2000]:
+            pipe.xadd(stream, {DATA_FIELD: raw})
+        pipe.execute()
+
+
+def floor_rate(redis_url: str, ns: str, entries: list[bytes], batch: int) -> float:
+    stream = f"{ns}:floor"
+    proc = subprocess.Popen(
+        [
+            PY,
+            "-m",
+            "bench.floor_consumer",
+            "--redis",
+            redis_url,
+            "--stream",
+            stream,
+            "--expect",
+            str(len(entries)),
+            "--batch",
+            str(batch),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "ready"
+        client = redis.Redis.from_url(redis_url)
+        t0 = time.perf_counter()
+        publish(client, stream, entries)
+        assert proc.stdout.readline().strip() == "done"
+        return len(entries) / (time.perf_counter() - t0)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+
+
+def views_rate(
+    redis_url: str, ns: str, entries: list[bytes], batch: int, env_extra: dict[str, str]
+) -> float:
+    data_dir = Path(tempfile.mkdtemp(prefix="views-bench-"))
+    port = free_port()
+    env = {
+        **os.environ,
+        **env_extra,
+        "NEWSROOM_NAMESPACE": ns,
+        "NEWSROOM_REDIS_URL": redis_url,
+        "NEWSROOM_DATA_DIR": str(data_dir),
+        "NEWSROOM_VIEWS_PORT": str(port),
+        "NEWSROOM_BATCH_SIZE": str(batch),
+        "NEWSROOM_LOG_LEVEL": "WARNING",
+    }
+    proc = subprocess.Popen([PY, "-m", "services.views"], env=env)
+    try:
+        wait_until(lambda: _ok(f"http://127.0.0.1:{port}/readyz"), timeout=60, interval=0.1)
+        client = redis.Redis.from_url(redis_url)
+        db = data_dir / "views.db"
+        t0 = time.perf_counter()
+        publish(client, f"{ns}:views", entries)
+        wait_until(lambda: _counted(db) >= len(entries), timeout=600)
+        rate = len(entries) / (time.perf_counter() - t0)
+        assert _counted(db) == len(entries), "counted more than sent"
+        return rate
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+
+
+def _ok(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _counted(db: Path) -> int:
+    try:
+        with sqlite3.connect(db, timeout=5) as conn:
+            return int(
+                conn.execute("SELECT COALESCE(SUM(counted), 0) FROM article_views").fetchone()[0]
+            )
+    except sqlite3.Error:
+        return 0
+
+
+def wrk(url: str, seconds: int, connections: int) -> tuple[float, str]:
+    script = Path(tempfile.mkstemp(suffix=".lua")[1])
+    script.write_text(f'wrk.method = "POST"\nwrk.headers["User-Agent"] = "{BROWSER}"\n')
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p99 = re.search(r"99%\s+(\S+)", out).group(1)  # type: ignore[union-attr]
+    if m := re.search(r"Non-2xx or 3xx responses: (\d+)", out):
+        raise RuntimeError(f"{m.group(1)} failed requests against {url}")
+    return rps, p99
+
+
+def http_rates(
+    redis_url: str, ns: str, seconds: int, connections: int
+) -> dict[str, tuple[float, str]]:
+    port = free_port()
+    bare = subprocess.Popen(
+        [
+            PY,
+            "-m",
+            "uvicorn",
+            "bench.bare_api:app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+        ],
+        env={**os.environ, "BENCH_REDIS_URL": redis_url, "BENCH_KEY": f"{ns}:bare"},
+    )
+    results = {}
+    try:
+        wait_until(lambda: _ok(f"http://127.0.0.1:{port}/hello"), timeout=30, interval=0.1)
+        results["bare"] = wrk(f"http://127.0.0.1:{port}/bare/x/views", seconds, connections)
+    finally:
+        bare.send_signal(signal.SIGTERM)
+        bare.wait(30)
+
+    data_dir = Path(tempfile.mkdtemp(prefix="gateway-bench-"))
+    ports = {s: free_port() for s in ("ingest", "views", "comments", "gateway")}
+    env = {
+        **os.environ,
+        "NEWSROOM_NAMESPACE": ns,
+        "NEWSROOM_REDIS_URL": redis_url,
+        "NEWSROOM_DATA_DIR": str(data_dir),
+        "NEWSROOM_VIEWS_PER_MINUTE": "1000000000",
+        "NEWSROOM_LOG_LEVEL": "WARNING",
+        **{f"NEWSROOM_{s.upper()}_PORT": str(p) for s, p in ports.items()},
+    }
+    up = subprocess.Popen(
+        [PY, "-m", "newsroom.cli", "up"], env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert up.stdout is not None
+        for line in up.stdout:
+            if "Editor token:" in line:
+                break
+        gateway = f"http://127.0.0.1:{ports['gateway']}"
+        article = httpx.get(f"{gateway}/api/v1/articles").json()["items"][0]["id"]
+        results["gateway"] = wrk(f"{gateway}/api/v1/articles/{article}/views", seconds, connections)
+    finally:
+        up.send_signal(signal.SIGTERM)
+        up.wait(60)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Views benchmark (ratios against same-run floors)")
+    parser.add_argument("--views", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--http-seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--tracing", choices=["on", "off", "both"], default="both")
+    parser.add_argument("--skip-http", action="store_true")
+    args = parser.parse_args()
+    redis_url = os.environ.get("NEWSROOM_REDIS_URL", "redis://127.0.0.1:6379/0")
+    ns = f"bench-{uuid.uuid4().hex[:8]}"
+    client = redis.Redis.from_url(redis_url)
+    try:
+        entries = payloads(args.views, [uuid.uuid4() for _ in range(50)])
+        floor = floor_rate(redis_url, ns, entries, args.batch)
+        print(f"floor: bare FastStream batch consumer   {floor:10.0f} msg/s")
+        modes = ["on", "off"] if args.tracing == "both" else [args.tracing]
+        for mode in modes:
+            env = {"OTEL_SDK_DISABLED": "true"} if mode == "off" else {}
+            rate = views_rate(redis_url, f"{ns}-{mode}", entries, args.batch, env)
+            print(
+                f"views service (tracing {mode:3})          {rate:10.0f} msg/s   ratio {rate / floor:.2f} (target ≥ 0.70)"
+            )
+        if not args.skip_http:
+            http = http_rates(redis_url, ns, args.http_seconds, args.connections)
+            (bare, bare_p99), (gw, gw_p99) = http["bare"], http["gateway"]
+            print(f"floor: bare FastAPI + 1 Redis call     {bare:10.0f} req/s   p99 {bare_p99}")
+            print(
+                f"gateway POST /views                    {gw:10.0f} req/s   p99 {gw_p99}   ratio {gw / bare:.2f} (target ≥ 0.80)"
+            )
+    finally:
+        keys = list(client.scan_iter(match=f"{ns}*", count=1000))
+        if keys:
+            client.delete(*keys)
+
+
+if __name__ == "__main__":
+    main()
