@@ -19,13 +19,17 @@ from opentelemetry.sdk.trace import TracerProvider
 from shared.events import Event
 from shared.settings import NewsroomSettings
 from shared.streams import JsonEnvelopeFormat
+from shared.telemetry import tracing_disabled
 
 
 def make_broker(settings: NewsroomSettings, tracer_provider: TracerProvider) -> RedisBroker:
+    middlewares = (
+        [] if tracing_disabled() else [RedisTelemetryMiddleware(tracer_provider=tracer_provider)]
+    )
     return RedisBroker(
         settings.redis_url,
         message_format=JsonEnvelopeFormat,
-        middlewares=[RedisTelemetryMiddleware(tracer_provider=tracer_provider)],
+        middlewares=middlewares,
         log_level=logging.DEBUG,
         graceful_timeout=10.0,
     )

@@ -81,10 +81,12 @@ article_event_adapter: TypeAdapter[ArticleEvent] = TypeAdapter(ArticleEvent)
 class ViewData(Contract):
     article_id: UUID
     #: Keyed hash of IP + user agent + article with today's salt: never the raw IP.
-    visitor_id: str = Field(min_length=8, max_length=128)
+    visitor_id: str = Field(min_length=8, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")
     #: The same visitor under yesterday's salt, sent near midnight so the
     #: dedupe window does not restart when the salt rotates.
-    previous_visitor_id: str | None = Field(default=None, max_length=128)
+    previous_visitor_id: str | None = Field(
+        default=None, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$"
+    )
 
 
 class ViewRecorded(Event):

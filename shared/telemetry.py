@@ -16,6 +16,11 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExport
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 
+def tracing_disabled() -> bool:
+    """``OTEL_SDK_DISABLED=true``: the standard switch; we then skip our middlewares too."""
+    return os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
+
+
 def make_tracer_provider(service_name: str, namespace: str = "newsroom") -> TracerProvider:
     resource = Resource.create({"service.name": service_name, "service.namespace": namespace})
     provider = TracerProvider(resource=resource)

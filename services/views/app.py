@@ -67,7 +67,7 @@ def create_app(settings: ViewsSettings, tracer_provider: TracerProvider | None =
     )
 
     async def apply_views(entries: Sequence[Entry[ViewRecorded]]) -> None:
-        await count_views(write_engine, visitors, [e.event for e in entries])
+        await count_views(write_engine, visitors, entries)
 
     async def apply_articles(entries: Sequence[Entry[ArticleEvent]]) -> None:
         for entry in entries:
@@ -81,6 +81,7 @@ def create_app(settings: ViewsSettings, tracer_provider: TracerProvider | None =
         "consumer": settings.consumer_name,
         "max_deliveries": settings.max_deliveries,
         "claim_idle_ms": settings.claim_idle_ms,
+        "tracer_provider": tracer_provider,
     }
     view_consumer = StreamConsumer[ViewRecorded](
         stream=streams.views,

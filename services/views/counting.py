@@ -1,9 +1,10 @@
 """Counting views exactly once, one transaction per batch.
 
-A view counts unless its event was already applied (a redelivery: it is in
-``processed_events``) or the visitor's window says it is a repeat (see
-:mod:`services.views.window`). Buckets use the event's own time, so a
-replay lands where the original would have.
+Redelivered entries change nothing: the ledger (``applied_batches``) records
+every committed batch's entry ids in the same transaction as its counts,
+and is checked under the write lock. Duplicated events (the same view sent
+twice) are repeats within the visitor's window (:mod:`services.views.window`).
+Buckets use the event's own time, so a replay lands where the original would.
 """
 
 from __future__ import annotations
@@ -14,71 +15,85 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from shared.consumer import Entry
 from shared.db import driver_sql, execute_many
 from shared.events import ArticleData, ArticleRef, ViewRecorded
 
 from .window import VisitorWindow
 
-EPOCH_HOUR = 3600
+LEDGER_LOCK = 0x7669657773  # "views": serialises ledger check + insert on PostgreSQL
 
 
 @dataclass(frozen=True)
 class BatchResult:
     counted: int
-    duplicates: int  # already applied (redelivered or sent twice)
+    redelivered: int  # already applied: no effect
     repeats: int  # the same visitor again within the window
 
 
 def epoch_hour(ts: datetime) -> int:
-    return int(ts.timestamp()) // EPOCH_HOUR
+    return int(ts.timestamp()) // 3600
 
 
-async def already_applied(engine: AsyncEngine, event_ids: Sequence[str]) -> set[str]:
-    if not event_ids:
-        return set()
-    sql = f"SELECT event_id FROM processed_events WHERE event_id IN ({','.join('?' * len(event_ids))})"
-    async with engine.connect() as conn:
-        result = await conn.exec_driver_sql(driver_sql(conn.dialect, sql), tuple(event_ids))
-        return {row[0] for row in result}
+def sortable(entry_id: str) -> str:
+    ms, _, seq = entry_id.partition("-")
+    return f"{int(ms):015d}-{int(seq or 0):010d}"
+
+
+async def _lock(conn: AsyncConnection) -> None:
+    # SQLite: the write engine already began with BEGIN IMMEDIATE.
+    if conn.dialect.name == "postgresql":
+        await conn.exec_driver_sql(
+            driver_sql(conn.dialect, "SELECT pg_advisory_xact_lock(?)"), (LEDGER_LOCK,)
+        )
+
+
+async def _applied(conn: AsyncConnection, keys: Sequence[str]) -> set[str]:
+    sql = "SELECT entries FROM applied_batches WHERE last_entry >= ? AND first_entry <= ?"
+    result = await conn.exec_driver_sql(driver_sql(conn.dialect, sql), (min(keys), max(keys)))
+    wanted = set(keys)
+    return {k for (entries,) in result for k in entries.split() if k in wanted}
 
 
 async def count_views(
-    engine: AsyncEngine, window: VisitorWindow, events: Sequence[ViewRecorded]
+    engine: AsyncEngine, window: VisitorWindow, entries: Sequence[Entry[ViewRecorded]]
 ) -> BatchResult:
-    by_id = {e.event_id.hex: e for e in events}  # the same event twice in a batch counts once
-    applied = await already_applied(engine, list(by_id))
-    fresh = sorted((e for i, e in by_id.items() if i not in applied), key=lambda e: e.occurred_at)
-    duplicates = len(events) - len(fresh)
-    if not fresh:
-        return BatchResult(0, duplicates, 0)
-
-    counts = await window.claim(fresh)
-    per_article: Counter[str] = Counter()
-    per_hour: Counter[tuple[str, int]] = Counter()
-    per_day: Counter[tuple[str, str]] = Counter()
-    for event, counts_now in zip(fresh, counts, strict=True):
-        if not counts_now:
-            continue
-        article = str(event.data.article_id)
-        per_article[article] += 1
-        per_hour[(article, epoch_hour(event.occurred_at))] += 1
-        per_day[(article, event.occurred_at.astimezone(UTC).date().isoformat())] += 1
-
-    now = int(time.time())
+    keys = [sortable(e.entry_id) for e in entries]
     async with engine.begin() as conn:
-        # A concurrent replica that applied one of these first makes this insert fail:
-        # the batch rolls back and is retried, and the retry skips what is applied.
+        await _lock(conn)
+        applied = await _applied(conn, keys)
+        fresh = [(k, e) for k, e in zip(keys, entries, strict=True) if k not in applied]
+        if not fresh:
+            return BatchResult(0, len(entries), 0)
+        fresh.sort(key=lambda pair: pair[1].event.occurred_at)
+        events = [e.event for _k, e in fresh]
+        names: dict[object, str] = {}
+        articles = [names.setdefault(v.data.article_id, str(v.data.article_id)) for v in events]
+        counts = await window.claim(events, articles, [e.entry_id for _k, e in fresh])
+
+        per_article: Counter[str] = Counter()
+        per_hour: Counter[tuple[str, int]] = Counter()
+        per_day: Counter[tuple[str, str]] = Counter()
+        for event, article, counts_now in zip(events, articles, counts, strict=True):
+            if counts_now:
+                at = event.occurred_at
+                per_article[article] += 1
+                per_hour[(article, epoch_hour(at))] += 1
+                per_day[(article, at.astimezone(UTC).date().isoformat())] += 1
+
+        fresh_keys = sorted(k for k, _e in fresh)
         await execute_many(
             conn,
-            "INSERT INTO processed_events (event_id, processed_at) VALUES (?, ?)",
-            [(e.event_id.hex, now) for e in fresh],
+            "INSERT INTO applied_batches (first_entry, last_entry, entries, applied_at) VALUES (?, ?, ?, ?)",
+            [(fresh_keys[0], fresh_keys[-1], " ".join(fresh_keys), int(time.time()))],
         )
         await execute_many(
             conn,
-            "INSERT INTO article_views (article_id, legacy_views, counted, status) VALUES (?, 0, ?, 'published') "
-            "ON CONFLICT (article_id) DO UPDATE SET counted = article_views.counted + excluded.counted",
+            "INSERT INTO article_views (article_id, legacy_views, counted, status) "
+            "VALUES (?, 0, ?, 'published') ON CONFLICT (article_id) "
+            "DO UPDATE SET counted = article_views.counted + excluded.counted",
             list(per_article.items()),
         )
         await execute_many(
@@ -94,7 +109,7 @@ async def count_views(
             [(a, d, n) for (a, d), n in per_day.items()],
         )
     counted = sum(per_article.values())
-    return BatchResult(counted, duplicates, len(fresh) - counted)
+    return BatchResult(counted, len(entries) - len(fresh), len(fresh) - counted)
 
 
 async def record_article(engine: AsyncEngine, data: ArticleData | ArticleRef) -> None:
@@ -103,14 +118,15 @@ async def record_article(engine: AsyncEngine, data: ArticleData | ArticleRef) ->
         if isinstance(data, ArticleData):
             await execute_many(
                 conn,
-                "INSERT INTO article_views (article_id, legacy_views, counted, status) VALUES (?, ?, 0, 'published') "
-                "ON CONFLICT (article_id) DO UPDATE SET legacy_views = excluded.legacy_views, status = 'published'",
+                "INSERT INTO article_views (article_id, legacy_views, counted, status) "
+                "VALUES (?, ?, 0, 'published') ON CONFLICT (article_id) "
+                "DO UPDATE SET legacy_views = excluded.legacy_views, status = 'published'",
                 [(str(data.article_id), data.legacy_views)],
             )
         else:
             await execute_many(
                 conn,
-                "INSERT INTO article_views (article_id, legacy_views, counted, status) VALUES (?, 0, 0, 'unpublished') "
-                "ON CONFLICT (article_id) DO UPDATE SET status = 'unpublished'",
+                "INSERT INTO article_views (article_id, legacy_views, counted, status) "
+                "VALUES (?, 0, 0, 'unpublished') ON CONFLICT (article_id) DO UPDATE SET status = 'unpublished'",
                 [(str(data.article_id),)],
             )

@@ -1,4 +1,4 @@
-"""Forget what can no longer matter: old processed event ids and old hourly buckets."""
+"""Forget what can no longer matter: old ledger rows and old hourly buckets."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from .models import HourlyViews, ProcessedEvent
+from .models import AppliedBatch, HourlyViews
 from .settings import ViewsSettings
 
 log = logging.getLogger(__name__)
@@ -19,8 +19,8 @@ async def prune(engine: AsyncEngine, settings: ViewsSettings) -> None:
     now = int(time.time())
     async with engine.begin() as conn:
         await conn.execute(
-            delete(ProcessedEvent).where(
-                ProcessedEvent.processed_at < now - settings.processed_retention_hours * 3600
+            delete(AppliedBatch).where(
+                AppliedBatch.applied_at < now - settings.processed_retention_hours * 3600
             )
         )
         await conn.execute(

@@ -7,7 +7,7 @@ with driver-level SQL on SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Index, String
+from sqlalchemy import BigInteger, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -46,11 +46,22 @@ class DailyViews(Base):
     views: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-class ProcessedEvent(Base):
-    """Events already applied: a redelivered entry finds itself here and changes nothing."""
+class AppliedBatch(Base):
+    """The ledger: which stream entries are already counted, one row per committed batch.
 
-    __tablename__ = "processed_events"
+    A redelivered entry finds itself here and changes nothing. Entry ids are
+    stored in a sortable form (``ms-seq``, zero-padded) so the rows a batch can
+    overlap are found by range.
+    """
 
-    event_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    __tablename__ = "applied_batches"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    first_entry: Mapped[str] = mapped_column(String(32), index=True)
+    last_entry: Mapped[str] = mapped_column(String(32), index=True)
+    #: Space-separated sortable entry ids of the batch.
+    entries: Mapped[str] = mapped_column(Text)
     #: Epoch seconds, for pruning.
-    processed_at: Mapped[int] = mapped_column(BigInteger, index=True)
+    applied_at: Mapped[int] = mapped_column(BigInteger, index=True)

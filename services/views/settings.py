@@ -11,7 +11,7 @@ class ViewsSettings(NewsroomSettings):
     batch_size: int = 500
     #: Days the per-day unique-visitor sketches are kept.
     unique_retention_days: int = 40
-    #: Hours a processed event id is remembered (redeliveries come much sooner).
+    #: Hours the ledger remembers applied entries (redeliveries come much sooner).
     processed_retention_hours: int = 48
     #: Days of hourly buckets kept for the popular lists.
     hourly_retention_days: int = 8

@@ -1,12 +1,14 @@
 """The dedupe window and unique visitors, in Redis, in one round trip per batch.
 
 A visitor's view of an article counts unless another counted view of theirs
-lies within ``window`` of it, by the events' own times. ``seen:{article}:
-{visitor}`` is a hash of the counted events (event id → time), expiring an
-hour after the window. The decision is idempotent: a redelivered event finds
-its own id there and counts again — in a database transaction that is then
-skipped if it already committed. Unique visitors per day are HyperLogLogs
-(PFADD is idempotent too).
+lies within ``window`` of it, by the events' own times. The key
+``seen:{article}:{visitor}`` holds the counted views as `` entry@ms`` items
+(the stream entry id and the event time), and expires an hour after the window. The decision is
+idempotent: a redelivered event finds its own token there and counts again,
+in a database transaction that the ledger then skips if it already
+committed. Unique visitors per day are HyperLogLogs (PFADD is idempotent).
+
+The work is done in Redis, not in Python: one compact argument per event.
 """
 
 from __future__ import annotations
@@ -19,28 +21,39 @@ import redis.asyncio as aioredis
 from shared.events import ViewRecorded
 from shared.streams import Streams
 
+# ARGV: window_ms, ttl_ms, unique_ttl_s, prefix, then per event
+# "article visitor token ms day [previous_visitor]" (space-separated).
 CLAIM_WINDOW = """
-local window, ttl, unique_ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local function near(key, ts)
-  for _, v in ipairs(redis.call('HVALS', key)) do
-    if math.abs(ts - tonumber(v)) < window then return true end
+local window, ttl, unique_ttl, prefix = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+local function near(value, ts)
+  if not value then return false end
+  for at in string.gmatch(value, '@(%d+)') do
+    if math.abs(ts - tonumber(at)) < window then return true end
   end
   return false
 end
-local out = {}
-for i = 4, #ARGV, 6 do
-  local seen, prev, token, ts = ARGV[i], ARGV[i+1], ARGV[i+2], tonumber(ARGV[i+3])
+local out, uniques = {}, {}
+for i = 5, #ARGV do
+  local article, visitor, token, ms, day, previous = string.match(ARGV[i], '^(%S+) (%S+) (%S+) (%d+) (%S+) ?(%S*)$')
+  local ts = tonumber(ms)
+  local seen = prefix .. 'seen:' .. article .. ':' .. visitor
+  local value = redis.call('GET', seen)
   local counts = 0
-  if redis.call('HEXISTS', seen, token) == 1 then
+  if value and string.find(value, ' ' .. token .. '@', 1, true) then
     counts = 1
-  elseif not near(seen, ts) and (prev == '' or not near(prev, ts)) then
-    redis.call('HSET', seen, token, ts)
-    redis.call('PEXPIRE', seen, ttl)
+  elseif not near(value, ts)
+      and (previous == '' or not near(redis.call('GET', prefix .. 'seen:' .. article .. ':' .. previous), ts)) then
+    redis.call('SET', seen, (value or '') .. ' ' .. token .. '@' .. ms, 'PX', ttl)
     counts = 1
   end
-  redis.call('PFADD', ARGV[i+4], ARGV[i+5])
-  redis.call('EXPIRE', ARGV[i+4], unique_ttl)
   out[#out + 1] = counts
+  local ukey = prefix .. 'unique:' .. article .. ':' .. day
+  if not uniques[ukey] then uniques[ukey] = {} end
+  table.insert(uniques[ukey], visitor)
+end
+for ukey, visitors in pairs(uniques) do
+  redis.call('PFADD', ukey, unpack(visitors))
+  redis.call('EXPIRE', ukey, unique_ttl)
 end
 return out
 """
@@ -51,42 +64,34 @@ class VisitorWindow:
         self, client: aioredis.Redis, streams: Streams, window: timedelta, unique_days: int
     ) -> None:
         self.client = client
-        self.streams = streams
+        self.prefix = streams.key("views", "")
         self.window_ms = int(window.total_seconds() * 1000)
         # Late redeliveries (claims after a crash) come well within an hour.
         self.ttl_ms = self.window_ms + 3_600_000
         self.unique_ttl = int(timedelta(days=unique_days).total_seconds())
         self.script = client.register_script(CLAIM_WINDOW)
 
-    def seen_key(self, article_id: object, visitor_id: str) -> str:
-        return self.streams.key("views", "seen", str(article_id), visitor_id)
+    def unique_key(self, article_id: str, day: str) -> str:
+        return f"{self.prefix}unique:{article_id}:{day}"
 
-    def unique_key(self, article_id: object, day: str) -> str:
-        return self.streams.key("views", "unique", str(article_id), day)
+    async def claim(
+        self, events: Sequence[ViewRecorded], article_ids: Sequence[str], tokens: Sequence[str]
+    ) -> list[bool]:
+        """For each event, whether it counts (the same answer every time it is asked).
 
-    async def claim(self, events: Sequence[ViewRecorded]) -> list[bool]:
-        """For each event, whether it counts (same answer every time it is asked)."""
+        ``article_ids`` are the events' article ids as text; ``tokens`` their stream
+        entry ids: a redelivery has the same token, a duplicate sent again does not.
+        """
         if not events:
             return []
-        args: list[str | int] = [self.window_ms, self.ttl_ms, self.unique_ttl]
-        for e in events:
-            data = e.data
-            prev = (
-                self.seen_key(data.article_id, data.previous_visitor_id)
-                if data.previous_visitor_id
-                else ""
+        args: list[str | int] = [self.window_ms, self.ttl_ms, self.unique_ttl, self.prefix]
+        for e, article, token in zip(events, article_ids, tokens, strict=True):
+            at = e.occurred_at
+            args.append(
+                f"{article} {e.data.visitor_id} {token} {int(at.timestamp() * 1000)} "
+                f"{at.astimezone(UTC).date().isoformat()} {e.data.previous_visitor_id or ''}"
             )
-            day = e.occurred_at.astimezone(UTC).date().isoformat()
-            args += [
-                self.seen_key(data.article_id, data.visitor_id),
-                prev,
-                e.event_id.hex,
-                int(e.occurred_at.timestamp() * 1000),
-                self.unique_key(data.article_id, day),
-                data.visitor_id,
-            ]
-        result = await self.script(keys=[], args=args)
-        return [bool(r) for r in result]
+        return [bool(r) for r in await self.script(keys=[], args=args)]
 
     async def unique_counts(self, article_ids: Sequence[str], day: str) -> list[int]:
         async with self.client.pipeline(transaction=False) as pipe:
