@@ -68,6 +68,19 @@ def is_transient(exc: BaseException) -> bool:
     )
 
 
+@dataclass(slots=True)
+class _Parsed(Generic[T]):
+    good: list[Entry[T]]
+    bad: list[tuple[str, str]]  # (entry id, why it is invalid)
+
+
+@dataclass(frozen=True, slots=True)
+class _Validated:
+    """A batch whose every entry validated (from :meth:`StreamConsumer._decode`)."""
+
+    events: list[Any]
+
+
 class DeadLetters:
     """Moves entries to ``<stream>.dlq`` (with the reason) and acks them, atomically."""
 
@@ -118,6 +131,7 @@ class StreamConsumer(Generic[T]):
         polling_ms: int = 100,
         dlq_maxlen: int = 100_000,
         tracer_provider: TracerProvider | None = None,
+        workers: int = 1,
     ) -> None:
         self.client = client
         self.stream = stream
@@ -131,11 +145,13 @@ class StreamConsumer(Generic[T]):
         self.failing_since: datetime | None = None
         self.processed = 0
         self.dead_lettered = 0
-        # One batch is handled while the reader fetches and parses the next one.
-        self._queue: asyncio.Queue[
-            tuple[list[tuple[str, Any, dict[str, Any]]], otel_context.Context]
-        ] = asyncio.Queue(maxsize=1)
-        self._worker: asyncio.Task[None] | None = None
+        # Batches are applied by `workers` tasks while the reader fetches the next ones:
+        # their waits on Redis and the database overlap. `apply` must allow that.
+        self._queue: asyncio.Queue[tuple[_Parsed[T], otel_context.Context]] = asyncio.Queue(
+            maxsize=1
+        )
+        self._workers: list[asyncio.Task[None]] = []
+        self._worker_count = workers
         self._claimer: asyncio.Task[None] | None = None
         self.consumer = consumer
         self.claim_idle_ms = claim_idle_ms
@@ -154,37 +170,46 @@ class StreamConsumer(Generic[T]):
                 polling_interval=polling_ms,
             ),
             ack_policy=AckPolicy.MANUAL,
+            decoder=self._decode,
             title=f"{stream}:{group}:read",
         )
         self.subscribers = [reader]
 
         @reader
-        async def on_batch(body: list[Any], msg: RedisBatchStreamMessage) -> None:
+        async def on_batch(body: Any, msg: RedisBatchStreamMessage) -> None:
             ids = [
                 i.decode() if isinstance(i, bytes) else i for i in msg.raw_message["message_ids"]
             ]
             headers = msg.batch_headers or [{} for _ in ids]
-            await self._queue.put(
-                (list(zip(ids, body, headers, strict=False)), otel_context.get_current())
-            )
+            if isinstance(body, _Validated):
+                parsed = _Parsed(
+                    [Entry(i, e, h) for i, e, h in zip(ids, body.events, headers, strict=True)], []
+                )
+            else:  # some entry is invalid: sort them out one by one
+                parsed = self._parse(list(zip(ids, body, headers, strict=False)))
+            await self._queue.put((parsed, otel_context.get_current()))
 
     def start(self) -> None:
         """Start the batch worker and the claimer (call once the event loop runs)."""
-        self._worker = asyncio.create_task(self._work(), name=f"apply {self.stream}")
+        self._workers = [
+            asyncio.create_task(self._work(), name=f"apply {self.stream} #{n}")
+            for n in range(self._worker_count)
+        ]
         self._claimer = asyncio.create_task(self._claim_forever(), name=f"claim {self.stream}")
 
     async def drain(self) -> None:
         """Apply and ack what was read, then stop (after the broker stopped reading)."""
-        if self._worker is None:
+        if not self._workers:
             return
         if self._claimer is not None:
             self._claimer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._claimer
         await self._queue.join()
-        self._worker.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._worker
+        for worker in self._workers:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
 
     async def _claim_forever(self) -> None:
         # FastStream's min_idle_time subscriber polls XAUTOCLAIM in a hot loop while
@@ -273,37 +298,45 @@ class StreamConsumer(Generic[T]):
                 spans.append(trace.get_current_span(ctx))
         return spans
 
+    def _decode(self, msg: Any) -> Any:
+        """FastStream decoder: validate the whole batch straight from its JSON, in one call."""
+        try:
+            return _Validated(self._many.validate_json(msg.body))
+        except ValidationError:
+            return orjson.loads(msg.body)
+
     async def _work(self) -> None:
         while True:
-            raw, ctx = await self._queue.get()
+            parsed, ctx = await self._queue.get()
             token = otel_context.attach(ctx)  # spans of the batch join the consumer's trace
             try:
-                await self.handle(raw, deliveries=1)
+                await self._handle_parsed(parsed, deliveries=1)
             except Exception as exc:  # never let the worker die; entries stay pending
                 log.exception("applying a batch of %s failed: %r", self.stream, exc)
             finally:
                 otel_context.detach(token)
                 self._queue.task_done()
 
-    def _parse(
-        self, raw: Sequence[tuple[str, Any, dict[str, Any]]]
-    ) -> tuple[list[Entry[T]], list[tuple[str, str]]]:
+    def _parse(self, raw: Sequence[tuple[str, Any, dict[str, Any]]]) -> _Parsed[T]:
         try:  # the whole batch in one call: much faster than item by item
             events = self._many.validate_python([body for _id, body, _h in raw])
-            return [Entry(i, e, h) for (i, _b, h), e in zip(raw, events, strict=True)], []
+            return _Parsed([Entry(i, e, h) for (i, _b, h), e in zip(raw, events, strict=True)], [])
         except ValidationError:
             pass
-        good, bad = [], []
+        parsed: _Parsed[T] = _Parsed([], [])
         for entry_id, body, headers in raw:
             try:
-                good.append(Entry(entry_id, self._one.validate_python(body), headers))
+                parsed.good.append(Entry(entry_id, self._one.validate_python(body), headers))
             except ValidationError as exc:
-                bad.append((entry_id, f"invalid entry: {exc}"))
-        return good, bad
+                parsed.bad.append((entry_id, f"invalid entry: {exc}"))
+        return parsed
 
     async def handle(self, raw: Sequence[tuple[str, Any, dict[str, Any]]], deliveries: int) -> None:
-        good, bad = self._parse(raw)
-        for entry_id, reason in bad:
+        await self._handle_parsed(self._parse(raw), deliveries)
+
+    async def _handle_parsed(self, parsed: _Parsed[T], deliveries: int) -> None:
+        good = parsed.good
+        for entry_id, reason in parsed.bad:
             await self._dead_letter(entry_id, reason, deliveries)
         if not good:
             return

@@ -13,6 +13,7 @@ import os
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 
@@ -38,7 +39,7 @@ def make_tracer_provider(service_name: str, namespace: str = "newsroom") -> Trac
     return provider
 
 
-def instrument_engine(engine: AsyncEngine, tracer_provider: TracerProvider) -> None:
+def instrument_engine(engine: AsyncEngine | Engine, tracer_provider: TracerProvider) -> None:
     """Database spans for one engine, without patching SQLAlchemy process-wide.
 
     (``SQLAlchemyInstrumentor().instrument`` is a process singleton that also
@@ -49,4 +50,4 @@ def instrument_engine(engine: AsyncEngine, tracer_provider: TracerProvider) -> N
 
     tracer = tracer_provider.get_tracer("opentelemetry.instrumentation.sqlalchemy")
     usage = metrics.get_meter("newsroom.db").create_up_down_counter("db.client.connections.usage")
-    EngineTracer(tracer, engine.sync_engine, usage)
+    EngineTracer(tracer, engine.sync_engine if isinstance(engine, AsyncEngine) else engine, usage)

@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 from shared.broker import make_broker
 from shared.consumer import Entry, StreamConsumer
-from shared.db import create_schema, make_engine
+from shared.db import create_schema, make_engine, make_sync_engine
 from shared.events import ArticleEvent, ViewRecorded
 from shared.http import Problem, add_health_routes, install_problem_handlers
 from shared.streams import Streams
@@ -55,7 +55,9 @@ def create_app(settings: ViewsSettings, tracer_provider: TracerProvider | None =
     # Writes take SQLite's lock at BEGIN (replicas share the file); reads do not wait for it.
     write_engine = make_engine(settings.own_database_url, immediate=True)
     read_engine = make_engine(settings.own_database_url)
-    for engine in (write_engine, read_engine):
+    # The counting hot path commits each batch in one worker-thread hop (see counting.py).
+    batch_writer = make_sync_engine(settings.own_database_url, immediate=True)
+    for engine in (write_engine, read_engine, batch_writer):
         instrument_engine(engine, tracer_provider)
     broker = make_broker(settings, tracer_provider)
     client = aioredis.Redis.from_url(settings.redis_url)
@@ -67,7 +69,7 @@ def create_app(settings: ViewsSettings, tracer_provider: TracerProvider | None =
     )
 
     async def apply_views(entries: Sequence[Entry[ViewRecorded]]) -> None:
-        await count_views(write_engine, visitors, entries)
+        await count_views(batch_writer, visitors, entries)
 
     async def apply_articles(entries: Sequence[Entry[ArticleEvent]]) -> None:
         for entry in entries:
@@ -116,6 +118,7 @@ def create_app(settings: ViewsSettings, tracer_provider: TracerProvider | None =
                 await consumer.drain()  # ...then apply and ack what was read
             await client.aclose()
             await write_engine.dispose()
+            batch_writer.dispose()
             await read_engine.dispose()
             tracer_provider.force_flush()
 

@@ -9,13 +9,16 @@ Buckets use the event's own time, so a replay lands where the original would.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import Connection, Engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.consumer import Entry
 from shared.db import driver_sql, execute_many
@@ -24,6 +27,33 @@ from shared.events import ArticleData, ArticleRef, ViewRecorded
 from .window import VisitorWindow
 
 LEDGER_LOCK = 0x7669657773  # "views": serialises ledger check + insert on PostgreSQL
+
+
+@dataclass(frozen=True, slots=True)
+class _View:
+    """What counting needs of one entry, computed once (this is the hot loop)."""
+
+    token: str  # the stream entry id: the same on redelivery, not on a resend
+    article: str
+    visitor: str
+    previous_visitor: str
+    ms: int
+    day: str
+
+    @classmethod
+    def of(cls, entry: Entry[ViewRecorded], names: dict[Any, str], days: dict[int, str]) -> _View:
+        data = entry.event.data
+        ms = int(entry.event.occurred_at.timestamp() * 1000)
+        hour = ms // 3_600_000
+        day = days.get(hour)
+        if day is None:
+            day = days[hour] = datetime.fromtimestamp(hour * 3600, UTC).date().isoformat()
+        article = names.get(data.article_id)
+        if article is None:
+            article = names[data.article_id] = str(data.article_id)
+        return cls(
+            entry.entry_id, article, data.visitor_id, data.previous_visitor_id or "", ms, day
+        )
 
 
 @dataclass(frozen=True)
@@ -42,74 +72,90 @@ def sortable(entry_id: str) -> str:
     return f"{int(ms):015d}-{int(seq or 0):010d}"
 
 
-async def _lock(conn: AsyncConnection) -> None:
-    # SQLite: the write engine already began with BEGIN IMMEDIATE.
+def _lock(conn: Connection) -> None:
+    # SQLite: the writer engine already began with BEGIN IMMEDIATE.
     if conn.dialect.name == "postgresql":
-        await conn.exec_driver_sql(
+        conn.exec_driver_sql(
             driver_sql(conn.dialect, "SELECT pg_advisory_xact_lock(?)"), (LEDGER_LOCK,)
         )
 
 
-async def _applied(conn: AsyncConnection, keys: Sequence[str]) -> set[str]:
+def _applied(conn: Connection, keys: Sequence[str]) -> set[str]:
     sql = "SELECT entries FROM applied_batches WHERE last_entry >= ? AND first_entry <= ?"
-    result = await conn.exec_driver_sql(driver_sql(conn.dialect, sql), (min(keys), max(keys)))
+    result = conn.exec_driver_sql(driver_sql(conn.dialect, sql), (min(keys), max(keys)))
     wanted = set(keys)
     return {k for (entries,) in result for k in entries.split() if k in wanted}
 
 
-async def count_views(
-    engine: AsyncEngine, window: VisitorWindow, entries: Sequence[Entry[ViewRecorded]]
-) -> BatchResult:
-    keys = [sortable(e.entry_id) for e in entries]
-    async with engine.begin() as conn:
-        await _lock(conn)
-        applied = await _applied(conn, keys)
-        fresh = [(k, e) for k, e in zip(keys, entries, strict=True) if k not in applied]
-        if not fresh:
-            return BatchResult(0, len(entries), 0)
-        fresh.sort(key=lambda pair: pair[1].event.occurred_at)
-        events = [e.event for _k, e in fresh]
-        names: dict[object, str] = {}
-        articles = [names.setdefault(v.data.article_id, str(v.data.article_id)) for v in events]
-        counts = await window.claim(events, articles, [e.entry_id for _k, e in fresh])
+def _executemany(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    if rows:
+        conn.exec_driver_sql(driver_sql(conn.dialect, sql), rows)
 
+
+async def count_views(
+    writer: Engine, window: VisitorWindow, entries: Sequence[Entry[ViewRecorded]]
+) -> BatchResult:
+    """Count a batch: ask the window which views count, then commit in one step.
+
+    Asking the window again for a redelivered entry gives the same answer, and
+    the ledger check under the write lock then skips it if it was committed:
+    two workers or replicas applying the same entry still count it once.
+    """
+    if not entries:
+        return BatchResult(0, 0, 0)
+    ordered = sorted(entries, key=lambda e: e.event.occurred_at)
+    names: dict[Any, str] = {}
+    days: dict[int, str] = {}
+    views = [_View.of(e, names, days) for e in ordered]
+    counts = await window.claim(views)
+    if writer.dialect.name == "sqlite":
+        # ~1.5 ms of local work per 500 views: cheaper run right here than handed to a
+        # thread, which waits for the GIL behind the reader (up to 5 ms per handoff).
+        return _commit(writer, views, counts)
+    return await asyncio.to_thread(_commit, writer, views, counts)
+
+
+def _commit(writer: Engine, views: Sequence[_View], counts: Sequence[bool]) -> BatchResult:
+    keys = [sortable(v.token) for v in views]
+    with writer.begin() as conn:
+        _lock(conn)
+        applied = _applied(conn, keys)
         per_article: Counter[str] = Counter()
         per_hour: Counter[tuple[str, int]] = Counter()
         per_day: Counter[tuple[str, str]] = Counter()
-        for event, article, counts_now in zip(events, articles, counts, strict=True):
-            if counts_now:
-                at = event.occurred_at
-                per_article[article] += 1
-                per_hour[(article, epoch_hour(at))] += 1
-                per_day[(article, at.astimezone(UTC).date().isoformat())] += 1
-
-        fresh_keys = sorted(k for k, _e in fresh)
-        await execute_many(
-            conn,
-            "INSERT INTO applied_batches (first_entry, last_entry, entries, applied_at) VALUES (?, ?, ?, ?)",
-            [(fresh_keys[0], fresh_keys[-1], " ".join(fresh_keys), int(time.time()))],
-        )
-        await execute_many(
+        for key, view, counts_now in zip(keys, views, counts, strict=True):
+            if counts_now and key not in applied:
+                per_article[view.article] += 1
+                per_hour[(view.article, view.ms // 3_600_000)] += 1
+                per_day[(view.article, view.day)] += 1
+        new_keys = sorted(k for k in keys if k not in applied)
+        if new_keys:
+            _executemany(
+                conn,
+                "INSERT INTO applied_batches (first_entry, last_entry, entries, applied_at) VALUES (?, ?, ?, ?)",
+                [(new_keys[0], new_keys[-1], " ".join(new_keys), int(time.time()))],
+            )
+        _executemany(
             conn,
             "INSERT INTO article_views (article_id, legacy_views, counted, status) "
             "VALUES (?, 0, ?, 'published') ON CONFLICT (article_id) "
             "DO UPDATE SET counted = article_views.counted + excluded.counted",
             list(per_article.items()),
         )
-        await execute_many(
+        _executemany(
             conn,
             "INSERT INTO hourly_views (article_id, hour, views) VALUES (?, ?, ?) "
             "ON CONFLICT (article_id, hour) DO UPDATE SET views = hourly_views.views + excluded.views",
             [(a, h, n) for (a, h), n in per_hour.items()],
         )
-        await execute_many(
+        _executemany(
             conn,
             "INSERT INTO daily_views (article_id, day, views) VALUES (?, ?, ?) "
             "ON CONFLICT (article_id, day) DO UPDATE SET views = daily_views.views + excluded.views",
             [(a, d, n) for (a, d), n in per_day.items()],
         )
     counted = sum(per_article.values())
-    return BatchResult(counted, len(entries) - len(fresh), len(fresh) - counted)
+    return BatchResult(counted, len(views) - len(new_keys), len(new_keys) - counted)
 
 
 async def record_article(engine: AsyncEngine, data: ArticleData | ArticleRef) -> None:

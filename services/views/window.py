@@ -14,11 +14,11 @@ The work is done in Redis, not in Python: one compact argument per event.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, timedelta
+from datetime import timedelta
+from typing import Any
 
 import redis.asyncio as aioredis
 
-from shared.events import ViewRecorded
 from shared.streams import Streams
 
 # ARGV: window_ms, ttl_ms, unique_ttl_s, prefix, then per event
@@ -74,23 +74,19 @@ class VisitorWindow:
     def unique_key(self, article_id: str, day: str) -> str:
         return f"{self.prefix}unique:{article_id}:{day}"
 
-    async def claim(
-        self, events: Sequence[ViewRecorded], article_ids: Sequence[str], tokens: Sequence[str]
-    ) -> list[bool]:
-        """For each event, whether it counts (the same answer every time it is asked).
+    async def claim(self, views: Sequence[Any]) -> list[bool]:
+        """For each view, whether it counts (the same answer every time it is asked).
 
-        ``article_ids`` are the events' article ids as text; ``tokens`` their stream
-        entry ids: a redelivery has the same token, a duplicate sent again does not.
+        Each view has ``token`` (its stream entry id: a redelivery has the same,
+        a resend does not), ``article``, ``visitor``, ``previous_visitor``, ``ms``
+        (event time) and ``day``.
         """
-        if not events:
+        if not views:
             return []
         args: list[str | int] = [self.window_ms, self.ttl_ms, self.unique_ttl, self.prefix]
-        for e, article, token in zip(events, article_ids, tokens, strict=True):
-            at = e.occurred_at
-            args.append(
-                f"{article} {e.data.visitor_id} {token} {int(at.timestamp() * 1000)} "
-                f"{at.astimezone(UTC).date().isoformat()} {e.data.previous_visitor_id or ''}"
-            )
+        args += [
+            f"{v.article} {v.visitor} {v.token} {v.ms} {v.day} {v.previous_visitor}" for v in views
+        ]
         return [bool(r) for r in await self.script(keys=[], args=args)]
 
     async def unique_counts(self, article_ids: Sequence[str], day: str) -> list[int]:
