@@ -7,6 +7,7 @@ Errors use one JSON shape everywhere: RFC 9457 problem details, with
 from __future__ import annotations
 
 import hmac
+import json
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -148,8 +149,6 @@ class BodySizeLimit:
         body = Problem(
             413, "Request body too large", f"The body may be at most {self.max_bytes} bytes."
         ).body()
-        import json
-
         payload = json.dumps(body).encode()
         await send(
             {

@@ -107,6 +107,11 @@ def encode_envelope(
     return orjson.dumps({"headers": headers, "data": body})
 
 
+def event_envelope(event_json: bytes, headers: dict[str, Any]) -> bytes:
+    """Wire format v1 around an event already serialised to JSON (no re-parsing)."""
+    return b'{"headers":' + orjson.dumps(headers) + b',"data":' + event_json + b"}"
+
+
 def decode_envelope(fields: Mapping[Any, Any]) -> tuple[dict[str, Any], Any]:
     """Read a raw stream entry (as redis-py returns it) into (headers, data)."""
     raw = fields.get(DATA_FIELD) or fields.get(DATA_FIELD.encode())

@@ -14,7 +14,6 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from faststream.redis import StreamSub
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.sdk.trace import TracerProvider
 from pydantic import ValidationError
@@ -24,7 +23,7 @@ from shared.broker import make_broker
 from shared.events import article_event_adapter
 from shared.http import BodySizeLimit, add_health_routes, install_problem_handlers
 from shared.streams import Streams
-from shared.telemetry import make_tracer_provider
+from shared.telemetry import http_telemetry, make_tracer_provider
 
 from . import api, pages
 from .catalog import ArticleCatalog
@@ -99,6 +98,7 @@ def create_app(settings: GatewaySettings, tracer_provider: TracerProvider | None
         description="The public API of Newsroom: articles, views and comments. "
         "Errors are RFC 9457 problem details. Events: see `/asyncapi`.",
         lifespan=lifespan,
+        telemetry=http_telemetry(tracer_provider),
     )
     app.state.settings = settings
     app.state.upstreams = upstreams
@@ -123,6 +123,6 @@ def create_app(settings: GatewaySettings, tracer_provider: TracerProvider | None
         await redis_client.ping()
 
     add_health_routes(app, {"ingest": ingest_ready, "redis": redis_ready})
+    # Ours, not FastAPI's max_body_size: a 413 in the same problem+json shape as every error.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    FastAPIInstrumentor.instrument_app(app, tracer_provider=tracer_provider)
     return app

@@ -15,7 +15,7 @@ from opentelemetry.propagate import inject
 from opentelemetry.trace import SpanKind, Tracer
 
 from shared.events import Event
-from shared.streams import encode_envelope
+from shared.streams import event_envelope
 
 RATE_LIMITED_XADD = """
 local n = redis.call('INCR', KEYS[1])
@@ -62,7 +62,7 @@ class RateLimitedPublisher:
                 "content-type": "application/json",
             }
             inject(headers)  # traceparent of this PRODUCER span
-            payload = encode_envelope(event.model_dump_json().encode(), headers)
+            payload = event_envelope(event.__pydantic_serializer__.to_json(event), headers)
             accepted, value = await self.script(
                 keys=[rate_key, stream], args=[limit, window_ms, self.maxlen, payload]
             )

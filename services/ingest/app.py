@@ -7,7 +7,6 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import text
 
@@ -15,7 +14,7 @@ from shared.broker import make_broker
 from shared.db import create_schema, make_engine, session_factory
 from shared.http import BodySizeLimit, add_health_routes, bearer_guard, install_problem_handlers
 from shared.streams import Streams
-from shared.telemetry import instrument_engine, make_tracer_provider
+from shared.telemetry import http_telemetry, instrument_engine, make_tracer_provider
 
 from .api import router
 from .models import Base
@@ -62,7 +61,12 @@ def create_app(settings: IngestSettings, tracer_provider: TracerProvider | None 
             await engine.dispose()
             tracer_provider.force_flush()
 
-    app = FastAPI(title="Newsroom ingest (internal)", version="1", lifespan=lifespan)
+    app = FastAPI(
+        title="Newsroom ingest (internal)",
+        version="1",
+        lifespan=lifespan,
+        telemetry=http_telemetry(tracer_provider),
+    )
     app.state.ingest = state
     install_problem_handlers(app)
     app.include_router(router)
@@ -76,6 +80,6 @@ def create_app(settings: IngestSettings, tracer_provider: TracerProvider | None 
             raise ConnectionError("redis does not answer")
 
     add_health_routes(app, {"database": db_ready, "redis": redis_ready})
+    # Ours, not FastAPI's max_body_size: a 413 in the same problem+json shape as every error.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
-    FastAPIInstrumentor.instrument_app(app, tracer_provider=tracer_provider)
     return app

@@ -11,7 +11,6 @@ from typing import Annotated, Literal
 
 import redis.asyncio as aioredis
 from fastapi import FastAPI, Query
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.sdk.trace import TracerProvider
 from pydantic import BaseModel
 from sqlalchemy import text
@@ -22,7 +21,7 @@ from shared.db import create_schema, make_engine, make_sync_engine
 from shared.events import ArticleEvent, ViewRecorded
 from shared.http import Problem, add_health_routes, install_problem_handlers
 from shared.streams import Streams
-from shared.telemetry import instrument_engine, make_tracer_provider
+from shared.telemetry import http_telemetry, instrument_engine, make_tracer_provider
 
 from .counting import count_views, record_article
 from .housekeeping import run_housekeeping
@@ -122,7 +121,12 @@ def create_app(settings: ViewsSettings, tracer_provider: TracerProvider | None =
             await read_engine.dispose()
             tracer_provider.force_flush()
 
-    app = FastAPI(title="Newsroom views (internal)", version="1", lifespan=lifespan)
+    app = FastAPI(
+        title="Newsroom views (internal)",
+        version="1",
+        lifespan=lifespan,
+        telemetry=http_telemetry(tracer_provider),
+    )
     app.state.consumers = {"views": view_consumer, "articles": article_consumer}
     install_problem_handlers(app)
 
@@ -165,5 +169,4 @@ def create_app(settings: ViewsSettings, tracer_provider: TracerProvider | None =
                 raise RuntimeError(f"no consumer group on {consumer.stream}")
 
     add_health_routes(app, {"database": db_ready, "redis": redis_ready, "groups": consuming})
-    FastAPIInstrumentor.instrument_app(app, tracer_provider=tracer_provider)
     return app
