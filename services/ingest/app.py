@@ -13,12 +13,12 @@ from sqlalchemy import text
 from shared.broker import make_broker
 from shared.db import create_schema, make_engine, session_factory
 from shared.http import BodySizeLimit, add_health_routes, bearer_guard, install_problem_handlers
+from shared.outbox import OutboxRelay
 from shared.streams import Streams
 from shared.telemetry import http_telemetry, instrument_engine, make_tracer_provider
 
 from .api import router
-from .models import Base
-from .outbox import OutboxRelay
+from .models import Base, OutboxEvent
 from .settings import IngestSettings
 from .state import IngestState
 
@@ -31,6 +31,7 @@ def create_app(settings: IngestSettings, tracer_provider: TracerProvider | None 
     broker = make_broker(settings, tracer_provider)
     relay = OutboxRelay(
         sessions,
+        OutboxEvent,
         broker,
         Streams(settings.namespace),
         maxlen=settings.stream_maxlen,

@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import UtcDateTime
+from shared.outbox import OutboxColumns
 
 
 class Base(DeclarativeBase):
@@ -71,19 +72,5 @@ class ArticleRevision(Base):
     __table_args__ = (UniqueConstraint("article_id", "revision"),)
 
 
-class OutboxEvent(Base):
-    """An event written in the same transaction as the change it announces."""
-
-    __tablename__ = "outbox"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    stream: Mapped[str] = mapped_column(String(64))
-    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
-    event_type: Mapped[str] = mapped_column(String(64))
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    #: The W3C trace context of the request that caused the event.
-    traceparent: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    published_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-
-    __table_args__ = (Index("ix_outbox_pending", "published_at", "id"),)
+class OutboxEvent(OutboxColumns, Base):
+    """Events written with the article changes they announce (see shared.outbox)."""

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Literal
 
-from opentelemetry.propagate import inject
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -25,6 +24,7 @@ from shared.events import (
     BodyBlock,
     Event,
 )
+from shared.outbox import add_to_outbox
 from shared.text import slugify
 
 from .models import Article, ArticleRevision, OutboxEvent
@@ -97,19 +97,8 @@ def _sort_at(published_on: date | None, now: datetime) -> datetime:
     return datetime.combine(published_on, time(), tzinfo=UTC) if published_on else now
 
 
-def add_to_outbox(session: AsyncSession, event: Event, stream: str = ARTICLES_STREAM) -> None:
-    carrier: dict[str, str] = {}
-    inject(carrier)  # the current request's trace continues through the relay
-    session.add(
-        OutboxEvent(
-            stream=stream,
-            event_id=event.event_id,
-            event_type=event.type,  # type: ignore[attr-defined]
-            payload=event.model_dump(mode="json"),
-            traceparent=carrier.get("traceparent"),
-            created_at=event.occurred_at,
-        )
-    )
+def stage_event(session: AsyncSession, event: Event) -> None:
+    add_to_outbox(session, OutboxEvent, event, ARTICLES_STREAM)
 
 
 async def _unique_slug(session: AsyncSession, wanted: str) -> str:
@@ -182,7 +171,7 @@ async def _save_once(sessions: async_sessionmaker[AsyncSession], draft: ArticleI
             if outcome == "created" or republished
             else ArticleUpdated(data=data)
         )
-        add_to_outbox(session, event)
+        stage_event(session, event)
     return SaveResult(outcome, article)
 
 
@@ -195,7 +184,7 @@ async def unpublish_article(
             return article
         article.status = "unpublished"
         article.updated_at = datetime.now(UTC)
-        add_to_outbox(
+        stage_event(
             session, ArticleUnpublished(data=ArticleRef(article_id=article.id, slug=article.slug))
         )
     return article

@@ -1,4 +1,8 @@
-"""Relay the outbox to Redis: every committed event reaches its stream, eventually.
+"""The transactional outbox: an event is written with the change it announces,
+then relayed to Redis; every committed event reaches its stream, eventually.
+
+Each service that publishes events declares ``class self._model(OutboxColumns,
+Base)`` on its own metadata and runs an :class:`OutboxRelay`.
 
 Events are read in commit order, published, then marked published. If Redis
 is down the rows stay and the relay retries with backoff; an event may be
@@ -10,25 +14,70 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from faststream.redis import RedisBroker
 from opentelemetry import context
-from opentelemetry.propagate import extract
-from sqlalchemy import func, select
+from opentelemetry.propagate import extract, inject
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, Uuid, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
+from shared.db import UtcDateTime
+from shared.events import Event
 from shared.streams import Streams
 
-from .models import OutboxEvent
-
 log = logging.getLogger(__name__)
+
+
+class OutboxColumns:
+    """Columns of a service's ``outbox`` table (mix into a model on the service's Base)."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    #: Logical stream name (e.g. ``articles``); the relay adds the namespace.
+    stream: Mapped[str] = mapped_column(String(64))
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    event_type: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: The W3C trace context of the request or message that caused the event.
+    traceparent: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    published_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        return (Index("ix_outbox_pending", "published_at", "id"),)
+
+
+def add_to_outbox(
+    session: AsyncSession, model: type[OutboxColumns], event: Event, stream: str
+) -> None:
+    """Stage ``event`` for ``stream`` in the caller's transaction, with the current trace."""
+    carrier: dict[str, str] = {}
+    inject(carrier)  # the current request's trace continues through the relay
+    session.add(
+        model(  # type: ignore[call-arg]  # a mapped subclass takes its columns as keywords
+            stream=stream,
+            event_id=event.event_id,
+            event_type=event.type,  # type: ignore[attr-defined]
+            payload=event.model_dump(mode="json"),
+            traceparent=carrier.get("traceparent"),
+            created_at=event.occurred_at,
+        )
+    )
 
 
 class OutboxRelay:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
+        model: type[OutboxColumns],
         broker: RedisBroker,
         streams: Streams,
         *,
@@ -37,6 +86,7 @@ class OutboxRelay:
         poll_interval: float = 1.0,
     ) -> None:
         self._sessions = sessions
+        self._model = model
         self._broker = broker
         self._streams = streams
         self._maxlen = maxlen
@@ -78,9 +128,9 @@ class OutboxRelay:
         """Publish up to one batch of pending events; returns how many went out."""
         async with self._sessions() as session, session.begin():
             query = (
-                select(OutboxEvent)
-                .where(OutboxEvent.published_at.is_(None))
-                .order_by(OutboxEvent.id)
+                select(self._model)
+                .where(self._model.published_at.is_(None))
+                .order_by(self._model.id)
                 .limit(self._batch_size)
             )
             if session.bind.dialect.name == "postgresql":
@@ -101,7 +151,7 @@ class OutboxRelay:
             raise error
         return sent
 
-    async def _publish(self, row: OutboxEvent) -> None:
+    async def _publish(self, row: Any) -> None:
         token = context.attach(extract({"traceparent": row.traceparent} if row.traceparent else {}))
         try:
             await self._broker.publish(
@@ -119,8 +169,8 @@ class OutboxRelay:
             return int(
                 await session.scalar(
                     select(func.count())
-                    .select_from(OutboxEvent)
-                    .where(OutboxEvent.published_at.is_(None))
+                    .select_from(self._model)
+                    .where(self._model.published_at.is_(None))
                 )
                 or 0
             )
