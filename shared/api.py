@@ -117,3 +117,76 @@ class ArticlePage(BaseModel):
 class SaveOutcome(BaseModel):
     outcome: Literal["created", "updated", "unchanged"]
     article: ArticleOut
+
+
+class CommentIn(BaseModel):
+    """The comment form. Fields marked required in the page: name, email, comment."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "سارة",
+                    "email": "sara@example.com",
+                    "website": "https://example.org",
+                    "comment": "شكراً على هذا المقال.",
+                    "form_token": "1764387600000.3f2a…",
+                }
+            ]
+        }
+    )
+
+    name: str = Field(description="Required; at most 245 bytes")
+    email: str = Field(description="Required; at most 100 bytes; not published")
+    website: str | None = Field(
+        default=None, description="Optional http(s) address; at most 200 bytes"
+    )
+    comment: str = Field(
+        description="Required; at most 65,525 bytes; a few inline HTML tags are kept"
+    )
+    form_token: str | None = Field(
+        default=None, description="The signed token the article page's form carries"
+    )
+    hp: str | None = Field(default=None, description="Honeypot: people leave it empty")
+
+
+class CommentAccepted(BaseModel):
+    id: UUID
+    status: Literal["pending"] = "pending"
+    status_url: str
+
+
+class CommentStatusOut(BaseModel):
+    id: UUID
+    article_id: UUID | None = Field(default=None, description="null while pending")
+    status: Literal["pending", "approved", "held", "rejected", "removed"]
+    reasons: list[str] = Field(default_factory=list)
+    submitted_at: datetime | None = None
+    decided_at: datetime | None = None
+
+
+class PublicComment(BaseModel):
+    id: UUID
+    name: str
+    website: str | None
+    html: str = Field(description="Sanitised HTML, safe to insert into a page")
+    submitted_at: datetime
+
+
+class CommentPage(BaseModel):
+    items: list[PublicComment]
+    next_cursor: str | None = None
+
+
+class ModerationComment(PublicComment):
+    article_id: UUID
+    email: str
+    text: str
+    status: str
+    reasons: list[str]
+    spam_signals: list[str]
+
+
+class ModerationPage(BaseModel):
+    items: list[ModerationComment]
+    next_cursor: str | None = None

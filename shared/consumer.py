@@ -189,6 +189,18 @@ class StreamConsumer(Generic[T]):
                 parsed = self._parse(list(zip(ids, body, headers, strict=False)))
             await self._queue.put((parsed, otel_context.get_current()))
 
+    async def ensure_group(self) -> None:
+        """Create the group at the stream's start, before the broker starts reading.
+
+        FastStream would create it at ``$`` (skipping everything published before
+        this service first ran) and cannot be told ``0`` safely (its issue #2694).
+        """
+        try:
+            await self.client.xgroup_create(self.stream, self.group, id="0", mkstream=True)
+        except aioredis.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
     def start(self) -> None:
         """Start the batch worker and the claimer (call once the event loop runs)."""
         self._workers = [

@@ -92,3 +92,76 @@ class ViewData(Contract):
 class ViewRecorded(Event):
     type: Literal["view.recorded"] = "view.recorded"
     data: ViewData
+
+
+CommentStatus = Literal["approved", "held", "rejected", "removed"]
+
+
+class CommentSubmission(Contract):
+    """What a reader sent, checked against the form rules by the gateway."""
+
+    comment_id: UUID
+    article_id: UUID
+    name: str
+    email: str
+    website: str | None = None
+    text: str
+    #: Keyed hash of the client address (never the address itself), for flood control.
+    client_key: str
+    user_agent: str = ""
+    #: Why the gateway thinks it may be spam: ``honeypot``, ``too_fast``, ``no_form_token``.
+    spam_signals: tuple[str, ...] = ()
+    language: Literal["ar", "en"] = "ar"
+
+
+class CommentSubmitted(Event):
+    type: Literal["comment.submitted"] = "comment.submitted"
+    data: CommentSubmission
+
+
+class CommentDecision(Contract):
+    """A comment as other systems see it: no email, no client data."""
+
+    comment_id: UUID
+    article_id: UUID
+    author_name: str
+    author_url: str | None = None
+    #: Sanitised HTML, safe to render.
+    html: str
+    status: CommentStatus
+    #: Machine-readable reasons, e.g. ``["links"]`` or ``["banned_word"]``.
+    reasons: tuple[str, ...] = ()
+    submitted_at: datetime
+    decided_by: Literal["rules", "moderator"] = "rules"
+
+
+class CommentApproved(Event):
+    type: Literal["comment.approved"] = "comment.approved"
+    data: CommentDecision
+
+
+class CommentHeld(Event):
+    type: Literal["comment.held"] = "comment.held"
+    data: CommentDecision
+
+
+class CommentRejected(Event):
+    type: Literal["comment.rejected"] = "comment.rejected"
+    data: CommentDecision
+
+
+class CommentRemoved(Event):
+    type: Literal["comment.removed"] = "comment.removed"
+    data: CommentDecision
+
+
+CommentEvent = Annotated[
+    CommentApproved | CommentHeld | CommentRejected | CommentRemoved, Field(discriminator="type")
+]
+comment_event_adapter: TypeAdapter[CommentEvent] = TypeAdapter(CommentEvent)
+DECISION_EVENTS: dict[str, type[Event]] = {
+    "approved": CommentApproved,
+    "held": CommentHeld,
+    "rejected": CommentRejected,
+    "removed": CommentRemoved,
+}

@@ -12,7 +12,11 @@ from urllib.parse import quote
 
 TATWEEL = "\u0640"
 HARAKAT = {chr(c) for c in range(0x064B, 0x0653)} | {"\u0670"}  # + superscript alef
-_FOLD_MAP = str.maketrans({"آ": "ا", "أ": "ا", "إ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه"})
+# Lucene's Arabic normaliser, plus the hamza seats (ؤ ئ → ء) that readers also mix up:
+# سيئ/سيء, مسؤول/مسئول.
+_FOLD_MAP = str.maketrans(
+    {"آ": "ا", "أ": "ا", "إ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ؤ": "ء", "ئ": "ء"}
+)
 # Bidi controls readers paste in; they change nothing visible in a slug or a match.
 _BIDI_CONTROLS = dict.fromkeys(
     map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from uuid import UUID
 
+import orjson
 from fastapi import APIRouter, Query, Request, Response
 
-from shared.api import ArticlePage, SaveOutcome
+from shared.api import ArticlePage, CommentAccepted, CommentStatusOut, ModerationPage, SaveOutcome
 from shared.http import PROBLEM_JSON, Problem
 
 from .articles import article_view
 from .catalog import ArticleCatalog
+from .commenting import CommentDesk, submit_comment
 from .models import ArticleView, PopularArticle
-from .upstreams import NotFound, Unavailable, Upstreams
+from .upstreams import NotFound, Unavailable, Upstream, Upstreams
 from .viewing import RECEIPT_BODIES, ViewDesk, ViewReceipt, record_view
 
 router = APIRouter(prefix="/api/v1", tags=["articles"])
 
+FORWARDED_HEADERS = ("authorization", "content-type", "accept-language", "traceparent")
 PROBLEM = {"content": {PROBLEM_JSON: {}}, "description": "Problem details (RFC 9457)"}
 
 
@@ -135,23 +139,21 @@ async def get_article(id_or_slug: str, request: Request) -> ArticleView:
         raise Problem(503, "Article unavailable", str(exc), headers={"Retry-After": "5"}) from exc
 
 
-async def _forward_to_ingest(request: Request, path: str) -> Response:
-    """Editor calls go to ingest as they came; ingest checks the token and the body."""
-    headers = {
-        k: v
-        for k, v in request.headers.items()
-        if k in ("authorization", "content-type", "accept-language", "traceparent")
-    }
+async def _forward(request: Request, upstream: Upstream, path: str) -> Response:
+    """Editor and moderator calls go on as they came; the service checks token and body."""
+    headers = {k: v for k, v in request.headers.items() if k in FORWARDED_HEADERS}
     try:
-        response = await upstreams(request).ingest.request(
-            "POST",
+        response = await upstream.request(
+            request.method,
             path,
             params=dict(request.query_params),
             headers=headers,
             content=await request.body(),
         )
     except Unavailable as exc:
-        raise Problem(503, "Ingest unavailable", str(exc), headers={"Retry-After": "5"}) from exc
+        raise Problem(
+            503, f"{upstream.name.capitalize()} unavailable", str(exc), headers={"Retry-After": "5"}
+        ) from exc
     return Response(
         response.content,
         status_code=response.status_code,
@@ -185,7 +187,7 @@ EDITOR_RESPONSES: dict[int | str, dict[str, Any]] = {
     },
 )
 async def create_article(request: Request) -> Response:
-    return await _forward_to_ingest(request, "/articles")
+    return await _forward(request, upstreams(request).ingest, "/articles")
 
 
 @router.post(
@@ -207,4 +209,100 @@ async def create_article(request: Request) -> Response:
     },
 )
 async def import_article(request: Request) -> Response:
-    return await _forward_to_ingest(request, "/articles/import")
+    return await _forward(request, upstreams(request).ingest, "/articles/import")
+
+
+@router.post(
+    "/articles/{id_or_slug}/comments",
+    status_code=202,
+    response_model=CommentAccepted,
+    tags=["comments"],
+    summary="Submit a comment (JSON or a form post)",
+    description="`422` lists one message per field, in Arabic or English by `Accept-Language`. "
+    "The comment's fate is then at `status_url`.",
+    responses={400: PROBLEM, 404: PROBLEM, 422: PROBLEM, 429: PROBLEM, 503: PROBLEM},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/CommentIn"}},
+                "application/x-www-form-urlencoded": {
+                    "schema": {"$ref": "#/components/schemas/CommentIn"}
+                },
+            },
+        }
+    },
+)
+async def post_comment(id_or_slug: str, request: Request) -> CommentAccepted:
+    return await submit_comment(
+        request.app.state.comment_desk,
+        id_or_slug,
+        await _form(request),
+        ip=client_ip(request),
+        user_agent=request.headers.get("user-agent", ""),
+        accept_language=request.headers.get("accept-language"),
+    )
+
+
+async def _form(request: Request) -> dict[str, Any]:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        form = await request.form()
+        return {k: v for k, v in form.items() if isinstance(v, str)}
+    try:
+        body = orjson.loads(await request.body())
+    except orjson.JSONDecodeError as exc:
+        raise Problem(400, "Invalid JSON", f"The body is not valid JSON: {exc}.") from exc
+    if not isinstance(body, dict):
+        raise Problem(422, "Invalid comment", "Send a JSON object with the form's fields.")
+    return body
+
+
+@router.get(
+    "/comments/{comment_id}",
+    response_model=CommentStatusOut,
+    tags=["comments"],
+    summary="A comment's status: pending, approved, held, rejected or removed",
+    responses={404: PROBLEM, 503: PROBLEM},
+)
+async def comment_status(comment_id: UUID, request: Request) -> Any:
+    desk: CommentDesk = request.app.state.comment_desk
+    try:
+        return await upstreams(request).comments.get_json(f"/comments/{comment_id}")
+    except NotFound:
+        down = None
+    except Unavailable as exc:
+        down = exc
+    marker = await request.app.state.redis.get(desk.pending_key(str(comment_id)))
+    if marker is None:
+        if down is not None:
+            raise Problem(503, "Comments unavailable", str(down), headers={"Retry-After": "5"})
+        raise Problem(404, "Comment not found", f"No comment has the id {comment_id}.")
+    # Accepted, not decided yet: the comments service has not caught up with it.
+    return {"id": str(comment_id), "article_id": None, "status": "pending", "reasons": []}
+
+
+@router.get(
+    "/moderation/comments",
+    response_model=ModerationPage,
+    tags=["moderators"],
+    summary="Comments awaiting moderation (moderator token)",
+    responses={401: PROBLEM, 403: PROBLEM, 503: PROBLEM},
+)
+async def moderation_queue(request: Request) -> Response:
+    return await _forward(request, upstreams(request).comments, "/moderation/comments")
+
+
+@router.post(
+    "/moderation/comments/{comment_id}/{action}",
+    response_model=CommentStatusOut,
+    tags=["moderators"],
+    summary="Approve, reject or remove a comment (moderator token)",
+    responses={401: PROBLEM, 403: PROBLEM, 404: PROBLEM, 409: PROBLEM, 503: PROBLEM},
+)
+async def moderation_action(
+    comment_id: UUID, action: Literal["approve", "reject", "remove"], request: Request
+) -> Response:
+    return await _forward(
+        request, upstreams(request).comments, f"/moderation/comments/{comment_id}/{action}"
+    )

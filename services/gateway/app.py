@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -20,6 +21,7 @@ from pydantic import ValidationError
 
 from shared.asyncapi import asyncapi_document
 from shared.broker import make_broker
+from shared.comments import FormTokens
 from shared.events import article_event_adapter
 from shared.http import BodySizeLimit, add_health_routes, install_problem_handlers
 from shared.streams import Streams
@@ -27,6 +29,7 @@ from shared.telemetry import http_telemetry, make_tracer_provider
 
 from . import api, pages
 from .catalog import ArticleCatalog
+from .commenting import CommentDesk, load_form_secret
 from .recorder import RateLimitedPublisher
 from .settings import GatewaySettings
 from .upstreams import Upstreams
@@ -77,8 +80,26 @@ def create_app(settings: GatewaySettings, tracer_provider: TracerProvider | None
         ),
     )
 
+    tokens = FormTokens(settings.form_secret or secrets.token_hex(32), settings.min_submit_seconds)
+    comment_desk = CommentDesk(
+        settings=settings,
+        streams=streams,
+        catalog=catalog,
+        visitors=desk.visitors,
+        publisher=desk.publisher,
+        tokens=tokens,
+    )
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            # Every replica signs and checks form tokens with the same key.
+            comment_desk.tokens = FormTokens(
+                await load_form_secret(redis_client, streams, settings.form_secret),
+                settings.min_submit_seconds,
+            )
+        except (aioredis.ConnectionError, aioredis.TimeoutError, OSError) as exc:
+            log.error("form tokens signed with a key of this replica only: %r", exc)
         try:
             await broker.start()
         except (aioredis.ConnectionError, OSError) as exc:
@@ -104,6 +125,8 @@ def create_app(settings: GatewaySettings, tracer_provider: TracerProvider | None
     app.state.upstreams = upstreams
     app.state.catalog = catalog
     app.state.view_desk = desk
+    app.state.comment_desk = comment_desk
+    app.state.redis = redis_client
     app.state.templates = pages.make_templates()
     install_problem_handlers(app)
     app.include_router(api.router)

@@ -7,7 +7,9 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
+from shared.comments import sanitize_html
 from shared.text import url_slug
 
 from .articles import article_view
@@ -17,9 +19,15 @@ router = APIRouter(include_in_schema=False)
 HERE = Path(__file__).parent
 
 
+def comment_html(html: str) -> Markup:
+    """The comments service sanitised it; sanitise again before trusting it in our page."""
+    return Markup(sanitize_html(html))
+
+
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.filters["url_slug"] = url_slug
+    templates.env.filters["comment_html"] = comment_html
     return templates
 
 
@@ -50,4 +58,10 @@ async def article_page(slug: str, request: Request) -> HTMLResponse:
         return render(request, "error.html", 404, message="المقال غير موجود.")
     except Unavailable:
         return render(request, "error.html", 503, message="المقال غير متاح مؤقتاً. حاول بعد قليل.")
-    return render(request, "article.html", view=view, article=view.article)
+    return render(
+        request,
+        "article.html",
+        view=view,
+        article=view.article,
+        form_token=request.app.state.comment_desk.tokens.issue(),
+    )

@@ -1,4 +1,4 @@
-"""Publish ``view.recorded`` to the ``views`` stream, rate-limited, in one Redis round trip.
+"""Publish reader events (views, comments) rate-limited, in one Redis round trip.
 
 A Lua script counts the client's requests in the current window (shared by
 all gateway replicas) and, when under the limit, XADDs the event in wire
@@ -24,6 +24,7 @@ if n > tonumber(ARGV[1]) then
   return {0, redis.call('PTTL', KEYS[1])}
 end
 local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', '__data__', ARGV[4])
+if KEYS[3] then redis.call('SET', KEYS[3], id, 'PX', ARGV[5]) end
 return {1, id}
 """
 
@@ -43,8 +44,20 @@ class RateLimitedPublisher:
         self.script = client.register_script(RATE_LIMITED_XADD)
 
     async def publish(
-        self, stream: str, event: Event, *, rate_key: str, limit: int, window_ms: int
+        self,
+        stream: str,
+        event: Event,
+        *,
+        rate_key: str,
+        limit: int,
+        window_ms: int,
+        marker: tuple[str, int] | None = None,
     ) -> Published:
+        """XADD ``event`` unless ``rate_key`` is over ``limit`` per ``window_ms``.
+
+        ``marker`` (key, ttl ms) is set to the entry id on success: proof, for a
+        while, that the event was accepted.
+        """
         with self.tracer.start_as_current_span(
             f"send {stream}",
             kind=SpanKind.PRODUCER,
@@ -63,9 +76,11 @@ class RateLimitedPublisher:
             }
             inject(headers)  # traceparent of this PRODUCER span
             payload = event_envelope(event.__pydantic_serializer__.to_json(event), headers)
-            accepted, value = await self.script(
-                keys=[rate_key, stream], args=[limit, window_ms, self.maxlen, payload]
-            )
+            keys = [rate_key, stream] + ([marker[0]] if marker else [])
+            args: list[int | bytes] = [limit, window_ms, self.maxlen, payload]
+            if marker:
+                args.append(marker[1])
+            accepted, value = await self.script(keys=keys, args=args)
             if not accepted:
                 span.set_attribute("newsroom.rate_limited", True)
                 return Published(False, retry_after_ms=max(int(value), 0))

@@ -20,3 +20,9 @@ class GatewaySettings(NewsroomSettings):
     trust_forwarded_for: bool = False
     #: Seconds a cached article is served before it is checked again with ingest.
     article_cache_seconds: float = 60.0
+    #: Comment posts per client per minute before 429.
+    comments_per_minute: int = 5
+    #: A comment sent sooner than this after the page loaded is likely a bot's.
+    min_submit_seconds: float = 3.0
+    #: Key that signs the form's page-load time; shared by replicas through Redis when unset.
+    form_secret: str | None = None

@@ -102,6 +102,8 @@ def create_app(settings: ViewsSettings, tracer_provider: TracerProvider | None =
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await create_schema(write_engine, Base.metadata)
+        for consumer in (view_consumer, article_consumer):
+            await consumer.ensure_group()
         await broker.start()
         for consumer in (view_consumer, article_consumer):
             consumer.start()
