@@ -37,4 +37,6 @@ def serve(settings: NewsroomSettings, build: Callable[..., FastAPI]) -> None:
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=10,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )

@@ -16,12 +16,20 @@ import nh3
 from shared.comments import sanitize_html
 
 _LINK = re.compile(r"<a\s", re.IGNORECASE)
+# Any http(s) address is a link, whatever its top-level domain; without a scheme
+# only known domains are (bleach's list), or "file.txt" would become a link.
+_WITH_SCHEME = bleach.linkifier.Linker(
+    url_re=re.compile(r"\bhttps?://[^\s<>\"'()\[\]{}]+", re.IGNORECASE),
+    callbacks=[],
+    parse_email=False,
+)
+_WITHOUT_SCHEME = bleach.linkifier.Linker(callbacks=[], parse_email=False)
 
 
 def render_comment(text: str) -> str:
     """Safe HTML for a comment: paragraphs, line breaks, links with rel="nofollow ugc"."""
     # Sanitise first so linkify only ever sees harmless markup.
-    linked = bleach.linkify(sanitize_html(text), callbacks=[], parse_email=False)
+    linked = _WITHOUT_SCHEME.linkify(_WITH_SCHEME.linkify(sanitize_html(text)))
     paragraphs = [p.strip() for p in re.split(r"\n\s*\n", linked) if p.strip()]
     return sanitize_html("".join(f"<p>{p.replace(chr(10), '<br>')}</p>" for p in paragraphs))
 

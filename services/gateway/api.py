@@ -33,10 +33,8 @@ def catalog(request: Request) -> ArticleCatalog:
 
 
 def client_ip(request: Request) -> str:
-    if request.app.state.settings.trust_forwarded_for:
-        forwarded = request.headers.get("x-forwarded-for", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
+    # uvicorn already took X-Forwarded-For into account for trusted proxies
+    # (NEWSROOM_FORWARDED_ALLOW_IPS); anyone else cannot spoof it.
     return request.client.host if request.client else "unknown"
 
 
@@ -256,6 +254,18 @@ async def _form(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise Problem(422, "Invalid comment", "Send a JSON object with the form's fields.")
     return body
+
+
+@router.get(
+    "/comments/form-token",
+    tags=["comments"],
+    summary="A form token for clients that do not use the article page",
+    description="Send it back as `form_token`. Comments sent without one, or sooner than a "
+    "person could write them, are held for a moderator as likely spam.",
+)
+async def form_token(request: Request) -> dict[str, Any]:
+    desk: CommentDesk = request.app.state.comment_desk
+    return {"form_token": desk.tokens.issue(), "min_seconds": desk.tokens.min_seconds}
 
 
 @router.get(

@@ -16,8 +16,6 @@ class GatewaySettings(NewsroomSettings):
     views_per_minute: int = 120
     #: Honour ``DNT: 1`` / ``Sec-GPC: 1`` by not counting the view.
     honor_dnt: bool = False
-    #: Take the client address from X-Forwarded-For (only behind a trusted proxy).
-    trust_forwarded_for: bool = False
     #: Seconds a cached article is served before it is checked again with ingest.
     article_cache_seconds: float = 60.0
     #: Comment posts per client per minute before 429.

@@ -1,0 +1,362 @@
+"""The comment path against running services: form checks, decisions, moderation.
+
+A table of submissions (Arabic, English, mixed, emoji, RTL marks, injections,
+limits, links, word lists with near-miss Arabic spellings), each with the HTTP
+status the reader gets and the decision the comments service makes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+import redis
+
+from tests.e2e.platform import Platform
+from tests.support import wait_for
+
+pytestmark = pytest.mark.e2e
+
+MIN_SUBMIT = 0.5
+ENV = {
+    "NEWSROOM_BANNED_WORDS": '["كلب", "لص", "buy now"]',
+    "NEWSROOM_MODERATION_WORDS": '["مراهنة", "casino"]',
+    "NEWSROOM_MIN_SUBMIT_SECONDS": str(MIN_SUBMIT),
+    "NEWSROOM_CLOSE_AFTER_DAYS": "3650",
+    "NEWSROOM_COMMENTS_PER_MINUTE": "5",
+}
+
+
+@dataclass
+class Site:
+    platform: Platform
+    article_id: str
+    slug: str
+    old_article_id: str
+    token: str = ""
+    clients: Iterator[int] = field(default_factory=lambda: iter(range(1, 100_000)))
+
+    @property
+    def gw(self) -> str:
+        return self.platform.gateway
+
+    def post(
+        self,
+        form: dict[str, Any],
+        *,
+        client: str | None = None,
+        language: str = "ar",
+        article: str | None = None,
+        json_body: bool = True,
+    ) -> httpx.Response:
+        n = next(self.clients)
+        headers = {
+            "X-Forwarded-For": client or f"10.{n // 65536}.{n // 256 % 256}.{n % 256}",
+            "Accept-Language": language,
+            "User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+        }
+        url = f"{self.gw}/api/v1/articles/{article or self.article_id}/comments"
+        if json_body:
+            return httpx.post(url, json=form, headers=headers)
+        return httpx.post(url, data=form, headers=headers)
+
+    def decision(self, response: httpx.Response) -> dict[str, Any]:
+        url = self.gw + response.json()["status_url"]
+        return wait_for(
+            lambda: (body := httpx.get(url).json())["status"] != "pending" and body,
+            timeout=15,
+            what="a decision",
+        )
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[Site]:
+    namespace = f"test-{uuid.uuid4().hex[:10]}"
+    platform = Platform(
+        tmp_path_factory.mktemp("comments") / "var", redis_url, namespace, extra_env=ENV
+    )
+    platform.start()
+    try:
+        article = httpx.get(f"{platform.gateway}/api/v1/articles").json()["items"][0]
+        old = httpx.post(
+            f"{platform.gateway}/api/v1/articles",
+            json={"title": "خبر قديم", "body": "نص قديم.", "published_on": "2000-01-01"},
+            headers={"Authorization": f"Bearer {platform.editor_token}"},
+        ).json()["article"]
+        site = Site(platform, article["id"], article["slug"], old["id"])
+        site.token = httpx.get(f"{platform.gateway}/api/v1/comments/form-token").json()[
+            "form_token"
+        ]
+        issued = int(site.token.split(".")[0]) / 1000
+        wait_for(
+            lambda: time.time() - issued > MIN_SUBMIT + 0.2,
+            what="the form token to age like a person's",
+        )
+        yield site
+    finally:
+        platform.stop()
+        client = redis.Redis.from_url(redis_url)
+        with contextlib.suppress(redis.RedisError):
+            keys = list(client.scan_iter(match=f"{namespace}:*", count=1000))
+            if keys:
+                client.delete(*keys)
+
+
+def form(site: Site, n: int, **fields: Any) -> dict[str, Any]:
+    base = {
+        "name": f"قارئ {n}",
+        "email": f"reader{n}@example.com",
+        "comment": f"تعليق رقم {n}",
+        "form_token": site.token,
+    }
+    base.update(fields)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+# (id, fields, language, HTTP status, decision, reasons or error fields)
+CASES: list[tuple[str, dict[str, Any], str, int, str | None, list[str]]] = [
+    ("arabic", {"comment": "مقال ممتاز، شكراً للكاتب."}, "ar", 202, "approved", []),
+    ("english", {"name": "John", "comment": "Great article, thanks."}, "en", 202, "approved", []),
+    ("mixed", {"comment": "أتفق مع Putin في نقطة واحدة فقط."}, "ar", 202, "approved", []),
+    ("emoji", {"comment": "👏👏 رائع 🇸🇾"}, "ar", 202, "approved", []),
+    (
+        "rtl marks inside",
+        {"comment": "\u200fنص\u200e مع علامات اتجاه\u200f"},
+        "ar",
+        202,
+        "approved",
+        [],
+    ),
+    ("website https", {"website": "https://example.org/مدونة"}, "ar", 202, "approved", []),
+    ("sql-looking text", {"comment": "'; DROP TABLE comments; --"}, "en", 202, "approved", []),
+    ("one link", {"comment": "المصدر: https://example.org/news"}, "ar", 202, "approved", []),
+    (
+        "near-miss plural of a banned word",
+        {"comment": "الكلاب في الحديقة"},
+        "ar",
+        202,
+        "approved",
+        [],
+    ),
+    (
+        "word containing a banned word",
+        {"comment": "ملصق جديد على الجدار وتقلص الفرق"},
+        "ar",
+        202,
+        "approved",
+        [],
+    ),
+    ("comment at the byte limit", {"comment": "ب" * 32_762 + "x"}, "ar", 202, "approved", []),
+    ("inline html kept", {"comment": "<b>مهم</b> و <em>جداً</em>"}, "ar", 202, "approved", []),
+    (
+        "script around text",
+        {"comment": "قبل <script>alert(1)</script> بعد"},
+        "ar",
+        202,
+        "approved",
+        [],
+    ),
+    ("img onerror", {"comment": 'صورة <img src=x onerror="alert(1)">'}, "ar", 202, "approved", []),
+    (
+        "javascript link",
+        {"comment": '<a href="javascript:alert(1)">اضغط</a>'},
+        "ar",
+        202,
+        "approved",
+        [],
+    ),
+    ("only a script", {"comment": "<script>alert(1)</script>"}, "ar", 202, "rejected", ["empty"]),
+    (
+        "two plain links",
+        {"comment": "http://a.example و http://b.example"},
+        "ar",
+        202,
+        "held",
+        ["links"],
+    ),
+    (
+        "three anchors",
+        {
+            "comment": '<a href="https://a.example">1</a><a href="https://b.example">2</a> www.c.example'
+        },
+        "en",
+        202,
+        "held",
+        ["links"],
+    ),
+    ("banned word", {"comment": "أنت كلب"}, "ar", 202, "rejected", ["banned_word"]),
+    ("banned word with tashkeel", {"comment": "أنت كَلْبٌ"}, "ar", 202, "rejected", ["banned_word"]),
+    ("banned word with tatweel", {"comment": "أنت كـــلب"}, "ar", 202, "rejected", ["banned_word"]),
+    ("banned word with clitics", {"comment": "هذا والكلب"}, "ar", 202, "rejected", ["banned_word"]),
+    ("banned word in the name", {"name": "اللص الظريف"}, "ar", 202, "rejected", ["banned_word"]),
+    (
+        "banned english phrase",
+        {"comment": "BUY   NOW cheap"},
+        "en",
+        202,
+        "rejected",
+        ["banned_word"],
+    ),
+    ("moderation word", {"comment": "أفضل موقع مراهنة"}, "ar", 202, "held", ["moderation_word"]),
+    (
+        "moderation word, other spelling",
+        {"comment": "أفضل موقع مُراهنه"},
+        "ar",
+        202,
+        "held",
+        ["moderation_word"],
+    ),
+    (
+        "moderation word in website",
+        {"website": "https://casino.example"},
+        "en",
+        202,
+        "held",
+        ["moderation_word"],
+    ),
+    ("honeypot filled", {"hp": "http://spam.example"}, "ar", 202, "held", ["likely_spam"]),
+    ("no form token", {"form_token": None}, "ar", 202, "held", ["likely_spam"]),
+    ("forged form token", {"form_token": "1000.deadbeef"}, "ar", 202, "held", ["likely_spam"]),
+    ("missing name", {"name": None}, "ar", 422, None, ["name"]),
+    ("missing email", {"email": ""}, "ar", 422, None, ["email"]),
+    ("missing comment", {"comment": None}, "ar", 422, None, ["comment"]),
+    ("whitespace comment", {"comment": "   \n\t "}, "ar", 422, None, ["comment"]),
+    ("rtl marks only", {"comment": "\u200f\u200e\u200f"}, "ar", 422, None, ["comment"]),
+    (
+        "everything missing",
+        {"name": "", "email": "", "comment": ""},
+        "en",
+        422,
+        None,
+        ["name", "email", "comment"],
+    ),
+    ("bad email", {"email": "not-an-email"}, "ar", 422, None, ["email"]),
+    ("javascript website", {"website": "javascript:alert(1)"}, "ar", 422, None, ["website"]),
+    ("ftp website", {"website": "ftp://example.org"}, "en", 422, None, ["website"]),
+    ("name over 245 bytes", {"name": "ب" * 123}, "ar", 422, None, ["name"]),
+    ("email over 100 bytes", {"email": "a" * 95 + "@example.com"}, "ar", 422, None, ["email"]),
+    ("comment of 65,526 bytes", {"comment": "x" * 65_526}, "ar", 422, None, ["comment"]),
+    (
+        "website over 200 bytes",
+        {"website": "https://e.org/" + "a" * 190},
+        "en",
+        422,
+        None,
+        ["website"],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "fields", "language", "status", "decision", "expected"),
+    CASES,
+    ids=[c[0] for c in CASES],
+)
+def test_submission_table(
+    site: Site,
+    case: str,
+    fields: dict[str, Any],
+    language: str,
+    status: int,
+    decision: str | None,
+    expected: list[str],
+) -> None:
+    n = CASES.index(next(c for c in CASES if c[0] == case))
+    response = site.post(form(site, n, **fields), language=language)
+    assert response.status_code == status, response.text
+    if status == 422:
+        body = response.json()
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert [e["field"] for e in body["errors"]] == expected
+        arabic = any("\u0600" <= ch <= "\u06ff" for e in body["errors"] for ch in e["message"])
+        assert arabic is (language == "ar")
+        return
+    result = site.decision(response)
+    assert (result["status"], result["reasons"]) == (decision, expected)
+
+
+def test_approved_comments_show_on_the_article_sanitised(site: Site) -> None:
+    response = site.post(
+        form(
+            site,
+            900,
+            comment='مرحبا <script>window.pwned=1</script><b onclick="x()">بالجميع</b> http://example.org',
+        )
+    )
+    assert site.decision(response)["status"] == "approved"
+    comment_id = response.json()["id"]
+    view = httpx.get(f"{site.gw}/api/v1/articles/{site.article_id}").json()
+    shown = next(c for c in view["comments"] if c["id"] == comment_id)
+    assert "<script" not in shown["html"] and "onclick" not in shown["html"]
+    assert '<a href="http://example.org" rel="nofollow ugc">' in shown["html"]
+    assert "email" not in shown  # never published
+    page = httpx.get(f"{site.gw}/articles/{quote(site.slug)}").text
+    assert f'id="comment-{comment_id}"' in page and "window.pwned" not in page
+
+
+def test_flood_duplicate_and_rate_limit(site: Site) -> None:
+    first = site.post(form(site, 1001, comment="رأيي في الموضوع"), client="10.9.9.1")
+    again = site.post(form(site, 1002, comment="تعليق آخر سريع"), client="10.9.9.1")
+    assert (site.decision(first)["status"], site.decision(again)["reasons"]) == (
+        "approved",
+        ["flood"],
+    )
+
+    # Same article, same author name, same text (other spelling of it), from elsewhere: a duplicate.
+    copy = site.post(
+        form(site, 1003, name="قارئ 1001", comment="رأيُي في الموضوع"), client="10.9.9.2"
+    )
+    assert site.decision(copy)["reasons"] == ["duplicate"]
+
+    statuses = [site.post(form(site, 1100 + i), client="10.9.9.3").status_code for i in range(7)]
+    assert statuses[:5] == [202] * 5 and statuses[5:] == [429, 429]
+
+
+def test_closed_unknown_and_malformed(site: Site) -> None:
+    closed = site.post(form(site, 1200), article=site.old_article_id)
+    assert site.decision(closed)["reasons"] == ["comments_closed"]
+    assert site.post(form(site, 1201), article=str(uuid.uuid4())).status_code == 404
+    raw = httpx.post(
+        f"{site.gw}/api/v1/articles/{site.article_id}/comments",
+        content=b"{not json",
+        headers={"Content-Type": "application/json"},
+    )
+    assert raw.status_code == 400
+    posted = site.post(form(site, 1202), json_body=False)  # a plain HTML form post
+    assert posted.status_code == 202 and site.decision(posted)["status"] == "approved"
+    assert httpx.get(f"{site.gw}/api/v1/comments/{uuid.uuid4()}").status_code == 404
+
+
+def test_moderators_approve_reject_and_remove(site: Site) -> None:
+    held = site.post(form(site, 1300, comment="زوروا موقع مراهنة"))
+    comment_id = held.json()["id"]
+    assert site.decision(held)["status"] == "held"
+    queue_url = f"{site.gw}/api/v1/moderation/comments"
+    assert httpx.get(queue_url).status_code == 401
+    assert httpx.get(queue_url, headers={"Authorization": "Bearer wrong"}).status_code == 403
+    auth = {"Authorization": f"Bearer {site.platform.moderator_token}"}
+    queue = httpx.get(queue_url, headers=auth).json()["items"]
+    assert comment_id in [c["id"] for c in queue]
+    assert next(c for c in queue if c["id"] == comment_id)["email"] == "reader1300@example.com"
+
+    approved = httpx.post(f"{queue_url}/{comment_id}/approve", headers=auth)
+    assert approved.status_code == 200 and approved.json()["status"] == "approved"
+
+    def shown() -> list[str]:
+        return [
+            c["id"]
+            for c in httpx.get(f"{site.gw}/api/v1/articles/{site.article_id}").json()["comments"]
+        ]
+
+    wait_for(lambda: comment_id in shown(), timeout=1.0, what="the approved comment on the article")
+    removed = httpx.post(f"{queue_url}/{comment_id}/remove", headers=auth)
+    assert removed.json()["status"] == "removed"
+    assert comment_id not in shown()
+    assert httpx.post(f"{queue_url}/{comment_id}/approve", headers=auth).status_code == 409
