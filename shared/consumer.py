@@ -14,7 +14,10 @@ fails for a reason of its own is retried through the claimer and
 dead-lettered once it has been delivered ``max_deliveries`` times. A
 *transient* failure (database or Redis unreachable) dead-letters nothing: the
 entries stay pending and are retried with back-off until the outage ends.
-``apply`` must be idempotent (deduplicate by ``event_id``).
+``apply`` must be idempotent (deduplicate by ``event_id``). It may return the
+ids of entries it cannot handle *yet* (say, a comment on an article not seen
+yet): they stay pending, are not counted as failures, and come back through
+the claimer.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -124,7 +127,7 @@ class StreamConsumer(Generic[T]):
         group: str,
         consumer: str,
         event_type: Any,
-        apply: Callable[[Sequence[Entry[T]]], Awaitable[None]],
+        apply: Callable[[Sequence[Entry[T]]], Awaitable[Collection[str] | None]],
         batch_size: int = 500,
         max_deliveries: int = 5,
         claim_idle_ms: int = 30_000,
@@ -353,7 +356,7 @@ class StreamConsumer(Generic[T]):
         if not good:
             return
         try:
-            await self.apply(good)
+            deferred = await self.apply(good) or ()
         except Exception as exc:
             if is_transient(exc):
                 await self._outage(exc)
@@ -363,20 +366,21 @@ class StreamConsumer(Generic[T]):
                 return
             await self._one_by_one(good, deliveries)
             return
-        await self._ack([e.entry_id for e in good])
+        await self._ack([e.entry_id for e in good if e.entry_id not in deferred])
 
     async def _one_by_one(self, entries: Sequence[Entry[T]], deliveries: int) -> None:
         """A batch failed: find the entries that fail, let the others through."""
         for entry in entries:
             try:
-                await self.apply([entry])
+                deferred = await self.apply([entry]) or ()
             except Exception as exc:
                 if is_transient(exc):
                     await self._outage(exc)
                     return
                 await self._failed(entry, exc, deliveries)
                 continue
-            await self._ack([entry.entry_id])
+            if entry.entry_id not in deferred:
+                await self._ack([entry.entry_id])
 
     async def _failed(self, entry: Entry[T], exc: Exception, deliveries: int) -> None:
         if deliveries >= self.max_deliveries:

@@ -6,8 +6,13 @@ import asyncio
 import os
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
+
+import redis.asyncio as aioredis
+
+from shared.events import Event
+from shared.streams import DATA_FIELD, encode_envelope
 
 T = TypeVar("T")
 
@@ -60,3 +65,18 @@ async def await_for(
             return last
         await asyncio.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+async def publish(redis_url: str, stream: str, events: Sequence[Event | bytes]) -> list[str]:
+    """XADD entries in wire format v1, as any producer would; bytes go in raw (poison)."""
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        async with client.pipeline(transaction=False) as pipe:
+            for e in events:
+                raw = (
+                    e if isinstance(e, bytes) else encode_envelope(e.model_dump_json().encode(), {})
+                )
+                pipe.xadd(stream, {DATA_FIELD: raw})
+            return [i.decode() for i in await pipe.execute()]
+    finally:
+        await client.aclose()

@@ -92,12 +92,12 @@ def create_app(
         premoderate_first_time=settings.premoderate_first_time,
     )
 
-    async def apply_submissions(entries: Sequence[Entry[CommentSubmitted]]) -> None:
-        # One comment per transaction, in stream order: flood and duplicate checks
-        # must see the comments before them.
-        for entry in entries:
-            await store.decide_submission(writes, settings, policy, entry.event)
+    async def apply_submissions(entries: Sequence[Entry[CommentSubmitted]]) -> set[str]:
+        _decided, later = await store.decide_submissions(
+            writes, settings, policy, [e.event for e in entries]
+        )
         relay.wake()
+        return {e.entry_id for e in entries if e.event.data.comment_id in later}
 
     async def apply_articles(entries: Sequence[Entry[ArticleEvent]]) -> None:
         for entry in entries:

@@ -19,3 +19,6 @@ class CommentsSettings(NewsroomSettings):
     banned_words: list[str] = Field(default_factory=list)
     #: Hold the first comment of every new email address.
     premoderate_first_time: bool = False
+    #: A comment on an article this service has not heard of yet waits this long for the
+    #: article's event (the two streams are read independently) before it is rejected.
+    unknown_article_grace_seconds: float = 60.0

@@ -6,10 +6,11 @@ import base64
 import hashlib
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.events import (
@@ -81,86 +82,134 @@ def _is_open(article: KnownArticle, close_after_days: int, today: date) -> bool:
     return today <= opened + timedelta(days=close_after_days)
 
 
-async def decide_submission(
+KEPT = ("approved", "held")
+
+
+async def decide_submissions(
     sessions: async_sessionmaker[AsyncSession],
     settings: CommentsSettings,
     policy: Policy,
-    event: CommentSubmitted,
-) -> Comment:
-    """Decide a submitted comment and stage the decision event; a redelivery changes nothing."""
-    data = event.data
-    at = event.occurred_at
+    events: Sequence[CommentSubmitted],
+) -> tuple[list[Comment], set[uuid.UUID]]:
+    """Decide submitted comments, oldest first, in one transaction; stage each decision event.
+
+    What a decision depends on (earlier comments from the same client or email,
+    earlier copies of the same text) is read once for the whole batch and kept
+    up to date as the batch is decided, so comment N sees comments 1..N-1.
+    A redelivered submission finds its comment already there and changes nothing.
+    Returns the decided comments and the ids of comments left for later: young
+    comments on articles not announced yet.
+    """
     async with sessions() as session, session.begin():
-        existing = await session.get(Comment, data.comment_id)
-        if existing is not None:
-            return existing
-        html = render_comment(data.text)
-        digest = fingerprint(data.text)
-        article = await session.get(KnownArticle, data.article_id)
-        flood_since = at - timedelta(seconds=settings.flood_seconds)
-        flood = await session.scalar(
-            select(
-                exists().where(
-                    or_(Comment.client_key == data.client_key, Comment.email == data.email),
-                    Comment.submitted_at > flood_since,
-                    Comment.submitted_at <= at,
+        unique = {e.data.comment_id: e for e in events}
+        done = set(await session.scalars(select(Comment.id).where(Comment.id.in_(list(unique)))))
+        fresh = sorted((e for i, e in unique.items() if i not in done), key=lambda e: e.occurred_at)
+        if not fresh:
+            return [], set()
+        articles = {
+            a.article_id: a
+            for a in await session.scalars(
+                select(KnownArticle).where(
+                    KnownArticle.article_id.in_({e.data.article_id for e in fresh})
                 )
             )
-        )
-        duplicate = await session.scalar(
-            select(
-                exists().where(
-                    Comment.article_id == data.article_id,
-                    Comment.fingerprint == digest,
-                    or_(Comment.email == data.email, Comment.name == data.name),
-                    Comment.status.in_(("approved", "held")),
+        }
+        now = datetime.now(UTC)
+        grace = timedelta(seconds=settings.unknown_article_grace_seconds)
+        later = {
+            e.data.comment_id
+            for e in fresh
+            if e.data.article_id not in articles and now - e.occurred_at < grace
+        }
+        fresh = [e for e in fresh if e.data.comment_id not in later]
+        if not fresh:
+            return [], later
+        data = [e.data for e in fresh]
+        digests = [fingerprint(d.text) for d in data]
+        keys, emails = {d.client_key for d in data}, {d.email for d in data}
+        earliest = fresh[0].occurred_at - timedelta(seconds=settings.flood_seconds)
+        recent = [
+            (row.client_key, row.email, row.submitted_at)
+            for row in await session.execute(
+                select(Comment.client_key, Comment.email, Comment.submitted_at).where(
+                    or_(Comment.client_key.in_(keys), Comment.email.in_(emails)),
+                    Comment.submitted_at > earliest,
                 )
             )
+        ]
+        kept = [
+            (row.article_id, row.fingerprint, row.email, row.name)
+            for row in await session.execute(
+                select(Comment.article_id, Comment.fingerprint, Comment.email, Comment.name).where(
+                    Comment.fingerprint.in_(set(digests)), Comment.status.in_(KEPT)
+                )
+            )
+        ]
+        approved_emails = set(
+            await session.scalars(
+                select(Comment.email)
+                .where(Comment.email.in_(emails), Comment.status == "approved")
+                .distinct()
+            )
         )
-        approved_before = await session.scalar(
-            select(exists().where(Comment.email == data.email, Comment.status == "approved"))
-        )
-        context = Context(
-            article_known=article is not None,
-            article_open=article is not None
-            and _is_open(article, settings.close_after_days, at.date()),
-            flood=bool(flood),
-            duplicate=bool(duplicate),
-            first_time=not approved_before,
-            links=count_links(html),
-            empty=not plain_text(html),
-        )
-        status, reasons = decide(
-            policy,
-            context,
-            name=data.name,
-            email=data.email,
-            website=data.website,
-            text=data.text,
-            spam_signals=data.spam_signals,
-        )
-        comment = Comment(
-            id=data.comment_id,
-            article_id=data.article_id,
-            name=data.name,
-            email=data.email,
-            website=data.website,
-            text=data.text,
-            html=html,
-            status=status,
-            reasons=reasons,
-            spam_signals=list(data.spam_signals),
-            client_key=data.client_key,
-            user_agent=data.user_agent[:1000],
-            fingerprint=digest,
-            submitted_at=at,
-            decided_at=datetime.now(UTC),
-            decided_by="rules",
-        )
-        session.add(comment)
-        await session.flush()
-        _announce(session, comment)
-    return comment
+
+        comments = []
+        for event, d, digest in zip(fresh, data, digests, strict=True):
+            at = event.occurred_at
+            since = at - timedelta(seconds=settings.flood_seconds)
+            html = render_comment(d.text)
+            article = articles.get(d.article_id)
+            context = Context(
+                article_known=article is not None,
+                article_open=article is not None
+                and _is_open(article, settings.close_after_days, at.date()),
+                flood=any(
+                    (k == d.client_key or m == d.email) and since < t <= at for k, m, t in recent
+                ),
+                duplicate=any(
+                    a == d.article_id and f == digest and (m == d.email or n == d.name)
+                    for a, f, m, n in kept
+                ),
+                first_time=d.email not in approved_emails,
+                links=count_links(html),
+                empty=not plain_text(html),
+            )
+            status, reasons = decide(
+                policy,
+                context,
+                name=d.name,
+                email=d.email,
+                website=d.website,
+                text=d.text,
+                spam_signals=d.spam_signals,
+            )
+            comment = Comment(
+                id=d.comment_id,
+                article_id=d.article_id,
+                name=d.name,
+                email=d.email,
+                website=d.website,
+                text=d.text,
+                html=html,
+                status=status,
+                reasons=reasons,
+                spam_signals=list(d.spam_signals),
+                client_key=d.client_key,
+                user_agent=d.user_agent[:1000],
+                fingerprint=digest,
+                submitted_at=at,
+                decided_at=datetime.now(UTC),
+                decided_by="rules",
+            )
+            session.add(comment)
+            _announce(session, comment)
+            comments.append(comment)
+            recent.append((d.client_key, d.email, at))
+            if status in KEPT:
+                kept.append((d.article_id, digest, d.email, d.name))
+            if status == "approved":
+                approved_emails.add(d.email)
+    return comments, later
 
 
 class NotAllowed(ValueError):

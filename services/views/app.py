@@ -23,7 +23,7 @@ from shared.http import Problem, add_health_routes, install_problem_handlers
 from shared.streams import Streams
 from shared.telemetry import http_telemetry, instrument_engine, make_tracer_provider
 
-from .counting import count_views, record_article
+from .counting import count_views, record_article, run_write
 from .housekeeping import run_housekeeping
 from .models import Base
 from .queries import counts, popular
@@ -51,12 +51,11 @@ WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7)}
 def create_app(settings: ViewsSettings, tracer_provider: TracerProvider | None = None) -> FastAPI:
     tracer_provider = tracer_provider or make_tracer_provider("views", settings.namespace)
     streams = Streams(settings.namespace)
-    # Writes take SQLite's lock at BEGIN (replicas share the file); reads do not wait for it.
-    write_engine = make_engine(settings.own_database_url, immediate=True)
+    # Writes take SQLite's lock at BEGIN (replicas share the file), as one synchronous
+    # step each (see counting.run_write); reads do not wait for the lock.
     read_engine = make_engine(settings.own_database_url)
-    # The counting hot path commits each batch in one worker-thread hop (see counting.py).
-    batch_writer = make_sync_engine(settings.own_database_url, immediate=True)
-    for engine in (write_engine, read_engine, batch_writer):
+    writer = make_sync_engine(settings.own_database_url, immediate=True)
+    for engine in (read_engine, writer):
         instrument_engine(engine, tracer_provider)
     broker = make_broker(settings, tracer_provider)
     client = aioredis.Redis.from_url(settings.redis_url)
@@ -68,12 +67,12 @@ def create_app(settings: ViewsSettings, tracer_provider: TracerProvider | None =
     )
 
     async def apply_views(entries: Sequence[Entry[ViewRecorded]]) -> None:
-        await count_views(batch_writer, visitors, entries)
+        await count_views(writer, visitors, entries)
 
     async def apply_articles(entries: Sequence[Entry[ArticleEvent]]) -> None:
         for entry in entries:
             event = entry.event
-            await record_article(write_engine, event.data)
+            await run_write(writer, record_article, event.data)
 
     common = {
         "broker": broker,
@@ -101,15 +100,13 @@ def create_app(settings: ViewsSettings, tracer_provider: TracerProvider | None =
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await create_schema(write_engine, Base.metadata)
+        await create_schema(read_engine, Base.metadata)
         for consumer in (view_consumer, article_consumer):
             await consumer.ensure_group()
         await broker.start()
         for consumer in (view_consumer, article_consumer):
             consumer.start()
-        housekeeping = asyncio.create_task(
-            run_housekeeping(write_engine, settings), name="housekeeping"
-        )
+        housekeeping = asyncio.create_task(run_housekeeping(writer, settings), name="housekeeping")
         try:
             yield
         finally:
@@ -118,8 +115,7 @@ def create_app(settings: ViewsSettings, tracer_provider: TracerProvider | None =
             for consumer in (view_consumer, article_consumer):
                 await consumer.drain()  # ...then apply and ack what was read
             await client.aclose()
-            await write_engine.dispose()
-            batch_writer.dispose()
+            writer.dispose()
             await read_engine.dispose()
             tracer_provider.force_flush()
 

@@ -6,34 +6,34 @@ import asyncio
 import logging
 import time
 
-from sqlalchemy import delete
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import Engine, delete
 
+from .counting import run_write
 from .models import AppliedBatch, HourlyViews
 from .settings import ViewsSettings
 
 log = logging.getLogger(__name__)
 
 
-async def prune(engine: AsyncEngine, settings: ViewsSettings) -> None:
+def prune(engine: Engine, settings: ViewsSettings) -> None:
     now = int(time.time())
-    async with engine.begin() as conn:
-        await conn.execute(
+    with engine.begin() as conn:
+        conn.execute(
             delete(AppliedBatch).where(
                 AppliedBatch.applied_at < now - settings.processed_retention_hours * 3600
             )
         )
-        await conn.execute(
+        conn.execute(
             delete(HourlyViews).where(
                 HourlyViews.hour < now // 3600 - settings.hourly_retention_days * 24
             )
         )
 
 
-async def run_housekeeping(engine: AsyncEngine, settings: ViewsSettings) -> None:
+async def run_housekeeping(engine: Engine, settings: ViewsSettings) -> None:
     while True:
         await asyncio.sleep(settings.housekeeping_interval_seconds)
         try:
-            await prune(engine, settings)
+            await run_write(engine, prune, settings)
         except Exception as exc:  # the next round retries; never take the service down
             log.warning("housekeeping failed: %r", exc)

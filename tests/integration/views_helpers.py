@@ -2,18 +2,17 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import redis.asyncio as aioredis
 from fastapi import FastAPI
 
 from services.views.app import create_app
 from services.views.settings import ViewsSettings
-from shared.events import Event, ViewData, ViewRecorded
-from shared.streams import DATA_FIELD, encode_envelope
+from shared.events import ViewData, ViewRecorded
+from tests.support import publish  # noqa: F401  (re-exported for the views tests)
 
 
 def view(
@@ -23,21 +22,6 @@ def view(
         data=ViewData(article_id=article_id, visitor_id=f"visitor-{visitor}", **kw),
         occurred_at=at or datetime.now(UTC),
     )
-
-
-async def publish(redis_url: str, stream: str, events: Sequence[Event | bytes]) -> list[str]:
-    """XADD entries in wire format v1, as any producer would; bytes go in raw (poison)."""
-    client = aioredis.Redis.from_url(redis_url)
-    try:
-        async with client.pipeline(transaction=False) as pipe:
-            for e in events:
-                raw = (
-                    e if isinstance(e, bytes) else encode_envelope(e.model_dump_json().encode(), {})
-                )
-                pipe.xadd(stream, {DATA_FIELD: raw})
-            return [i.decode() for i in await pipe.execute()]
-    finally:
-        await client.aclose()
 
 
 @contextlib.asynccontextmanager
@@ -52,6 +36,7 @@ async def running_views(
 
 
 def views_settings(**overrides: Any) -> ViewsSettings:
-    values: dict[str, Any] = {"claim_idle_ms": 500, "batch_size": 200, "max_deliveries": 3}
+    # Reclaiming is not what these tests are about: keep the claimer from racing the reader.
+    values: dict[str, Any] = {"claim_idle_ms": 5000, "batch_size": 200, "max_deliveries": 3}
     values.update(overrides)
     return ViewsSettings(**values)

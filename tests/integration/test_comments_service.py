@@ -1,0 +1,151 @@
+"""The comments service against real Redis and real databases: idempotent, poison-proof."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+from fastapi import FastAPI
+
+from services.comments.app import create_app
+from services.comments.settings import CommentsSettings
+from shared.events import (
+    ArticleData,
+    ArticlePublished,
+    BodyBlock,
+    CommentSubmission,
+    CommentSubmitted,
+)
+from shared.streams import decode_envelope
+from tests.support import await_for, publish
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("reset_pg_schema")]
+
+
+@contextlib.asynccontextmanager
+async def running(settings: CommentsSettings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://comments"
+        ) as client:
+            yield app, client
+
+
+def submitted(article_id: uuid.UUID, n: int, text: str = "تعليق") -> CommentSubmitted:
+    return CommentSubmitted(
+        data=CommentSubmission(
+            comment_id=uuid.uuid4(),
+            article_id=article_id,
+            name=f"قارئ {n}",
+            email=f"r{n}@example.com",
+            text=f"{text} {n}",
+            client_key=f"client-{n}",
+        )
+    )
+
+
+def article(article_id: uuid.UUID) -> ArticlePublished:
+    return ArticlePublished(
+        data=ArticleData(
+            article_id=article_id,
+            slug="s",
+            title="t",
+            body=(BodyBlock(kind="paragraph", text="x"),),
+        )
+    )
+
+
+async def _entries(redis_url: str, stream: str) -> list[Any]:
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        return list(await client.xrange(stream))
+    finally:
+        await client.aclose()
+
+
+async def test_a_redelivered_submission_is_decided_and_announced_once(
+    database_url: str, redis_url: str, namespace: str
+) -> None:
+    settings = CommentsSettings(
+        namespace=namespace, redis_url=redis_url, database_url=database_url, claim_idle_ms=500
+    )
+    article_id = uuid.uuid4()
+    event = submitted(article_id, 1)
+    async with running(settings) as (_app, client):
+        await publish(redis_url, f"{namespace}:articles", [article(article_id)])
+
+        async def known() -> bool:
+            await publish(redis_url, f"{namespace}:comments.submitted", [event])
+            return (await client.get(f"/comments/{event.data.comment_id}")).status_code == 200
+
+        await await_for(
+            known, what="the comment decided"
+        )  # may publish it more than once: that is the test
+        await publish(redis_url, f"{namespace}:comments.submitted", [event, event])
+
+        async def announced() -> list[Any] | None:
+            entries = await _entries(redis_url, f"{namespace}:comments")
+            return entries or None
+
+        decisions = await await_for(announced, what="the decision event")
+        status = (await client.get(f"/comments/{event.data.comment_id}")).json()
+        assert status["status"] == "approved"
+        listed = (await client.get(f"/articles/{article_id}/comments")).json()["items"]
+        assert [c["id"] for c in listed] == [str(event.data.comment_id)]
+
+        headers, data = decode_envelope(decisions[0][1])
+        assert data["type"] == "comment.approved"
+        assert data["data"]["comment_id"] == str(event.data.comment_id)
+        assert "email" not in data["data"]
+        assert headers["traceparent"].startswith("00-")
+        # Later submissions still flow; the duplicates produced nothing more.
+        other = submitted(article_id, 2)
+        await publish(redis_url, f"{namespace}:comments.submitted", [other])
+
+        async def two() -> bool:
+            return len(await _entries(redis_url, f"{namespace}:comments")) >= 2
+
+        await await_for(two, what="the second decision")
+        assert len(await _entries(redis_url, f"{namespace}:comments")) == 2
+
+
+async def test_poison_submission_goes_to_the_dlq_and_the_consumer_goes_on(
+    database_url: str, redis_url: str, namespace: str
+) -> None:
+    settings = CommentsSettings(
+        namespace=namespace, redis_url=redis_url, database_url=database_url, claim_idle_ms=500
+    )
+    article_id = uuid.uuid4()
+    good = submitted(article_id, 3)
+    async with running(settings) as (_app, client):
+        await publish(redis_url, f"{namespace}:articles", [article(article_id)])
+        await publish(
+            redis_url,
+            f"{namespace}:comments.submitted",
+            [
+                b"not json at all",
+                b'{"headers":{},"data":{"type":"comment.submitted","data":{"name":"x"}}}',
+                good,
+            ],
+        )
+
+        async def decided() -> bool:
+            return (await client.get(f"/comments/{good.data.comment_id}")).status_code == 200
+
+        await await_for(decided, what="the good comment decided")
+        dlq = await await_for(
+            lambda: _dead(redis_url, f"{namespace}:comments.submitted.dlq"), what="two dead letters"
+        )
+        assert dlq[0][1][b"__data__"] == b"not json at all"
+        assert all(e[1][b"group"] == b"comments" for e in dlq)
+
+
+async def _dead(redis_url: str, stream: str) -> list[Any] | None:
+    entries = await _entries(redis_url, stream)
+    return entries if len(entries) >= 2 else None
