@@ -24,16 +24,31 @@ async def main(redis_url: str, stream: str, expect: int, batch: int) -> None:
     broker = RedisBroker(redis_url, message_format=JsonEnvelopeFormat, log_level=logging.DEBUG)
     seen = 0
 
-    @broker.subscriber(
-        stream=StreamSub(stream, group="floor", consumer="floor-1", batch=True, max_records=batch),
-        ack_policy=AckPolicy.MANUAL,
-    )
-    async def handle(body: list[object], msg: RedisBatchStreamMessage) -> None:
+    def count(n: int) -> None:
         nonlocal seen
-        await msg.ack()
-        seen += len(body)
+        seen += n
         if seen >= expect:
             print("done", flush=True)
+
+    if batch > 1:
+
+        @broker.subscriber(
+            stream=StreamSub(
+                stream, group="floor", consumer="floor-1", batch=True, max_records=batch
+            ),
+            ack_policy=AckPolicy.MANUAL,
+        )
+        async def handle_batch(body: list[object], msg: RedisBatchStreamMessage) -> None:
+            await msg.ack()
+            count(len(body))
+
+    else:  # one message at a time, FastStream's default way
+
+        @broker.subscriber(
+            stream=StreamSub(stream, group="floor", consumer="floor-1"), ack_policy=AckPolicy.ACK
+        )
+        async def handle_one(body: object) -> None:
+            count(1)
 
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
@@ -50,6 +65,6 @@ if __name__ == "__main__":
     parser.add_argument("--redis", required=True)
     parser.add_argument("--stream", required=True)
     parser.add_argument("--expect", type=int, required=True)
-    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--batch", type=int, default=500, help="1: one message at a time")
     args = parser.parse_args()
     uvloop.run(main(args.redis, args.stream, args.expect, args.batch))

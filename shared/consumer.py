@@ -403,6 +403,8 @@ class StreamConsumer(Generic[T]):
         log.warning("entry %s of %s dead-lettered: %s", entry_id, self.stream, reason)
 
     async def _ack(self, ids: list[str]) -> None:
+        if not ids:
+            return
         await self.client.xack(self.stream, self.group, *ids)
         self.processed += len(ids)
         if self.failing_since is not None:

@@ -21,7 +21,7 @@ from typing import Any
 from faststream.redis import RedisBroker
 from opentelemetry import context
 from opentelemetry.propagate import extract, inject
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, Uuid, func, select
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, Uuid, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
@@ -55,22 +55,25 @@ class OutboxColumns:
         return (Index("ix_outbox_pending", "published_at", "id"),)
 
 
+def outbox_row(event: Event, stream: str) -> dict[str, Any]:
+    """The outbox row for ``event``, carrying the current trace (for bulk inserts)."""
+    carrier: dict[str, str] = {}
+    inject(carrier)  # the current request's trace continues through the relay
+    return {
+        "stream": stream,
+        "event_id": event.event_id,
+        "event_type": event.type,  # type: ignore[attr-defined]
+        "payload": event.model_dump(mode="json"),
+        "traceparent": carrier.get("traceparent"),
+        "created_at": event.occurred_at,
+    }
+
+
 def add_to_outbox(
     session: AsyncSession, model: type[OutboxColumns], event: Event, stream: str
 ) -> None:
     """Stage ``event`` for ``stream`` in the caller's transaction, with the current trace."""
-    carrier: dict[str, str] = {}
-    inject(carrier)  # the current request's trace continues through the relay
-    session.add(
-        model(  # type: ignore[call-arg]  # a mapped subclass takes its columns as keywords
-            stream=stream,
-            event_id=event.event_id,
-            event_type=event.type,  # type: ignore[attr-defined]
-            payload=event.model_dump(mode="json"),
-            traceparent=carrier.get("traceparent"),
-            created_at=event.occurred_at,
-        )
-    )
+    session.add(model(**outbox_row(event, stream)))
 
 
 class OutboxRelay:
@@ -126,30 +129,52 @@ class OutboxRelay:
 
     async def relay_once(self) -> int:
         """Publish up to one batch of pending events; returns how many went out."""
-        async with self._sessions() as session, session.begin():
-            query = (
-                select(self._model)
-                .where(self._model.published_at.is_(None))
-                .order_by(self._model.id)
-                .limit(self._batch_size)
-            )
+        async with self._sessions() as session:
             if session.bind.dialect.name == "postgresql":
-                # Several ingest replicas: each row is relayed by one of them.
-                query = query.with_for_update(skip_locked=True)
-            rows = list(await session.scalars(query))
-            sent, error = 0, None
-            for row in rows:
-                try:
-                    await self._publish(row)
-                except Exception as exc:
-                    error = exc
-                    break
-                row.published_at = datetime.now(UTC)
-                sent += 1
-        # Committed above: the marks of what did go out survive a failure midway.
-        if error is not None:
+                # Several replicas relay at once: each row is locked by one of them
+                # while it publishes, and the others skip it.
+                async with session.begin():
+                    rows = list(
+                        await session.execute(self._pending().with_for_update(skip_locked=True))
+                    )
+                    sent, error = await self._publish_all(rows)
+                    await self._mark(session, rows[:sent])
+            else:
+                # SQLite: holding its single write lock while publishing would stall
+                # every other writer. Read, publish, then mark, in short steps.
+                rows = list(await session.execute(self._pending()))
+                await session.rollback()
+                sent, error = await self._publish_all(rows)
+                async with session.begin():
+                    await self._mark(session, rows[:sent])
+        if error is not None:  # the marks of what did go out are committed
             raise error
         return sent
+
+    def _pending(self) -> Any:
+        m = self._model
+        return (
+            select(m.id, m.stream, m.event_id, m.event_type, m.payload, m.traceparent)
+            .where(m.published_at.is_(None))
+            .order_by(m.id)
+            .limit(self._batch_size)
+        )
+
+    async def _mark(self, session: AsyncSession, rows: list[Any]) -> None:
+        if rows:
+            await session.execute(
+                update(self._model)
+                .where(self._model.id.in_([r.id for r in rows]))
+                .values(published_at=datetime.now(UTC))
+            )
+
+    async def _publish_all(self, rows: list[Any]) -> tuple[int, Exception | None]:
+        for sent, row in enumerate(rows):
+            try:
+                await self._publish(row)
+            except Exception as exc:
+                return sent, exc
+        return len(rows), None
 
     async def _publish(self, row: Any) -> None:
         token = context.attach(extract({"traceparent": row.traceparent} if row.traceparent else {}))

@@ -11,72 +11,76 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 from shared.text import fold_arabic
 
 _WORD = re.compile(r"[^\W_]+")
-# Proclitics, longest first: conjunction + preposition + article combinations.
-_PREFIXES = tuple(
-    sorted(
-        {
-            fold_arabic(p)
-            for p in (
-                "وال",
-                "فال",
-                "بال",
-                "كال",
-                "لل",
-                "ال",
-                "و",
-                "ف",
-                "ب",
-                "ل",
-                "ك",
-                "وب",
-                "ول",
-                "فب",
-                "فل",
-                "وك",
-            )
-        },
-        key=len,
-        reverse=True,
+# Proclitics: conjunction + preposition + article combinations.
+_PREFIXES = frozenset(
+    fold_arabic(p)
+    for p in (
+        "وال",
+        "فال",
+        "بال",
+        "كال",
+        "لل",
+        "ال",
+        "و",
+        "ف",
+        "ب",
+        "ل",
+        "ك",
+        "وب",
+        "ول",
+        "فب",
+        "فل",
+        "وك",
     )
 )
+_PREFIX_LENGTHS = sorted({len(p) for p in _PREFIXES})
 
 
 def words(text: str) -> list[str]:
     return _WORD.findall(fold_arabic(text))
 
 
-def _forms(word: str) -> set[str]:
+def _forms(word: str) -> frozenset[str]:
     """A text word and what it is once one leading clitic is taken off."""
-    forms = {word}
-    for prefix in _PREFIXES:
-        if word.startswith(prefix) and len(word) - len(prefix) >= 2:
-            forms.add(word[len(prefix) :])
-    return forms
+    return frozenset(
+        [word] + [word[n:] for n in _PREFIX_LENGTHS if len(word) - n >= 2 and word[:n] in _PREFIXES]
+    )
+
+
+@lru_cache(maxsize=4096)
+def _tokens(text: str) -> tuple[frozenset[str], ...]:
+    # Cached: every word list looks at the same fields of the same comment.
+    return tuple(_forms(t) for t in words(text))
 
 
 class WordList:
     def __init__(self, entries: Iterable[str]) -> None:
         self.phrases = [tuple(w) for entry in entries if (w := words(entry))]
+        self._first = {p[0] for p in self.phrases}
 
     def __bool__(self) -> bool:
         return bool(self.phrases)
 
     def find(self, *texts: str | None) -> list[str]:
         """The listed words or phrases found in any of ``texts`` (folded forms)."""
-        found: list[str] = []
+        if not self.phrases:
+            return []
+        found: set[str] = set()
         for text in texts:
             if not text:
                 continue
-            tokens = [_forms(t) for t in words(text)]
+            tokens = _tokens(text)
+            starts = [i for i, forms in enumerate(tokens) if not self._first.isdisjoint(forms)]
             for phrase in self.phrases:
                 n = len(phrase)
                 if any(
-                    all(phrase[k] in tokens[i + k] for k in range(n))
-                    for i in range(len(tokens) - n + 1)
+                    i + n <= len(tokens) and all(phrase[k] in tokens[i + k] for k in range(n))
+                    for i in starts
                 ):
-                    found.append(" ".join(phrase))
-        return sorted(set(found))
+                    found.add(" ".join(phrase))
+        return sorted(found)

@@ -1,0 +1,137 @@
+"""Comments benchmark: comments decided and stored per second by one replica, against floors.
+
+    .venv/bin/python -m bench.comments_bench [--comments 20000]
+
+Publishes N ``comment.submitted`` events (Arabic text, some links, distinct
+readers) for one known article and times until the comments service has
+decided and stored all of them (SQLite embedded default). The floors, in the
+same run and on the same stream shape: a bare FastStream consumer that only
+acks, one message at a time and in batches. Prints both ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sqlite3
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import redis
+
+from bench.views_bench import PY, _ok, floor_rate, free_port, publish, wait_until
+from shared.events import (
+    ArticleData,
+    ArticlePublished,
+    BodyBlock,
+    CommentSubmission,
+    CommentSubmitted,
+)
+from shared.streams import encode_envelope
+
+TEXTS = [
+    "مقال ممتاز، شكراً للكاتب على هذا التحليل.",
+    "أتفق مع الكاتب في معظم النقاط، لكن المصدر https://example.org/news يقول غير ذلك.",
+    "<b>مهم</b> جداً أن نتابع هذه القضية.",
+    "Great reporting, thank you!",
+]
+
+
+def submissions(n: int, article_id: uuid.UUID) -> list[bytes]:
+    return [
+        encode_envelope(
+            CommentSubmitted(
+                data=CommentSubmission(
+                    comment_id=uuid.uuid4(),
+                    article_id=article_id,
+                    name=f"قارئ {i}",
+                    email=f"reader{i}@example.com",
+                    text=f"{TEXTS[i % len(TEXTS)]} ({i})",
+                    client_key=f"client-{i:08d}",
+                    user_agent="Mozilla/5.0",
+                )
+            )
+            .model_dump_json()
+            .encode(),
+            {},
+        )
+        for i in range(n)
+    ]
+
+
+def comments_rate(redis_url: str, ns: str, entries: list[bytes], article_id: uuid.UUID) -> float:
+    data_dir = Path(tempfile.mkdtemp(prefix="comments-bench-"))
+    port = free_port()
+    env = {
+        **os.environ,
+        "NEWSROOM_NAMESPACE": ns,
+        "NEWSROOM_REDIS_URL": redis_url,
+        "NEWSROOM_DATA_DIR": str(data_dir),
+        "NEWSROOM_COMMENTS_PORT": str(port),
+        "NEWSROOM_LOG_LEVEL": "WARNING",
+    }
+    client = redis.Redis.from_url(redis_url)
+    article = ArticlePublished(
+        data=ArticleData(
+            article_id=article_id,
+            slug="s",
+            title="t",
+            body=(BodyBlock(kind="paragraph", text="x"),),
+        )
+    )
+    publish(client, f"{ns}:articles", [encode_envelope(article.model_dump_json().encode(), {})])
+    proc = subprocess.Popen([PY, "-m", "services.comments"], env=env)
+    try:
+        wait_until(lambda: _ok(f"http://127.0.0.1:{port}/readyz"), timeout=60, interval=0.1)
+        db = data_dir / "comments.db"
+        wait_until(lambda: _count(db, "known_articles") == 1, timeout=30)
+        t0 = time.perf_counter()
+        publish(client, f"{ns}:comments.submitted", entries)
+        wait_until(lambda: _count(db, "comments") >= len(entries), timeout=600, interval=0.05)
+        return len(entries) / (time.perf_counter() - t0)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+
+
+def _count(db: Path, table: str) -> int:
+    try:
+        with sqlite3.connect(db, timeout=5) as conn:
+            return int(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description="Comments benchmark (ratios against same-run floors)"
+    )
+    parser.add_argument("--comments", type=int, default=20_000)
+    args = parser.parse_args()
+    redis_url = os.environ.get("NEWSROOM_REDIS_URL", "redis://127.0.0.1:6379/0")
+    ns = f"bench-{uuid.uuid4().hex[:8]}"
+    client = redis.Redis.from_url(redis_url)
+    try:
+        article_id = uuid.uuid4()
+        entries = submissions(args.comments, article_id)
+        single = floor_rate(redis_url, f"{ns}-single", entries, 1)
+        batched = floor_rate(redis_url, f"{ns}-batch", entries, 100)
+        rate = comments_rate(redis_url, ns, entries, article_id)
+        print(f"floor: bare FastStream consumer, one at a time   {single:9.0f} msg/s")
+        print(f"floor: bare FastStream consumer, batches of 100  {batched:9.0f} msg/s")
+        print(f"comments decided and stored (one replica)        {rate:9.0f} /s")
+        print(
+            f"ratio vs one-at-a-time floor {rate / single:.2f}, vs batch floor {rate / batched:.2f} (target ≥ 0.50)"
+        )
+    finally:
+        keys = list(client.scan_iter(match=f"{ns}*", count=1000))
+        if keys:
+            client.delete(*keys)
+
+
+if __name__ == "__main__":
+    main()
