@@ -5,7 +5,7 @@ PYTHON ?= python3
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-.PHONY: up test lint unit integration e2e bench clean
+.PHONY: up test lint browser unit integration e2e bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,8 +17,11 @@ $(STAMP): pyproject.toml
 up: $(STAMP)
 	$(VENV)/bin/newsroom up
 
-test: $(STAMP) lint
+test: $(STAMP) lint browser
 	$(PY) -m pytest
+
+browser:
+	scripts/ensure-browser.sh
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

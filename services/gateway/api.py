@@ -9,7 +9,7 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 
 from shared.api import ArticlePage, CommentAccepted, CommentStatusOut, ModerationPage, SaveOutcome
-from shared.http import PROBLEM_JSON, Problem
+from shared.http import PROBLEM_JSON, Problem, cached_response
 
 from .articles import article_view
 from .catalog import ArticleCatalog
@@ -83,7 +83,7 @@ async def list_articles(
         raise Problem(503, "Articles unavailable", str(exc), headers={"Retry-After": "5"}) from exc
     if response.status_code == 400:
         raise Problem(400, "Invalid cursor", "The cursor is not one this API handed out.")
-    return response.json()
+    return cached_response(request, response.content, "application/json", "public, max-age=10")
 
 
 @router.get(
@@ -126,15 +126,18 @@ async def popular_articles(
     summary="One article with its view count and approved comments",
     responses={404: PROBLEM, 503: PROBLEM},
 )
-async def get_article(id_or_slug: str, request: Request) -> ArticleView:
+async def get_article(id_or_slug: str, request: Request) -> Response:
     try:
-        return await article_view(catalog(request), upstreams(request), id_or_slug)
+        view = await article_view(catalog(request), upstreams(request), id_or_slug)
     except NotFound as exc:
         raise Problem(
             404, "Article not found", f"No article has the id or slug {id_or_slug!r}."
         ) from exc
     except Unavailable as exc:
         raise Problem(503, "Article unavailable", str(exc), headers={"Retry-After": "5"}) from exc
+    # Short max-age: the view count and comments move; a CDN may serve it a little stale.
+    cache = "public, max-age=5, stale-while-revalidate=30" if not view.degraded else "no-store"
+    return cached_response(request, view.model_dump_json().encode(), "application/json", cache)
 
 
 async def _forward(request: Request, upstream: Upstream, path: str) -> Response:

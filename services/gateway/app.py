@@ -12,6 +12,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from faststream.redis import StreamSub
@@ -23,7 +24,7 @@ from shared.asyncapi import asyncapi_document
 from shared.broker import make_broker
 from shared.comments import FormTokens
 from shared.events import article_event_adapter
-from shared.http import BodySizeLimit, add_health_routes, install_problem_handlers
+from shared.http import BodySizeLimit, SecurityHeaders, add_health_routes, install_problem_handlers
 from shared.streams import Streams
 from shared.telemetry import http_telemetry, make_tracer_provider
 
@@ -146,6 +147,15 @@ def create_app(settings: GatewaySettings, tracer_provider: TracerProvider | None
         await redis_client.ping()
 
     add_health_routes(app, {"ingest": ingest_ready, "redis": redis_ready})
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "Authorization", "Accept-Language"],
+            max_age=600,
+        )
+    app.add_middleware(SecurityHeaders)
     # Ours, not FastAPI's max_body_size: a 413 in the same problem+json shape as every error.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

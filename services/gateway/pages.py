@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from shared.comments import sanitize_html
+from shared.http import cached_response
 from shared.text import url_slug
 
 from .articles import article_view
@@ -35,14 +36,24 @@ def upstreams(request: Request) -> Upstreams:
     return request.app.state.upstreams  # type: ignore[no-any-return]
 
 
-def render(request: Request, name: str, status: int = 200, **context: object) -> HTMLResponse:
+def render(request: Request, name: str, status: int = 200, **context: object) -> Response:
     templates: Jinja2Templates = request.app.state.templates
     context.setdefault("site_name", request.app.state.settings.site_name)
-    return templates.TemplateResponse(request, name, context, status_code=status)
+    html = templates.get_template(name).render({"request": request, **context}).encode()
+    if status != 200:
+        return Response(
+            html,
+            status_code=status,
+            media_type="text/html; charset=utf-8",
+            headers={"Cache-Control": "no-store"},
+        )
+    return cached_response(
+        request, html, "text/html; charset=utf-8", "public, max-age=5, stale-while-revalidate=30"
+    )
 
 
 @router.get("/", response_class=HTMLResponse)
-async def front_page(request: Request) -> HTMLResponse:
+async def front_page(request: Request) -> Response:
     try:
         page = await upstreams(request).ingest.get_json("/articles", params={"limit": 30})
     except Unavailable:
@@ -51,17 +62,11 @@ async def front_page(request: Request) -> HTMLResponse:
 
 
 @router.get("/articles/{slug}", response_class=HTMLResponse)
-async def article_page(slug: str, request: Request) -> HTMLResponse:
+async def article_page(slug: str, request: Request) -> Response:
     try:
         view = await article_view(request.app.state.catalog, upstreams(request), slug)
     except NotFound:
         return render(request, "error.html", 404, message="المقال غير موجود.")
     except Unavailable:
         return render(request, "error.html", 503, message="المقال غير متاح مؤقتاً. حاول بعد قليل.")
-    return render(
-        request,
-        "article.html",
-        view=view,
-        article=view.article,
-        form_token=request.app.state.comment_desk.tokens.issue(),
-    )
+    return render(request, "article.html", view=view, article=view.article)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pydantic import Field
+
 from shared.settings import NewsroomSettings
 
 
@@ -24,3 +26,5 @@ class GatewaySettings(NewsroomSettings):
     min_submit_seconds: float = 3.0
     #: Key that signs the form's page-load time; shared by replicas through Redis when unset.
     form_secret: str | None = None
+    #: Origins allowed to call the API from a browser (CORS); none by default.
+    cors_origins: list[str] = Field(default_factory=list)

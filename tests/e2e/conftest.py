@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.platform import Platform
+from tests.e2e.platform import Platform, Services
 
 
 @pytest.fixture
@@ -21,3 +21,10 @@ def platform_factory(tmp_path: Path, redis_url: str, namespace: str) -> Iterator
     yield make  # type: ignore[misc]
     for platform in started:
         platform.stop()
+
+
+@pytest.fixture
+def services(tmp_path: Path, redis_url: str, namespace: str) -> Iterator[Services]:
+    running = Services(tmp_path / "var", redis_url, namespace)
+    yield running
+    running.stop_all()

@@ -9,6 +9,7 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tests.support import free_port, wait_for
 
@@ -98,3 +99,64 @@ class Platform:
             self.process.kill()
             self.process.wait()
             raise
+
+
+@dataclass
+class Services:
+    """Each service as its own process (not under ``newsroom up``), to stop one at a time."""
+
+    data_dir: Path
+    redis_url: str
+    namespace: str
+    extra_env: dict[str, str] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=lambda: {s: free_port() for s in SERVICES})
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    editor_token: str = "e2e-editor-token"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "NEWSROOM_DATA_DIR": str(self.data_dir),
+            "NEWSROOM_REDIS_URL": self.redis_url,
+            "NEWSROOM_NAMESPACE": self.namespace,
+            "NEWSROOM_EDITOR_TOKEN": self.editor_token,
+            "NEWSROOM_LOG_LEVEL": "WARNING",
+            **{f"NEWSROOM_{s.upper()}_PORT": str(p) for s, p in self.ports.items()},
+            **self.extra_env,
+        }
+
+    @property
+    def gateway(self) -> str:
+        return f"http://127.0.0.1:{self.ports['gateway']}"
+
+    def start(self, *services: str) -> None:
+        import httpx
+
+        for service in services or SERVICES:
+            self.processes[service] = subprocess.Popen(
+                [sys.executable, "-m", f"services.{service}"], env=self.env
+            )
+        for service in services or SERVICES:
+            url = f"http://127.0.0.1:{self.ports[service]}/healthz"
+
+            def up(url: str = url) -> bool:
+                return _answers(httpx, url)
+
+            wait_for(up, timeout=60, what=f"{service} up")
+
+    def stop(self, service: str, sig: int = signal.SIGTERM) -> int:
+        process = self.processes.pop(service)
+        process.send_signal(sig)
+        return process.wait(30)
+
+    def stop_all(self) -> None:
+        for service in list(self.processes):
+            self.stop(service)
+
+
+def _answers(httpx: Any, url: str) -> bool:
+    try:
+        return bool(httpx.get(url, timeout=1).status_code == 200)
+    except httpx.HTTPError:
+        return False

@@ -18,6 +18,13 @@
 
   var form = document.querySelector(".comment-form");
   if (!form) return;
+  // The form's time token is fetched when the reader opens the page, so a
+  // cached copy of the page does not carry an old one.
+  var tokenInput = form.querySelector('[name="form_token"]');
+  fetch("/api/v1/comments/form-token", { headers: { "Accept": "application/json" } })
+    .then(function (r) { return r.json(); })
+    .then(function (body) { tokenInput.value = body.form_token; })
+    .catch(function () {});
   var statusLine = form.querySelector(".form-status");
   var STATUS = {
     pending: "تم استلام تعليقك وهو قيد المراجعة.",
@@ -66,7 +73,9 @@
     }).then(function (res) {
       button.disabled = false;
       if (res.status === 202) {
+        var token = tokenInput.value;
         form.reset();
+        tokenInput.value = token;
         showStatus("pending");
         poll(res.body.status_url, 20);
       } else if (res.status === 422 && res.body.errors) {

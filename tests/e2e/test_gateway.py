@@ -1,0 +1,92 @@
+"""The gateway for web clients: degrades instead of failing, stays fresh, caches right."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from tests.conftest import SEED
+from tests.e2e.platform import Services
+from tests.support import wait_for
+
+pytestmark = pytest.mark.e2e
+
+
+def _import_seed(services: Services) -> dict[str, object]:
+    response = httpx.post(
+        f"{services.gateway}/api/v1/articles/import",
+        content=SEED.read_bytes(),
+        headers={"Authorization": f"Bearer {services.editor_token}", "Content-Type": "text/plain"},
+    )
+    assert response.status_code in (200, 201), response.text
+    return response.json()["article"]  # type: ignore[no-any-return]
+
+
+def test_article_degrades_when_views_then_comments_are_down(services: Services) -> None:
+    services.start()
+    article = _import_seed(services)
+    url = f"{services.gateway}/api/v1/articles/{article['id']}"
+    page_url = f"{services.gateway}/articles/{quote(str(article['slug']))}"
+    wait_for(lambda: httpx.get(url).json()["degraded"] == [], what="a complete answer")
+
+    services.stop("views")
+    started = time.monotonic()
+    body = httpx.get(url).json()
+    assert time.monotonic() - started < 3  # bounded by the upstream timeout, not hanging
+    assert body["degraded"] == ["views"] and body["views"] is None
+    assert body["article"]["title"] and body["comments"] == []
+    page = httpx.get(page_url)
+    assert page.status_code == 200 and "data-view-count>1085<" in page.text
+
+    services.stop("comments")
+    response = httpx.get(url)
+    assert response.status_code == 200
+    assert response.json()["degraded"] == ["views", "comments"]
+    assert response.headers["cache-control"] == "no-store"  # a degraded answer is not cached
+    assert httpx.get(page_url).status_code == 200
+
+
+def test_an_update_shows_through_the_gateway_within_a_second(services: Services) -> None:
+    services.start("ingest", "gateway")
+    editor = {"Authorization": f"Bearer {services.editor_token}"}
+    article = {"title": "عنوان أول", "body": "نص.", "slug": "fresh-check"}
+    assert (
+        httpx.post(f"{services.gateway}/api/v1/articles", json=article, headers=editor).status_code
+        == 201
+    )
+    url = f"{services.gateway}/api/v1/articles/fresh-check"
+    assert httpx.get(url).json()["article"]["title"] == "عنوان أول"  # now in the gateway's cache
+
+    changed = httpx.post(
+        f"{services.gateway}/api/v1/articles",
+        json={**article, "title": "عنوان بعد التحديث"},
+        headers=editor,
+    )
+    assert changed.json()["outcome"] == "updated"
+    wait_for(
+        lambda: httpx.get(url).json()["article"]["title"] == "عنوان بعد التحديث",
+        timeout=1.0,
+        what="the new title through the gateway's cache",
+    )
+
+
+def test_cached_answers_revalidate_with_304_and_carry_security_headers(services: Services) -> None:
+    services.start("ingest", "gateway")
+    article = _import_seed(services)
+    url = f"{services.gateway}/api/v1/articles"
+    first = httpx.get(url)
+    again = httpx.get(url, headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304 and again.content == b""
+    assert first.headers["cache-control"] == "public, max-age=10"
+    page = httpx.get(f"{services.gateway}/articles/{quote(str(article['slug']))}")
+    csp = page.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert page.headers["x-frame-options"] == "DENY"
+    problem = httpx.get(f"{services.gateway}/api/v1/articles/no-such-article")
+    assert problem.status_code == 404
+    assert problem.headers["content-type"] == "application/problem+json"
+    assert set(problem.json()) >= {"type", "title", "status", "detail"}
