@@ -128,7 +128,7 @@ async def popular_articles(
 )
 async def get_article(id_or_slug: str, request: Request) -> Response:
     try:
-        view = await article_view(catalog(request), upstreams(request), id_or_slug)
+        view = await article_view(catalog(request), request.app.state.parts, id_or_slug)
     except NotFound as exc:
         raise Problem(
             404, "Article not found", f"No article has the id or slug {id_or_slug!r}."

@@ -23,12 +23,13 @@ from pydantic import ValidationError
 from shared.asyncapi import asyncapi_document
 from shared.broker import make_broker
 from shared.comments import FormTokens
-from shared.events import article_event_adapter
+from shared.events import article_event_adapter, comment_event_adapter
 from shared.http import BodySizeLimit, SecurityHeaders, add_health_routes, install_problem_handlers
 from shared.streams import Streams
 from shared.telemetry import http_telemetry, make_tracer_provider
 
 from . import api, pages
+from .articles import ArticleParts
 from .catalog import ArticleCatalog
 from .commenting import CommentDesk, load_form_secret
 from .recorder import RateLimitedPublisher
@@ -65,6 +66,18 @@ def create_app(settings: GatewaySettings, tracer_provider: TracerProvider | None
             catalog.apply(article_event_adapter.validate_python(body))
         except ValidationError:
             log.warning("ignored a malformed entry on %s", streams.articles)
+
+    parts = ArticleParts(upstreams, settings.views_cache_seconds, settings.comments_cache_seconds)
+
+    # Every replica follows every decision too: an approved or removed comment shows at once.
+    @broker.subscriber(
+        stream=StreamSub(streams.comments, polling_interval=100), title="comments:gateway-cache"
+    )
+    async def on_comment_event(body: dict[str, Any]) -> None:
+        try:
+            parts.comments.drop(str(comment_event_adapter.validate_python(body).data.article_id))
+        except ValidationError:
+            log.warning("ignored a malformed entry on %s", streams.comments)
 
     desk = ViewDesk(
         settings=settings,
@@ -125,6 +138,7 @@ def create_app(settings: GatewaySettings, tracer_provider: TracerProvider | None
     app.state.settings = settings
     app.state.upstreams = upstreams
     app.state.catalog = catalog
+    app.state.parts = parts
     app.state.view_desk = desk
     app.state.comment_desk = comment_desk
     app.state.redis = redis_client

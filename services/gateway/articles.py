@@ -1,32 +1,78 @@
-"""Assemble what a reader sees of an article from the services that own each part."""
+"""Assemble what a reader sees of an article from the services that own each part.
+
+Each part is kept in a short-lived cache: the article itself in the catalog
+(fresh through the ``articles`` stream), approved comments per article
+(dropped when a ``comments`` event names the article), view counts for
+``views_ttl`` seconds (they change with every reader; a second old is fine).
+"""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import time
+from typing import Any, Generic, TypeVar
 
 from .catalog import ArticleCatalog
 from .models import ArticleView, ViewCounts
 from .upstreams import NotFound, Unavailable, Upstreams
 
-
-async def _views(upstreams: Upstreams, article_id: str, legacy: int) -> ViewCounts:
-    try:
-        data = await upstreams.views.get_json(f"/counts/{article_id}")
-    except NotFound:  # not counted yet: the legacy count is the whole truth
-        return ViewCounts(total=legacy, today=0, unique_today=0)
-    return ViewCounts.model_validate(data)
+T = TypeVar("T")
 
 
-async def _comments(upstreams: Upstreams, article_id: str) -> list[dict[str, Any]]:
-    data = await upstreams.comments.get_json(
-        f"/articles/{article_id}/comments", params={"status": "approved"}
-    )
-    return list(data.get("items", []))
+class TtlCache(Generic[T]):
+    def __init__(self, ttl: float, max_entries: int = 10_000) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._entries: dict[str, tuple[T, float]] = {}
+
+    def get(self, key: str) -> T | None:
+        hit = self._entries.get(key)
+        if hit is None or time.monotonic() - hit[1] > self.ttl:
+            return None
+        return hit[0]
+
+    def put(self, key: str, value: T) -> None:
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()
+        self._entries[key] = (value, time.monotonic())
+
+    def drop(self, key: str) -> None:
+        self._entries.pop(key, None)
+
+
+class ArticleParts:
+    """Views and approved comments of articles, cached briefly, fetched when missing."""
+
+    def __init__(self, upstreams: Upstreams, views_ttl: float, comments_ttl: float) -> None:
+        self.upstreams = upstreams
+        self.views: TtlCache[ViewCounts] = TtlCache(views_ttl)
+        self.comments: TtlCache[list[dict[str, Any]]] = TtlCache(comments_ttl)
+
+    async def view_counts(self, article_id: str, legacy: int) -> ViewCounts:
+        if (cached := self.views.get(article_id)) is not None:
+            return cached
+        try:
+            counts = ViewCounts.model_validate(
+                await self.upstreams.views.get_json(f"/counts/{article_id}")
+            )
+        except NotFound:  # not counted yet: the legacy count is the whole truth
+            counts = ViewCounts(total=legacy, today=0, unique_today=0)
+        self.views.put(article_id, counts)
+        return counts
+
+    async def approved_comments(self, article_id: str) -> list[dict[str, Any]]:
+        if (cached := self.comments.get(article_id)) is not None:
+            return cached
+        data = await self.upstreams.comments.get_json(
+            f"/articles/{article_id}/comments", params={"status": "approved", "limit": 200}
+        )
+        items = list(data.get("items", []))
+        self.comments.put(article_id, items)
+        return items
 
 
 async def article_view(
-    catalog: ArticleCatalog, upstreams: Upstreams, id_or_slug: str
+    catalog: ArticleCatalog, parts: ArticleParts, id_or_slug: str
 ) -> ArticleView:
     """The article with its views and approved comments; missing parts are named in ``degraded``.
 
@@ -38,8 +84,8 @@ async def article_view(
         raise NotFound(id_or_slug)
     article_id = str(article.id)
     views, comments = await asyncio.gather(
-        _views(upstreams, article_id, article.legacy_views),
-        _comments(upstreams, article_id),
+        parts.view_counts(article_id, article.legacy_views),
+        parts.approved_comments(article_id),
         return_exceptions=True,
     )
     degraded: list[str] = []

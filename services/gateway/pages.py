@@ -64,7 +64,7 @@ async def front_page(request: Request) -> Response:
 @router.get("/articles/{slug}", response_class=HTMLResponse)
 async def article_page(slug: str, request: Request) -> Response:
     try:
-        view = await article_view(request.app.state.catalog, upstreams(request), slug)
+        view = await article_view(request.app.state.catalog, request.app.state.parts, slug)
     except NotFound:
         return render(request, "error.html", 404, message="المقال غير موجود.")
     except Unavailable:

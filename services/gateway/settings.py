@@ -28,3 +28,7 @@ class GatewaySettings(NewsroomSettings):
     form_secret: str | None = None
     #: Origins allowed to call the API from a browser (CORS); none by default.
     cors_origins: list[str] = Field(default_factory=list)
+    #: Seconds view counts are reused before asking the views service again.
+    views_cache_seconds: float = 1.0
+    #: Seconds approved comments are reused (comment events drop them sooner).
+    comments_cache_seconds: float = 30.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -12,6 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from tests.conftest import REPO
+from tests.support import wait_for
 from tests.unit.test_page_parsers import SEED_TITLE
 
 pytestmark = pytest.mark.e2e
@@ -68,7 +70,8 @@ def test_reader_sees_the_article_and_comments_on_it(platform_factory: Any, page:
         expect(page.locator(f'[data-error-for="{field}"]')).to_have_text("هذا الحقل مطلوب.")
     expect(page.locator('[data-error-for="website"]')).to_have_text("")
 
-    page.wait_for_function("document.querySelector('[name=form_token]').value !== ''")
+    expect(page.locator("[name=form_token]")).not_to_have_value("")
+    issued_ms = int(page.input_value("[name=form_token]").split(".")[0])
     page.fill("#c-name", "سارة")
     page.fill("#c-email", "sara@example.com")
     page.fill(
@@ -76,9 +79,7 @@ def test_reader_sees_the_article_and_comments_on_it(platform_factory: Any, page:
         'مقال مفيد <img src=x onerror="window.__xss=1"><script>window.__xss=1</script>',
     )
     # A person takes longer than the 0.3 s the form token demands here; wait until that is true.
-    page.wait_for_function(
-        "Date.now() - Number(document.querySelector('[name=form_token]').value.split('.')[0]) > 400"
-    )
+    wait_for(lambda: time.time() * 1000 - issued_ms > 400, what="a person's typing time")
     page.click("button[type=submit]")
     expect(page.locator(".comment-form")).to_have_attribute(
         "data-comment-status", "approved", timeout=15_000
