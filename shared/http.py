@@ -244,12 +244,12 @@ def etag_for(body: bytes) -> str:
 
 
 def cached_response(
-    request: Request, body: bytes, media_type: str, cache_control: str, status_code: int = 200
+    request: Request, body: bytes, media_type: str, cache_control: str, etag: str | None = None
 ) -> Response:
     """A response with an ETag; ``304 Not Modified`` when the client already has it."""
-    etag = etag_for(body)
+    etag = etag or etag_for(body)
     headers = {"ETag": etag, "Cache-Control": cache_control, "Vary": "Accept-Encoding"}
     if_none_match = request.headers.get("if-none-match", "")
     if etag in (t.strip() for t in if_none_match.split(",")) or if_none_match.strip() == "*":
         return Response(status_code=304, headers=headers)
-    return Response(body, status_code=status_code, media_type=media_type, headers=headers)
+    return Response(body, media_type=media_type, headers=headers)

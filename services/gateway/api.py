@@ -137,7 +137,12 @@ async def get_article(id_or_slug: str, request: Request) -> Response:
         raise Problem(503, "Article unavailable", str(exc), headers={"Retry-After": "5"}) from exc
     # Short max-age: the view count and comments move; a CDN may serve it a little stale.
     cache = "public, max-age=5, stale-while-revalidate=30" if not view.degraded else "no-store"
-    return cached_response(request, view.model_dump_json().encode(), "application/json", cache)
+    body, etag = request.app.state.parts.rendered("json", view, _json)
+    return cached_response(request, body, "application/json", cache, etag)
+
+
+def _json(view: ArticleView) -> bytes:
+    return view.model_dump_json().encode()
 
 
 async def _forward(request: Request, upstream: Upstream, path: str) -> Response:

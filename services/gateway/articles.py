@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
+
+from shared.api import ArticleOut
+from shared.http import etag_for
 
 from .catalog import ArticleCatalog
 from .models import ArticleView, ViewCounts
@@ -41,12 +45,49 @@ class TtlCache(Generic[T]):
 
 
 class ArticleParts:
-    """Views and approved comments of articles, cached briefly, fetched when missing."""
+    """Views and approved comments of articles, cached briefly, fetched when missing.
+
+    While no part changed, the same :class:`ArticleView` object comes back, so
+    whatever is rendered from it (JSON, HTML, ETag) can be reused as well.
+    """
 
     def __init__(self, upstreams: Upstreams, views_ttl: float, comments_ttl: float) -> None:
         self.upstreams = upstreams
         self.views: TtlCache[ViewCounts] = TtlCache(views_ttl)
         self.comments: TtlCache[list[dict[str, Any]]] = TtlCache(comments_ttl)
+        self._assembled: dict[str, tuple[tuple[object, ...], ArticleView]] = {}
+        self._rendered: dict[tuple[str, str], tuple[ArticleView, bytes, str]] = {}
+
+    def assemble(
+        self,
+        article: ArticleOut,
+        views: ViewCounts | None,
+        comments: list[dict[str, Any]] | None,
+        degraded: list[str],
+    ) -> ArticleView:
+        key = (article, views, comments, tuple(degraded))
+        hit = self._assembled.get(str(article.id))
+        if hit is not None and all(a is b for a, b in zip(hit[0], key, strict=True)):
+            return hit[1]
+        view = ArticleView(article=article, views=views, comments=comments, degraded=degraded)
+        if len(self._assembled) > 10_000:
+            self._assembled.clear()
+        self._assembled[str(article.id)] = (key, view)
+        return view
+
+    def rendered(
+        self, kind: str, view: ArticleView, render: Callable[[ArticleView], bytes]
+    ) -> tuple[bytes, str]:
+        """``render(view)`` and its ETag, computed once per assembled view."""
+        slot = (kind, str(view.article.id))
+        hit = self._rendered.get(slot)
+        if hit is not None and hit[0] is view:
+            return hit[1], hit[2]
+        body = render(view)
+        if len(self._rendered) > 20_000:
+            self._rendered.clear()
+        self._rendered[slot] = (view, body, etag_for(body))
+        return body, self._rendered[slot][2]
 
     async def view_counts(self, article_id: str, legacy: int) -> ViewCounts:
         if (cached := self.views.get(article_id)) is not None:
@@ -83,6 +124,9 @@ async def article_view(
     if article is None:
         raise NotFound(id_or_slug)
     article_id = str(article.id)
+    views_hit, comments_hit = parts.views.get(article_id), parts.comments.get(article_id)
+    if views_hit is not None and comments_hit is not None:  # the usual case: no task, no wait
+        return parts.assemble(article, views_hit, comments_hit, [])
     views, comments = await asyncio.gather(
         parts.view_counts(article_id, article.legacy_views),
         parts.approved_comments(article_id),
@@ -99,4 +143,4 @@ async def article_view(
             raise comments
         degraded.append("comments")
         comments = None
-    return ArticleView(article=article, views=views, comments=comments, degraded=degraded)
+    return parts.assemble(article, views, comments, degraded)

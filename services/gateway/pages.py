@@ -37,9 +37,7 @@ def upstreams(request: Request) -> Upstreams:
 
 
 def render(request: Request, name: str, status: int = 200, **context: object) -> Response:
-    templates: Jinja2Templates = request.app.state.templates
-    context.setdefault("site_name", request.app.state.settings.site_name)
-    html = templates.get_template(name).render({"request": request, **context}).encode()
+    html = _html(request, name, **context)
     if status != 200:
         return Response(
             html,
@@ -69,4 +67,19 @@ async def article_page(slug: str, request: Request) -> Response:
         return render(request, "error.html", 404, message="المقال غير موجود.")
     except Unavailable:
         return render(request, "error.html", 503, message="المقال غير متاح مؤقتاً. حاول بعد قليل.")
-    return render(request, "article.html", view=view, article=view.article)
+    body, etag = request.app.state.parts.rendered(
+        "page", view, lambda v: _html(request, "article.html", view=v, article=v.article)
+    )
+    return cached_response(
+        request,
+        body,
+        "text/html; charset=utf-8",
+        "public, max-age=5, stale-while-revalidate=30",
+        etag,
+    )
+
+
+def _html(request: Request, name: str, **context: object) -> bytes:
+    templates: Jinja2Templates = request.app.state.templates
+    context.setdefault("site_name", request.app.state.settings.site_name)
+    return templates.get_template(name).render({"request": request, **context}).encode()

@@ -1,0 +1,125 @@
+"""Gateway benchmark: the article JSON and the article page against a bare FastAPI "hello".
+
+    .venv/bin/python -m bench.gateway_bench [--seconds 8] [--connections 64]
+
+Same uvicorn settings for all (uvloop, httptools, one worker, no access log),
+driven by wrk on this machine. The gateway runs with ingest, views and
+comments behind it; the seed article is loaded and a few views and comments
+exist. Prints requests/s, p99 and the ratios (target ≥ 0.5). The POST /views
+ratio is in bench/views_bench.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import signal
+import subprocess
+import tempfile
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import redis
+
+from bench.views_bench import PY, _ok, free_port, wait_until
+
+SEED = Path(__file__).resolve().parent.parent / "newsroom" / "demo" / "article-page.txt"
+
+
+def wrk_get(url: str, seconds: int, connections: int) -> tuple[float, str]:
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    if m := re.search(r"Non-2xx or 3xx responses: (\d+)", out):
+        raise RuntimeError(f"{m.group(1)} failed requests against {url}")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    return rps, re.search(r"99%\s+(\S+)", out).group(1)  # type: ignore[union-attr]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--connections", type=int, default=64)
+    args = parser.parse_args()
+    redis_url = os.environ.get("NEWSROOM_REDIS_URL", "redis://127.0.0.1:6379/0")
+    ns = f"bench-{uuid.uuid4().hex[:8]}"
+
+    port = free_port()
+    bare = subprocess.Popen(
+        [
+            PY,
+            "-m",
+            "uvicorn",
+            "bench.bare_api:app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+        ],
+        env={**os.environ, "BENCH_REDIS_URL": redis_url, "BENCH_KEY": f"{ns}:bare"},
+    )
+    try:
+        wait_until(lambda: _ok(f"http://127.0.0.1:{port}/hello"), timeout=30, interval=0.1)
+        hello = wrk_get(f"http://127.0.0.1:{port}/hello", args.seconds, args.connections)
+    finally:
+        bare.send_signal(signal.SIGTERM)
+        bare.wait(30)
+
+    ports = {s: free_port() for s in ("ingest", "views", "comments", "gateway")}
+    env = {
+        **os.environ,
+        "NEWSROOM_NAMESPACE": ns,
+        "NEWSROOM_REDIS_URL": redis_url,
+        "NEWSROOM_DATA_DIR": tempfile.mkdtemp(prefix="gateway-bench-"),
+        "NEWSROOM_LOG_LEVEL": "WARNING",
+        "NEWSROOM_EDITOR_TOKEN": "bench",
+        **{f"NEWSROOM_{s.upper()}_PORT": str(p) for s, p in ports.items()},
+    }
+    procs = [subprocess.Popen([PY, "-m", f"services.{s}"], env=env) for s in ports]
+    gateway = f"http://127.0.0.1:{ports['gateway']}"
+    try:
+        for p in ports.values():
+            wait_until(lambda p=p: _ok(f"http://127.0.0.1:{p}/healthz"), timeout=60, interval=0.1)
+        article = httpx.post(
+            f"{gateway}/api/v1/articles/import",
+            content=SEED.read_bytes(),
+            headers={"Authorization": "Bearer bench", "Content-Type": "text/plain"},
+        ).json()["article"]
+        results = {
+            "article JSON": wrk_get(
+                f"{gateway}/api/v1/articles/{article['id']}", args.seconds, args.connections
+            ),
+            "article page": wrk_get(
+                f"{gateway}/articles/{quote(article['slug'])}", args.seconds, args.connections
+            ),
+        }
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            proc.wait(60)
+        client = redis.Redis.from_url(redis_url)
+        keys = list(client.scan_iter(match=f"{ns}*", count=1000))
+        if keys:
+            client.delete(*keys)
+
+    print(f"floor: bare FastAPI hello      {hello[0]:8.0f} req/s   p99 {hello[1]}")
+    for name, (rps, p99) in results.items():
+        print(
+            f"gateway {name:<22} {rps:8.0f} req/s   p99 {p99}   ratio {rps / hello[0]:.2f} (target ≥ 0.50)"
+        )
+
+
+if __name__ == "__main__":
+    main()
