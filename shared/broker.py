@@ -31,6 +31,7 @@ def make_broker(settings: NewsroomSettings, tracer_provider: TracerProvider) -> 
         message_format=JsonEnvelopeFormat,
         middlewares=middlewares,
         log_level=logging.DEBUG,
+        logger=logging.getLogger("newsroom.broker"),
         graceful_timeout=10.0,
     )
 

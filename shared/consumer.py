@@ -43,6 +43,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from shared.metrics import Metrics
 from shared.streams import DATA_FIELD, JsonEnvelopeFormat, Streams
 
 T = TypeVar("T")
@@ -135,10 +136,12 @@ class StreamConsumer(Generic[T]):
         dlq_maxlen: int = 100_000,
         tracer_provider: TracerProvider | None = None,
         workers: int = 1,
+        metrics: Metrics | None = None,
     ) -> None:
         self.client = client
         self.stream = stream
         self.group = group
+        self.metrics = metrics
         self._one = TypeAdapter(event_type)
         self._many = TypeAdapter(list[event_type])  # type: ignore[valid-type]
         self.apply = apply
@@ -383,6 +386,8 @@ class StreamConsumer(Generic[T]):
                 await self._ack([entry.entry_id])
 
     async def _failed(self, entry: Entry[T], exc: Exception, deliveries: int) -> None:
+        if self.metrics:
+            self.metrics.message_outcome(self.stream, "failed")
         if deliveries >= self.max_deliveries:
             await self._dead_letter(
                 entry.entry_id, f"failed {deliveries} times: {exc!r}", deliveries
@@ -400,6 +405,8 @@ class StreamConsumer(Generic[T]):
     async def _dead_letter(self, entry_id: str, reason: str, deliveries: int) -> None:
         await self.dead_letters.send(entry_id, reason, deliveries)
         self.dead_lettered += 1
+        if self.metrics:
+            self.metrics.message_outcome(self.stream, "dead_lettered")
         log.warning("entry %s of %s dead-lettered: %s", entry_id, self.stream, reason)
 
     async def _ack(self, ids: list[str]) -> None:
@@ -407,6 +414,8 @@ class StreamConsumer(Generic[T]):
             return
         await self.client.xack(self.stream, self.group, *ids)
         self.processed += len(ids)
+        if self.metrics:
+            self.metrics.message_outcome(self.stream, "processed", len(ids))
         if self.failing_since is not None:
             log.info("%s consumer recovered (failing since %s)", self.stream, self.failing_since)
             self.failing_since = None

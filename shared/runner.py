@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 import gc
-import logging
 from collections.abc import Callable
 
 import uvicorn
 from fastapi import FastAPI
 from opentelemetry import trace
 
+from shared.logs import configure_logging
 from shared.settings import NewsroomSettings
 from shared.telemetry import make_tracer_provider
 
 
 def serve(settings: NewsroomSettings, build: Callable[..., FastAPI]) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s [" + settings.service_name + "] %(message)s",
-    )
-    # Request-by-request client logs belong in traces, not in the service log.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    # FastStream's own start/stop chatter; failures still come through at WARNING+.
-    logging.getLogger("faststream").setLevel(logging.WARNING)
+    configure_logging(settings.service_name, settings.log_level, settings.log_format)
     provider = make_tracer_provider(settings.service_name, settings.namespace)
     trace.set_tracer_provider(provider)
     app = build(settings, tracer_provider=provider)
@@ -35,6 +28,7 @@ def serve(settings: NewsroomSettings, build: Callable[..., FastAPI]) -> None:
         host=settings.host,
         port=settings.port,
         log_level="warning",
+        log_config=None,  # uvicorn logs through our JSON handler too
         access_log=False,
         timeout_graceful_shutdown=10,
         proxy_headers=True,

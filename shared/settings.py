@@ -45,6 +45,8 @@ class NewsroomSettings(BaseSettings):
     moderator_token: str | None = None
 
     log_level: str = "INFO"
+    #: ``json`` (one object per line, with trace ids) or ``text``.
+    log_format: str = "json"
     #: Proxies whose X-Forwarded-For is believed (uvicorn's forwarded_allow_ips).
     forwarded_allow_ips: str = "127.0.0.1"
 

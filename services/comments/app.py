@@ -25,6 +25,7 @@ from shared.consumer import Entry, StreamConsumer
 from shared.db import create_schema, make_engine, session_factory
 from shared.events import ArticleEvent, CommentSubmitted
 from shared.http import Problem, add_health_routes, bearer_guard, install_problem_handlers
+from shared.metrics import HttpMetrics, Metrics, add_metrics_route
 from shared.outbox import OutboxRelay
 from shared.streams import Streams
 from shared.telemetry import http_telemetry, instrument_engine, make_tracer_provider
@@ -83,6 +84,7 @@ def create_app(
         instrument_engine(engine, tracer_provider)
     writes, reads = session_factory(write_engine), session_factory(read_engine)
     broker = make_broker(settings, tracer_provider)
+    metrics = Metrics(settings.service_name)
     client = aioredis.Redis.from_url(settings.redis_url)
     relay = OutboxRelay(writes, OutboxEvent, broker, streams, maxlen=settings.stream_maxlen)
     policy = Policy(
@@ -111,6 +113,7 @@ def create_app(
         "max_deliveries": settings.max_deliveries,
         "claim_idle_ms": settings.claim_idle_ms,
         "tracer_provider": tracer_provider,
+        "metrics": metrics,
     }
     consumers: list[StreamConsumer[Any]] = [
         StreamConsumer[CommentSubmitted](
@@ -237,5 +240,7 @@ def create_app(
     async def redis_ready() -> None:
         await client.ping()
 
+    add_metrics_route(app, metrics, client, [(c.stream, c.group) for c in consumers])
+    app.add_middleware(HttpMetrics, metrics=metrics)
     add_health_routes(app, {"database": db_ready, "redis": redis_ready})
     return app

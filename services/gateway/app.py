@@ -25,6 +25,7 @@ from shared.broker import make_broker
 from shared.comments import FormTokens
 from shared.events import article_event_adapter, comment_event_adapter
 from shared.http import BodySizeLimit, SecurityHeaders, add_health_routes, install_problem_handlers
+from shared.metrics import HttpMetrics, Metrics, add_metrics_route
 from shared.streams import Streams
 from shared.telemetry import http_telemetry, make_tracer_provider
 
@@ -161,6 +162,16 @@ def create_app(settings: GatewaySettings, tracer_provider: TracerProvider | None
         await redis_client.ping()
 
     add_health_routes(app, {"ingest": ingest_ready, "redis": redis_ready})
+    metrics = Metrics("gateway")
+    # The gateway also reports every group's lag: while a consumer is down, someone must.
+    platform_groups = [
+        (streams.views, "views"),
+        (streams.articles, "views"),
+        (streams.comments_submitted, "comments"),
+        (streams.articles, "comments"),
+    ]
+    add_metrics_route(app, metrics, redis_client, platform_groups)
+    app.add_middleware(HttpMetrics, metrics=metrics)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from shared.broker import make_broker
 from shared.db import create_schema, make_engine, session_factory
 from shared.http import BodySizeLimit, add_health_routes, bearer_guard, install_problem_handlers
+from shared.metrics import HttpMetrics, Metrics, add_metrics_route
 from shared.outbox import OutboxRelay
 from shared.streams import Streams
 from shared.telemetry import http_telemetry, instrument_engine, make_tracer_provider
@@ -81,6 +82,9 @@ def create_app(settings: IngestSettings, tracer_provider: TracerProvider | None 
             raise ConnectionError("redis does not answer")
 
     add_health_routes(app, {"database": db_ready, "redis": redis_ready})
+    metrics = Metrics("ingest")
+    add_metrics_route(app, metrics)
+    app.add_middleware(HttpMetrics, metrics=metrics)
     # Ours, not FastAPI's max_body_size: a 413 in the same problem+json shape as every error.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
     return app

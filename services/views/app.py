@@ -20,6 +20,7 @@ from shared.consumer import Entry, StreamConsumer
 from shared.db import create_schema, make_engine, make_sync_engine
 from shared.events import ArticleEvent, ViewRecorded
 from shared.http import Problem, add_health_routes, install_problem_handlers
+from shared.metrics import HttpMetrics, Metrics, add_metrics_route
 from shared.streams import Streams
 from shared.telemetry import http_telemetry, instrument_engine, make_tracer_provider
 
@@ -58,6 +59,7 @@ def create_app(settings: ViewsSettings, tracer_provider: TracerProvider | None =
     for engine in (read_engine, writer):
         instrument_engine(engine, tracer_provider)
     broker = make_broker(settings, tracer_provider)
+    metrics = Metrics(settings.service_name)
     client = aioredis.Redis.from_url(settings.redis_url)
     visitors = VisitorWindow(
         client,
@@ -82,6 +84,7 @@ def create_app(settings: ViewsSettings, tracer_provider: TracerProvider | None =
         "max_deliveries": settings.max_deliveries,
         "claim_idle_ms": settings.claim_idle_ms,
         "tracer_provider": tracer_provider,
+        "metrics": metrics,
     }
     view_consumer = StreamConsumer[ViewRecorded](
         stream=streams.views,
@@ -166,5 +169,7 @@ def create_app(settings: ViewsSettings, tracer_provider: TracerProvider | None =
             if not any(g["name"] in (GROUP, GROUP.encode()) for g in groups):
                 raise RuntimeError(f"no consumer group on {consumer.stream}")
 
+    add_metrics_route(app, metrics, client, [(streams.views, GROUP), (streams.articles, GROUP)])
+    app.add_middleware(HttpMetrics, metrics=metrics)
     add_health_routes(app, {"database": db_ready, "redis": redis_ready, "groups": consuming})
     return app

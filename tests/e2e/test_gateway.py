@@ -97,3 +97,50 @@ def test_cached_answers_revalidate_with_304_and_carry_security_headers(services:
     assert problem.status_code == 404
     assert problem.headers["content-type"] == "application/problem+json"
     assert set(problem.json()) >= {"type", "title", "status", "detail"}
+
+
+def _metric(base: str, name: str, **labels: str) -> float:
+    wanted = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    for line in httpx.get(f"{base}/metrics").text.splitlines():
+        if line.startswith(f"{name}{{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"no {name}{{{wanted}}}")
+
+
+def test_metrics_show_lag_rising_while_a_consumer_is_stopped_and_falling_after(
+    services: Services,
+) -> None:
+    services.start()
+    article = _import_seed(services)
+    stream = f"{services.namespace}:views"
+    browser = {
+        "User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+    }
+    services.stop("views")
+    for n in range(20):
+        posted = httpx.post(
+            f"{services.gateway}/api/v1/articles/{article['id']}/views",
+            headers={**browser, "X-Forwarded-For": f"10.1.0.{n}"},
+        )
+        assert posted.status_code == 202
+    lag = _metric(services.gateway, "newsroom_consumer_lag", stream=stream, group="views")
+    assert lag >= 20
+    services.start("views")
+    wait_for(
+        lambda: (
+            _metric(services.gateway, "newsroom_consumer_lag", stream=stream, group="views") == 0
+        ),
+        timeout=15,
+        what="the lag to drain",
+    )
+    views_base = f"http://127.0.0.1:{services.ports['views']}"
+    assert _metric(views_base, "newsroom_messages_total", stream=stream, outcome="processed") >= 20
+    assert (
+        _metric(
+            services.gateway,
+            "newsroom_http_requests_total",
+            route="/api/v1/articles/{id_or_slug}/views",
+            status="202",
+        )
+        >= 20
+    )

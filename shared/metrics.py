@@ -1,0 +1,138 @@
+"""Prometheus metrics every service serves at ``/metrics``.
+
+HTTP requests (rate, errors, duration) come from an ASGI middleware;
+messages processed and dead-lettered per stream from the consumers; consumer
+lag, pending entries and dead-letter stream sizes are read from Redis when
+Prometheus scrapes (XINFO GROUPS, XLEN), so they are right even while a
+consumer is stopped.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import redis.asyncio as aioredis
+from fastapi import FastAPI, Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.streams import Streams
+
+
+class Metrics:
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self.registry = CollectorRegistry()
+        self.http_requests = Counter(
+            "newsroom_http_requests",
+            "HTTP requests",
+            ["service", "method", "route", "status"],
+            registry=self.registry,
+        )
+        self.http_duration = Histogram(
+            "newsroom_http_request_duration_seconds",
+            "HTTP request duration",
+            ["service", "method", "route"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            registry=self.registry,
+        )
+        self.messages = Counter(
+            "newsroom_messages",
+            "Stream entries handled",
+            ["service", "stream", "outcome"],
+            registry=self.registry,
+        )
+        self.lag = Gauge(
+            "newsroom_consumer_lag",
+            "Entries not yet delivered to the group",
+            ["stream", "group"],
+            registry=self.registry,
+        )
+        self.pending = Gauge(
+            "newsroom_consumer_pending",
+            "Entries delivered, not acked",
+            ["stream", "group"],
+            registry=self.registry,
+        )
+        self.dlq = Gauge(
+            "newsroom_dead_letters",
+            "Entries in a dead-letter stream",
+            ["stream"],
+            registry=self.registry,
+        )
+
+    def message_outcome(self, stream: str, outcome: str, n: int = 1) -> None:
+        self.messages.labels(self.service, stream, outcome).inc(n)
+
+    async def refresh_streams(
+        self, client: aioredis.Redis, groups: Sequence[tuple[str, str]]
+    ) -> None:
+        for stream, group in groups:
+            try:
+                infos: Any = await client.xinfo_groups(stream)
+            except aioredis.ResponseError:  # no stream yet
+                infos = []
+            for info in infos:
+                name = info["name"].decode() if isinstance(info["name"], bytes) else info["name"]
+                if name == group:
+                    self.lag.labels(stream, group).set(info.get("lag") or 0)
+                    self.pending.labels(stream, group).set(info.get("pending") or 0)
+            self.dlq.labels(Streams.dlq(stream)).set(await client.xlen(Streams.dlq(stream)))
+
+
+class HttpMetrics:
+    """Counts and times every request by route template (not by raw path: bounded labels)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def recording_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, recording_send)
+        finally:
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            method = scope["method"]
+            self.metrics.http_requests.labels(
+                self.metrics.service, method, route, str(status)
+            ).inc()
+            self.metrics.http_duration.labels(self.metrics.service, method, route).observe(
+                time.perf_counter() - started
+            )
+
+
+def add_metrics_route(
+    app: FastAPI,
+    metrics: Metrics,
+    client: aioredis.Redis | None = None,
+    groups: Sequence[tuple[str, str]] = (),
+) -> None:
+    @app.get("/metrics", tags=["ops"], summary="Prometheus metrics", include_in_schema=False)
+    async def prometheus() -> Response:
+        if client is not None and groups:
+            try:
+                await metrics.refresh_streams(client, groups)
+            except (aioredis.ConnectionError, aioredis.TimeoutError):
+                pass  # serve what we have; Redis being down shows in /readyz
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
