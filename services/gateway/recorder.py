@@ -72,6 +72,7 @@ class RateLimitedPublisher:
             headers: dict[str, Any] = {
                 "event_type": event.type,  # type: ignore[attr-defined]
                 "event_id": str(event.event_id),
+                "correlation_id": str(event.event_id),  # FastStream links batch spans by it
                 "content-type": "application/json",
             }
             inject(headers)  # traceparent of this PRODUCER span

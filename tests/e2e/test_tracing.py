@@ -1,0 +1,145 @@
+"""One trace across every hop: four services as processes export real OTLP/HTTP spans."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.conftest import SEED
+from tests.e2e.platform import Services
+from tests.otlp_receiver import OtlpReceiver, ReceivedSpan, tree
+from tests.support import wait_for
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def traced(services: Services) -> Iterator[tuple[Services, OtlpReceiver]]:
+    receiver = OtlpReceiver()
+    endpoint = receiver.start()
+    services.extra_env.update(
+        {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+            "OTEL_TRACES_SAMPLER": "parentbased_always_on",
+            "OTEL_BSP_SCHEDULE_DELAY": "100",
+            "NEWSROOM_MIN_SUBMIT_SECONDS": "0",
+        }
+    )
+    services.start()
+    yield services, receiver
+    services.stop_all()  # their last spans flush while the receiver still listens
+    receiver.stop()
+
+
+def _root(receiver: OtlpReceiver, service: str, method: str, route_part: str) -> ReceivedSpan:
+    def find() -> ReceivedSpan | None:
+        for span in receiver.spans:
+            if (
+                span.service == service
+                and span.kind == "SERVER"
+                and method in span.name
+                and route_part in span.name
+            ):
+                return span
+        return None
+
+    return wait_for(find, timeout=10, what=f"{method} {route_part} span")
+
+
+def _wait_connected(
+    receiver: OtlpReceiver, root: ReceivedSpan, check: object, what: str
+) -> list[ReceivedSpan]:
+    def ready() -> list[ReceivedSpan] | None:
+        spans = receiver.connected(root)
+        return spans if check(spans) else None  # type: ignore[operator]
+
+    try:
+        return wait_for(ready, timeout=20, what=what)
+    except AssertionError:
+        print("\nconnected so far:\n" + tree(receiver.connected(root), root))
+        print(
+            "all spans:\n" + "\n".join(f"{s.service}: {s.name} [{s.kind}]" for s in receiver.spans)
+        )
+        raise
+
+
+def _has(spans: list[ReceivedSpan], service: str, kind: str, name_part: str = "") -> bool:
+    return any(s.service == service and s.kind == kind and name_part in s.name for s in spans)
+
+
+def test_a_comment_is_one_trace_from_the_gateway_to_the_decision_and_back(
+    traced: tuple[Services, OtlpReceiver],
+) -> None:
+    services, receiver = traced
+    editor = {"Authorization": f"Bearer {services.editor_token}", "Content-Type": "text/plain"}
+    article = httpx.post(
+        f"{services.gateway}/api/v1/articles/import", content=SEED.read_bytes(), headers=editor
+    ).json()["article"]
+    token = httpx.get(f"{services.gateway}/api/v1/comments/form-token").json()["form_token"]
+    posted = httpx.post(
+        f"{services.gateway}/api/v1/articles/{article['id']}/comments",
+        json={"name": "سارة", "email": "sara@example.com", "comment": "تعليق", "form_token": token},
+    )
+    assert posted.status_code == 202
+    root = _root(receiver, "gateway", "POST", "comments")
+    ns = services.namespace
+
+    def complete(spans: list[ReceivedSpan]) -> bool:
+        return (
+            _has(spans, "gateway", "PRODUCER", f"{ns}:comments.submitted")
+            and _has(spans, "comments", "CONSUMER", "comments.submitted")
+            and any(
+                (s.service == "comments" and "db.system.name" in s.attributes)
+                or s.attributes.get("db.system")
+                for s in spans
+            )
+            and _has(spans, "comments", "PRODUCER", f"{ns}:comments")
+            and _has(spans, "gateway", "CONSUMER", f"{ns}:comments")
+        )
+
+    spans = _wait_connected(receiver, root, complete, "the whole comment trace")
+    print("\n" + tree(spans, root))
+    producer = next(s for s in spans if s.kind == "PRODUCER" and s.service == "gateway")
+    assert producer.attributes["messaging.system"] == "redis"
+    assert producer.attributes["messaging.destination.name"] == f"{ns}:comments.submitted"
+    consumer = next(s for s in spans if s.kind == "CONSUMER" and s.service == "comments")
+    assert consumer.attributes.get("messaging.system") == "redis"
+
+
+def test_a_view_and_an_import_are_traces_across_services(
+    traced: tuple[Services, OtlpReceiver],
+) -> None:
+    services, receiver = traced
+    editor = {"Authorization": f"Bearer {services.editor_token}", "Content-Type": "text/plain"}
+    article = httpx.post(
+        f"{services.gateway}/api/v1/articles/import", content=SEED.read_bytes(), headers=editor
+    ).json()["article"]
+    imported = _root(receiver, "gateway", "POST", "import")
+    spans = _wait_connected(
+        receiver,
+        imported,
+        lambda s: {x.service for x in s} >= {"gateway", "ingest", "views", "comments"},
+        "the import reaching all four services",
+    )
+    print("\n" + tree(spans, imported))
+    assert _has(spans, "ingest", "PRODUCER", "articles")
+
+    browser = {
+        "User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+    }
+    assert (
+        httpx.post(
+            f"{services.gateway}/api/v1/articles/{article['id']}/views", headers=browser
+        ).status_code
+        == 202
+    )
+    viewed = _root(receiver, "gateway", "POST", "views")
+    spans = _wait_connected(
+        receiver,
+        viewed,
+        lambda s: _has(s, "views", "CONSUMER"),
+        "the view reaching the views service",
+    )
+    print("\n" + tree(spans, viewed))
