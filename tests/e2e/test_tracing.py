@@ -45,7 +45,9 @@ def _root(receiver: OtlpReceiver, service: str, method: str, route_part: str) ->
                 return span
         return None
 
-    return wait_for(find, timeout=10, what=f"{method} {route_part} span")
+    found = wait_for(find, timeout=10, what=f"{method} {route_part} span")
+    assert found is not None
+    return found
 
 
 def _wait_connected(
