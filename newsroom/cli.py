@@ -21,6 +21,7 @@ from shared.settings import NewsroomSettings
 from shared.streams import Streams, decode_envelope
 from shared.text import url_slug
 
+from . import dlq
 from .embedded_redis import EmbeddedRedis, redis_answers
 from .supervisor import Supervisor
 
@@ -207,6 +208,51 @@ def tail(
         pass
     finally:
         client.close()
+
+
+dlq_app = typer.Typer(help="Dead-letter streams: list, show, re-drive.", no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
+
+
+def _redis_and_streams() -> tuple[redis.Redis, Streams]:
+    settings = NewsroomSettings()
+    return redis.Redis.from_url(settings.redis_url), Streams(settings.namespace)
+
+
+@dlq_app.command("list")
+def dlq_list() -> None:
+    """How many entries each dead-letter stream holds."""
+    client, streams = _redis_and_streams()
+    for name, size in dlq.sizes(client, streams).items():
+        print(f"{streams.key(name)}.dlq\t{size}")
+
+
+@dlq_app.command("show")
+def dlq_show(
+    stream: Annotated[str, typer.Argument(help="Stream name without namespace, e.g. views")],
+    count: Annotated[int, typer.Option(help="At most this many")] = 20,
+) -> None:
+    """The dead letters of a stream: why each failed, and what it held."""
+    client, streams = _redis_and_streams()
+    for letter in dlq.show(client, streams, stream, count):
+        print(
+            f"{letter.entry_id}  from {letter.source_id} (group {letter.group}, "
+            f"{letter.deliveries} deliveries, {letter.failed_at})\n  reason: {letter.reason}\n"
+            f"  data: {letter.data[:300].decode(errors='replace')}"
+        )
+
+
+@dlq_app.command("redrive")
+def dlq_redrive(
+    stream: Annotated[str, typer.Argument(help="Stream name without namespace, e.g. views")],
+    ids: Annotated[
+        list[str] | None, typer.Option("--id", help="Only these dead-letter entry ids")
+    ] = None,
+) -> None:
+    """Send dead letters back to their stream (after fixing what made them fail)."""
+    client, streams = _redis_and_streams()
+    moved = dlq.redrive(client, streams, stream, ids)
+    print(f"{moved} re-driven to {streams.key(stream)}")
 
 
 def main() -> None:

@@ -1,0 +1,63 @@
+"""Dead-letter streams: look at what consumers gave up on, and send it back once fixed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from shared.streams import DATA_FIELD, Streams
+
+STREAMS = ("articles", "views", "comments.submitted", "comments")
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    entry_id: str
+    source_id: str
+    group: str
+    reason: str
+    deliveries: str
+    failed_at: str
+    data: bytes
+
+
+def _text(fields: dict[bytes, bytes], key: str) -> str:
+    return fields.get(key.encode(), b"").decode(errors="replace")
+
+
+def sizes(client: redis.Redis, streams: Streams) -> dict[str, int]:
+    return {name: int(client.xlen(Streams.dlq(streams.key(name)))) for name in STREAMS}
+
+
+def show(client: redis.Redis, streams: Streams, name: str, count: int = 20) -> list[DeadLetter]:
+    entries: Any = client.xrange(Streams.dlq(streams.key(name)), count=count)
+    return [
+        DeadLetter(
+            entry_id=entry_id.decode(),
+            source_id=_text(fields, "source_id"),
+            group=_text(fields, "group"),
+            reason=_text(fields, "reason"),
+            deliveries=_text(fields, "deliveries"),
+            failed_at=_text(fields, "failed_at"),
+            data=fields.get(DATA_FIELD.encode(), b""),
+        )
+        for entry_id, fields in entries
+    ]
+
+
+def redrive(
+    client: redis.Redis, streams: Streams, name: str, entry_ids: list[str] | None = None
+) -> int:
+    """Put dead letters back on their stream as new entries (all, or the given ones)."""
+    stream, dlq = streams.key(name), Streams.dlq(streams.key(name))
+    letters = show(client, streams, name, count=10_000)
+    if entry_ids is not None:
+        letters = [letter for letter in letters if letter.entry_id in set(entry_ids)]
+    for letter in letters:
+        pipe = client.pipeline(transaction=True)
+        pipe.xadd(stream, {DATA_FIELD: letter.data})
+        pipe.xdel(dlq, letter.entry_id)
+        pipe.execute()
+    return len(letters)
