@@ -5,7 +5,7 @@ PYTHON ?= python3
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-.PHONY: up test lint browser unit integration e2e bench clean
+.PHONY: up test lint browser unit integration e2e drills clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ lint: $(STAMP)
 
 unit integration e2e: $(STAMP)
 	$(PY) -m pytest -m $@
+
+drills: $(STAMP)
+	$(PY) -m pytest tests/drills
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -215,15 +215,24 @@ class StreamConsumer(Generic[T]):
         ]
         self._claimer = asyncio.create_task(self._claim_forever(), name=f"claim {self.stream}")
 
-    async def drain(self) -> None:
-        """Apply and ack what was read, then stop (after the broker stopped reading)."""
+    async def drain(self, timeout: float = 8.0) -> None:
+        """Apply and ack what was read, then stop (after the broker stopped reading).
+
+        Bounded: what is not done in ``timeout`` stays pending and another replica
+        reclaims it, so a stuck database cannot keep the process from exiting.
+        """
         if not self._workers:
             return
         if self._claimer is not None:
             self._claimer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._claimer
-        await self._queue.join()
+        try:
+            await asyncio.wait_for(self._queue.join(), timeout)
+        except TimeoutError:
+            log.warning(
+                "%s: stopped with work in flight; it stays pending for another replica", self.stream
+            )
         for worker in self._workers:
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):

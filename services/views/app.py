@@ -116,7 +116,7 @@ def create_app(settings: ViewsSettings, tracer_provider: TracerProvider | None =
             housekeeping.cancel()
             await broker.stop()  # stop reading first...
             for consumer in (view_consumer, article_consumer):
-                await consumer.drain()  # ...then apply and ack what was read
+                await consumer.drain()  # ...then apply and ack what was read (bounded)
             await client.aclose()
             writer.dispose()
             await read_engine.dispose()

@@ -1,0 +1,388 @@
+"""Faults and bad input, with nothing accepted lost and nothing counted twice.
+
+Run alone with ``make drills``; they are part of ``make test`` too.
+"""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+import redis
+
+from newsroom.embedded_redis import EmbeddedRedis
+from shared.events import (
+    ArticleData,
+    ArticlePublished,
+    BodyBlock,
+    CommentSubmission,
+    CommentSubmitted,
+    ViewData,
+    ViewRecorded,
+)
+from shared.streams import DATA_FIELD, encode_envelope
+from tests.conftest import SEED
+from tests.drills.conftest import Report
+from tests.e2e.platform import Services
+from tests.support import free_port, wait_for
+
+pytestmark = pytest.mark.drill
+
+BROWSER = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"}
+
+
+def _xadd_all(client: redis.Redis, stream: str, events: list[bytes]) -> None:
+    for start in range(0, len(events), 1000):
+        pipe = client.pipeline(transaction=False)
+        for raw in events[start : start + 1000]:
+            pipe.xadd(stream, {DATA_FIELD: raw})
+        pipe.execute()
+
+
+def _envelope(event: object) -> bytes:
+    return encode_envelope(event.model_dump_json().encode(), {})  # type: ignore[attr-defined]
+
+
+def _count(db: Path, sql: str) -> int:
+    try:
+        with sqlite3.connect(db, timeout=5) as conn:
+            return int(conn.execute(sql).fetchone()[0] or 0)
+    except sqlite3.Error:
+        return 0
+
+
+def test_comments_service_sigkilled_mid_batch(
+    fresh_services: Services, redis_url: str, report: Report
+) -> None:
+    services = fresh_services
+    client = redis.Redis.from_url(redis_url)
+    article = uuid.uuid4()
+    ns = services.namespace
+    _xadd_all(
+        client,
+        f"{ns}:articles",
+        [
+            _envelope(
+                ArticlePublished(
+                    data=ArticleData(
+                        article_id=article,
+                        slug="s",
+                        title="t",
+                        body=(BodyBlock(kind="paragraph", text="x"),),
+                    )
+                )
+            )
+        ],
+    )
+    sent = 3000
+    _xadd_all(
+        client,
+        f"{ns}:comments.submitted",
+        [
+            _envelope(
+                CommentSubmitted(
+                    data=CommentSubmission(
+                        comment_id=uuid.uuid4(),
+                        article_id=article,
+                        name=f"n{i}",
+                        email=f"r{i}@example.com",
+                        text=f"تعليق {i}",
+                        client_key=f"client-{i}",
+                    )
+                )
+            )
+            for i in range(sent)
+        ],
+    )
+    db = services.data_dir / "comments.db"
+    services.start("comments")
+    wait_for(
+        lambda: _count(db, "SELECT COUNT(*) FROM comments") > 0, timeout=30, what="deciding started"
+    )
+    services.stop("comments", signal.SIGKILL)
+    services.start("comments")
+    wait_for(
+        lambda: _count(db, "SELECT COUNT(*) FROM comments") >= sent,
+        timeout=60,
+        what="every comment decided",
+    )
+    stored = _count(db, "SELECT COUNT(*) FROM comments")
+
+    def announced() -> set[str] | None:
+        ids = {
+            orjson.loads(fields[DATA_FIELD.encode()])["data"]["data"]["comment_id"]
+            for _i, fields in client.xrange(f"{ns}:comments")
+        }
+        return ids if len(ids) >= sent else None
+
+    # The outbox may announce a decision twice after a crash (at-least-once, consumers
+    # dedupe by event id); what must hold is one decision per comment, none missing.
+    distinct = wait_for(announced, timeout=60, what="every decision announced")
+    report(sent=sent, stored=min(stored, len(distinct)), duplicated=max(stored - sent, 0))
+
+
+def test_poison_on_every_stream_goes_to_its_dead_letters(
+    fresh_services: Services, redis_url: str, report: Report
+) -> None:
+    services = fresh_services
+    services.start()
+    client = redis.Redis.from_url(redis_url)
+    ns = services.namespace
+    poison = {"articles": 1, "views": 1, "comments.submitted": 1}
+    for stream in poison:
+        client.xadd(f"{ns}:{stream}", {DATA_FIELD: b"\x00 not an event"})
+        client.xadd(f"{ns}:{stream}", {"hand": "written", "without": "envelope"})
+    # Good traffic after the poison still flows.
+    article = httpx.post(
+        f"{services.gateway}/api/v1/articles/import",
+        content=SEED.read_bytes(),
+        headers={"Authorization": f"Bearer {services.editor_token}", "Content-Type": "text/plain"},
+    ).json()["article"]
+    assert (
+        httpx.post(
+            f"{services.gateway}/api/v1/articles/{article['id']}/views", headers=BROWSER
+        ).status_code
+        == 202
+    )
+    wait_for(
+        lambda: (
+            httpx.get(f"{services.gateway}/api/v1/articles/{article['id']}").json()["views"][
+                "total"
+            ]
+            == 1086
+        ),
+        timeout=15,
+        what="the good view counted",
+    )
+
+    def dead() -> dict[str, int]:
+        return {s: client.xlen(f"{ns}:{s}.dlq") for s in poison}
+
+    # articles is read by two groups (views, comments): each dead-letters its copy.
+    expected = {"articles": 4, "views": 2, "comments.submitted": 2}
+    wait_for(lambda: dead() == expected, timeout=20, what="the dead letters")
+    report(sent=sum(expected.values()), stored=sum(dead().values()))
+
+
+def test_redis_unreachable_gateway_refuses_writes_and_keeps_reading(
+    fresh_services: Services, tmp_path: Path, report: Report
+) -> None:
+    own = EmbeddedRedis(tmp_path / "redis", appendonly=True)
+    own.start()
+    services = Services(
+        fresh_services.data_dir,
+        own.url,
+        fresh_services.namespace,
+        extra_env=fresh_services.extra_env,
+    )
+    try:
+        services.start("ingest", "gateway")
+        article = httpx.post(
+            f"{services.gateway}/api/v1/articles/import",
+            content=SEED.read_bytes(),
+            headers={
+                "Authorization": f"Bearer {services.editor_token}",
+                "Content-Type": "text/plain",
+            },
+        ).json()["article"]
+        url = f"{services.gateway}/api/v1/articles/{article['id']}"
+        assert httpx.get(url).status_code == 200
+        own.stop()
+        refused = httpx.post(f"{url}/views", headers=BROWSER)
+        assert refused.status_code == 503 and refused.headers["retry-after"]
+        assert httpx.get(url).status_code == 200  # reads answer from what the gateway has
+        own = EmbeddedRedis(tmp_path / "redis", port=own.port, appendonly=True)
+        own.start()
+        accepted = wait_for(
+            lambda: httpx.post(f"{url}/views", headers=BROWSER).status_code == 202,
+            timeout=20,
+            what="writes accepted again",
+        )
+        stored = redis.Redis.from_url(own.url).xlen(f"{services.namespace}:views")
+        report(sent=1 if accepted else 0, stored=stored)
+    finally:
+        services.stop_all()
+        own.stop()
+
+
+def test_redis_restarted_mid_traffic_views_counted_exactly_once(
+    fresh_services: Services, tmp_path: Path, report: Report
+) -> None:
+    own = EmbeddedRedis(tmp_path / "redis", appendonly=True)
+    own.start()
+    services = Services(
+        fresh_services.data_dir,
+        own.url,
+        fresh_services.namespace,
+        extra_env=fresh_services.extra_env,
+    )
+    client = redis.Redis.from_url(own.url)
+    ns = services.namespace
+    article = uuid.uuid4()
+    try:
+        services.start("views")
+        first = [
+            _envelope(
+                ViewRecorded(data=ViewData(article_id=article, visitor_id=f"visitor-{i:05d}"))
+            )
+            for i in range(2000)
+        ]
+        _xadd_all(client, f"{ns}:views", first)
+        own.stop()  # a clean restart: Redis writes its AOF, the services lose their connections
+        own = EmbeddedRedis(tmp_path / "redis", port=own.port, appendonly=True)
+        own.start()
+        client = redis.Redis.from_url(own.url)
+        second = [
+            _envelope(
+                ViewRecorded(data=ViewData(article_id=article, visitor_id=f"visitor-b{i:05d}"))
+            )
+            for i in range(2000)
+        ]
+        _xadd_all(client, f"{ns}:views", second)
+        port = services.ports["views"]
+
+        def total() -> int:
+            try:
+                return int(
+                    httpx.get(f"http://127.0.0.1:{port}/counts/{article}").json().get("total", 0)
+                )
+            except (httpx.HTTPError, ValueError):
+                return 0
+
+        wait_for(lambda: total() >= 4000, timeout=60, what="every view counted after the restart")
+        counted = total()
+        report(sent=4000, stored=min(counted, 4000), duplicated=max(counted - 4000, 0))
+    finally:
+        services.stop_all()
+        own.stop()
+
+
+def _views_replica(services: Services, n: int) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    env = {
+        **services.env,
+        "NEWSROOM_VIEWS_PORT": str(port),
+        "NEWSROOM_CONSUMER_NAME": f"views-replica-{n}",
+        "NEWSROOM_BATCH_SIZE": "200",
+    }
+    return subprocess.Popen([sys.executable, "-m", "services.views"], env=env), port
+
+
+def _consumers_with_work(client: redis.Redis, stream: str) -> dict[str, int]:
+    """How many entries each consumer of the group has been delivered (acked or not)."""
+    return {c["name"].decode(): int(c["pending"]) for c in client.xinfo_consumers(stream, "views")}
+
+
+def test_three_views_replicas_one_sigkilled_totals_exact(
+    fresh_services: Services, redis_url: str, report: Report
+) -> None:
+    services = fresh_services
+    client = redis.Redis.from_url(redis_url)
+    stream = f"{services.namespace}:views"
+    articles = [uuid.uuid4() for _ in range(20)]
+    replicas = [_views_replica(services, n) for n in range(3)]
+    try:
+        wait_for(
+            lambda: all(_ready(port) for _proc, port in replicas), timeout=60, what="replicas ready"
+        )
+        sent = 30_000
+        _xadd_all(
+            client,
+            stream,
+            [
+                _envelope(
+                    ViewRecorded(
+                        data=ViewData(article_id=articles[i % 20], visitor_id=f"visitor-{i:06d}")
+                    )
+                )
+                for i in range(sent)
+            ],
+        )
+        db = services.data_dir / "views.db"
+        wait_for(
+            lambda: _count(db, "SELECT SUM(counted) FROM article_views") > 0,
+            timeout=30,
+            what="counting started",
+        )
+        busy = {c for c, _n in _consumers_with_work(client, stream).items()}
+        replicas[0][0].send_signal(signal.SIGKILL)
+        replicas[0][0].wait()
+        wait_for(
+            lambda: _count(db, "SELECT SUM(counted) FROM article_views") >= sent,
+            timeout=120,
+            what="every view counted",
+        )
+        wait_for(
+            lambda: client.xpending(stream, "views")["pending"] == 0,
+            timeout=30,
+            what="nothing left pending",
+        )
+        counted = _count(db, "SELECT SUM(counted) FROM article_views")
+        assert len(busy) >= 2, f"work went to {busy}"
+        report(sent=sent, stored=min(counted, sent), duplicated=max(counted - sent, 0))
+    finally:
+        for proc, _port in replicas:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(30)
+
+
+def test_sigterm_under_load_leaves_nothing_pending(
+    fresh_services: Services, redis_url: str, report: Report
+) -> None:
+    services = fresh_services
+    client = redis.Redis.from_url(redis_url)
+    stream = f"{services.namespace}:views"
+    article = uuid.uuid4()
+    proc, port = _views_replica(services, 9)
+    try:
+        wait_for(lambda: _ready(port), timeout=60, what="views ready")
+        sent = 20_000
+        _xadd_all(
+            client,
+            stream,
+            [
+                _envelope(
+                    ViewRecorded(data=ViewData(article_id=article, visitor_id=f"visitor-{i:06d}"))
+                )
+                for i in range(sent)
+            ],
+        )
+        db = services.data_dir / "views.db"
+        wait_for(
+            lambda: _count(db, "SELECT SUM(counted) FROM article_views") > 0,
+            timeout=30,
+            what="counting started",
+        )
+        proc.send_signal(signal.SIGTERM)
+        # Drained and exited within the bound (uvicorn re-raises the SIGTERM it handled: -15).
+        assert proc.wait(15) in (0, -signal.SIGTERM)
+        assert (
+            client.xpending(stream, "views")["pending"] == 0
+        )  # what it read, it applied and acked
+        proc, port = _views_replica(services, 10)
+        wait_for(
+            lambda: _count(db, "SELECT SUM(counted) FROM article_views") >= sent,
+            timeout=60,
+            what="the rest counted",
+        )
+        counted = _count(db, "SELECT SUM(counted) FROM article_views")
+        report(sent=sent, stored=min(counted, sent), duplicated=max(counted - sent, 0))
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(30)
+
+
+def _ready(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
