@@ -215,10 +215,10 @@ class StreamConsumer(Generic[T]):
         ]
         self._claimer = asyncio.create_task(self._claim_forever(), name=f"claim {self.stream}")
 
-    async def drain(self, timeout: float = 8.0) -> None:
+    async def drain(self, within: float = 8.0) -> None:
         """Apply and ack what was read, then stop (after the broker stopped reading).
 
-        Bounded: what is not done in ``timeout`` stays pending and another replica
+        Bounded: what is not done ``within`` seconds stays pending and another replica
         reclaims it, so a stuck database cannot keep the process from exiting.
         """
         if not self._workers:
@@ -228,7 +228,7 @@ class StreamConsumer(Generic[T]):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._claimer
         try:
-            await asyncio.wait_for(self._queue.join(), timeout)
+            await asyncio.wait_for(self._queue.join(), within)
         except TimeoutError:
             log.warning(
                 "%s: stopped with work in flight; it stays pending for another replica", self.stream
