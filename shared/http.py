@@ -15,10 +15,29 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PROBLEM_JSON = "application/problem+json"
+
+
+class FieldError(BaseModel):
+    field: str = Field(examples=["email"])
+    message: str = Field(examples=["البريد الإلكتروني غير صالح."])
+
+
+class ProblemDetails(BaseModel):
+    """Every error, in every service: RFC 9457 problem details (``application/problem+json``)."""
+
+    type: str = Field(default="about:blank")
+    title: str = Field(examples=["Invalid comment"])
+    status: int = Field(examples=[422])
+    detail: str | None = Field(default=None, examples=["بعض الحقول غير صحيحة."])
+    instance: str | None = Field(default=None, examples=["/api/v1/articles/…/comments"])
+    errors: list[FieldError] | None = Field(
+        default=None, description="One message per invalid field"
+    )
 
 
 class Problem(Exception):

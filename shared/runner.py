@@ -8,16 +8,20 @@ from collections.abc import Callable
 import uvicorn
 from fastapi import FastAPI
 from opentelemetry import trace
+from opentelemetry.instrumentation.redis import RedisInstrumentor
 
 from shared.logs import configure_logging
 from shared.settings import NewsroomSettings
-from shared.telemetry import make_tracer_provider
+from shared.telemetry import make_tracer_provider, tracing_disabled
 
 
 def serve(settings: NewsroomSettings, build: Callable[..., FastAPI]) -> None:
     configure_logging(settings.service_name, settings.log_level, settings.log_format)
     provider = make_tracer_provider(settings.service_name, settings.namespace)
     trace.set_tracer_provider(provider)
+    if not tracing_disabled():
+        # redis-py commands become CLIENT spans (process-wide: one provider per process).
+        RedisInstrumentor().instrument(tracer_provider=provider)
     app = build(settings, tracer_provider=provider)
     # Everything built so far lives as long as the process: keep the garbage
     # collector from scanning it again and again under load.

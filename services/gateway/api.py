@@ -9,7 +9,7 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 
 from shared.api import ArticlePage, CommentAccepted, CommentStatusOut, ModerationPage, SaveOutcome
-from shared.http import PROBLEM_JSON, Problem, cached_response
+from shared.http import PROBLEM_JSON, Problem, ProblemDetails, cached_response
 
 from .articles import article_view
 from .catalog import ArticleCatalog
@@ -21,7 +21,11 @@ from .viewing import RECEIPT_BODIES, ViewDesk, ViewReceipt, record_view
 router = APIRouter(prefix="/api/v1", tags=["articles"])
 
 FORWARDED_HEADERS = ("authorization", "content-type", "accept-language", "traceparent")
-PROBLEM = {"content": {PROBLEM_JSON: {}}, "description": "Problem details (RFC 9457)"}
+PROBLEM: dict[str, Any] = {
+    "model": ProblemDetails,
+    "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}},
+    "description": "Problem details (RFC 9457)",
+}
 
 
 def upstreams(request: Request) -> Upstreams:

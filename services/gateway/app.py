@@ -18,8 +18,9 @@ from fastapi.staticfiles import StaticFiles
 from faststream.redis import StreamSub
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.sdk.trace import TracerProvider
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
+from shared.api import ArticleIn, CommentIn
 from shared.asyncapi import asyncapi_document
 from shared.broker import make_broker
 from shared.comments import FormTokens
@@ -150,6 +151,7 @@ def create_app(settings: GatewaySettings, tracer_provider: TracerProvider | None
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     document = asyncapi_document(settings.namespace, settings.redis_url)
+    _document_request_bodies(app, [ArticleIn, CommentIn])
 
     @app.get("/asyncapi", tags=["events"], summary="AsyncAPI 3.0 document of the public streams")
     async def asyncapi() -> JSONResponse:
@@ -184,3 +186,23 @@ def create_app(settings: GatewaySettings, tracer_provider: TracerProvider | None
     # Ours, not FastAPI's max_body_size: a 413 in the same problem+json shape as every error.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app
+
+
+def _document_request_bodies(app: FastAPI, models: list[type[BaseModel]]) -> None:
+    """Put the request bodies that routes read by hand (forwarded, or checked by our
+    own rules for per-field messages) into the OpenAPI components they refer to."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = generate()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for model in models:
+            body = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(body.pop("$defs", {}))
+            components[model.__name__] = body
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
