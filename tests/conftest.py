@@ -13,6 +13,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -102,3 +103,12 @@ async def reset_pg_schema(database_url: str) -> AsyncIterator[None]:
             await conn.execute(text("DROP SCHEMA public CASCADE"))
             await conn.execute(text("CREATE SCHEMA public"))
         await engine.dispose()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Name the artifacts (browser screenshots) so CI output says where they are."""
+    artifacts = sorted((REPO / "artifacts").glob("*.png")) if (REPO / "artifacts").exists() else []
+    if artifacts:
+        terminalreporter.section("artifacts")
+        for path in artifacts:
+            terminalreporter.write_line(str(path))
