@@ -187,6 +187,10 @@ class StreamConsumer(Generic[T]):
                 i.decode() if isinstance(i, bytes) else i for i in msg.raw_message["message_ids"]
             ]
             headers = msg.batch_headers or [{} for _ in ids]
+            # FastStream's process span lacks these two messaging conventions.
+            span = trace.get_current_span()
+            span.set_attribute("messaging.consumer.group.name", group)
+            span.set_attribute("messaging.operation.type", "process")
             if isinstance(body, _Validated):
                 parsed = _Parsed(
                     [Entry(i, e, h) for i, e, h in zip(ids, body.events, headers, strict=True)], []

@@ -106,8 +106,12 @@ def test_a_comment_is_one_trace_from_the_gateway_to_the_decision_and_back(
     producer = next(s for s in spans if s.kind == "PRODUCER" and s.service == "gateway")
     assert producer.attributes["messaging.system"] == "redis"
     assert producer.attributes["messaging.destination.name"] == f"{ns}:comments.submitted"
-    consumer = next(s for s in spans if s.kind == "CONSUMER" and s.service == "comments")
+    consumer = next(
+        s for s in spans if s.kind == "CONSUMER" and s.service == "comments" and "process" in s.name
+    )
     assert consumer.attributes.get("messaging.system") == "redis"
+    assert consumer.attributes.get("messaging.consumer.group.name") == "comments"
+    assert consumer.attributes.get("messaging.operation.type") == "process"
 
 
 def test_a_view_and_an_import_are_traces_across_services(
