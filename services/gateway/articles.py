@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
 from shared.api import ArticleOut
@@ -24,12 +24,18 @@ T = TypeVar("T")
 
 
 class TtlCache(Generic[T]):
+    """Values with an age. Stale values are still handed out while one refresh runs
+    (stale-while-revalidate), so an expiry under load costs one upstream call, not one per
+    waiting request."""
+
     def __init__(self, ttl: float, max_entries: int = 10_000) -> None:
         self.ttl = ttl
         self.max_entries = max_entries
         self._entries: dict[str, tuple[T, float]] = {}
+        self._refreshing: dict[str, asyncio.Future[T]] = {}
 
     def get(self, key: str) -> T | None:
+        """A fresh value, or None."""
         hit = self._entries.get(key)
         if hit is None or time.monotonic() - hit[1] > self.ttl:
             return None
@@ -42,6 +48,38 @@ class TtlCache(Generic[T]):
 
     def drop(self, key: str) -> None:
         self._entries.pop(key, None)
+
+    async def fetch(self, key: str, load: Callable[[], Awaitable[T]]) -> T:
+        """The fresh value; else the stale one while a refresh runs; else wait for one load."""
+        hit = self._entries.get(key)
+        if hit is not None and time.monotonic() - hit[1] <= self.ttl:
+            return hit[0]
+        running = self._refreshing.get(key)
+        if running is None:
+            running = asyncio.ensure_future(self._load(key, load))
+            running.add_done_callback(_retrieve)  # a background refresh's failure is not lost noise
+            self._refreshing[key] = running
+        if hit is not None:
+            return hit[0]  # stale, while the refresh runs
+        return await asyncio.shield(running)
+
+    async def _load(self, key: str, load: Callable[[], Awaitable[T]]) -> T:
+        try:
+            value = await load()
+        except BaseException:
+            # The owner is down: stop serving the stale value, so readers learn it
+            # (the answer says "degraded") instead of seeing old numbers forever.
+            self.drop(key)
+            raise
+        finally:
+            self._refreshing.pop(key, None)
+        self.put(key, value)
+        return value
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 class ArticleParts:
@@ -90,26 +128,23 @@ class ArticleParts:
         return body, self._rendered[slot][2]
 
     async def view_counts(self, article_id: str, legacy: int) -> ViewCounts:
-        if (cached := self.views.get(article_id)) is not None:
-            return cached
-        try:
-            counts = ViewCounts.model_validate(
-                await self.upstreams.views.get_json(f"/counts/{article_id}")
-            )
-        except NotFound:  # not counted yet: the legacy count is the whole truth
-            counts = ViewCounts(total=legacy, today=0, unique_today=0)
-        self.views.put(article_id, counts)
-        return counts
+        async def load() -> ViewCounts:
+            try:
+                data = await self.upstreams.views.get_json(f"/counts/{article_id}")
+            except NotFound:  # not counted yet: the legacy count is the whole truth
+                return ViewCounts(total=legacy, today=0, unique_today=0)
+            return ViewCounts.model_validate(data)
+
+        return await self.views.fetch(article_id, load)
 
     async def approved_comments(self, article_id: str) -> list[dict[str, Any]]:
-        if (cached := self.comments.get(article_id)) is not None:
-            return cached
-        data = await self.upstreams.comments.get_json(
-            f"/articles/{article_id}/comments", params={"status": "approved", "limit": 200}
-        )
-        items = list(data.get("items", []))
-        self.comments.put(article_id, items)
-        return items
+        async def load() -> list[dict[str, Any]]:
+            data = await self.upstreams.comments.get_json(
+                f"/articles/{article_id}/comments", params={"status": "approved", "limit": 200}
+            )
+            return list(data.get("items", []))
+
+        return await self.comments.fetch(article_id, load)
 
 
 async def article_view(
