@@ -180,7 +180,10 @@ class FormTokens:
         if not token or "." not in token:
             return ["no_form_token"]
         issued, _, signature = token.partition(".")
-        if not issued.isdigit() or not hmac.compare_digest(signature, self._sign(issued)):
+        # Bytes: compare_digest refuses non-ASCII text, and a forged token may carry any.
+        if not issued.isdigit() or not hmac.compare_digest(
+            signature.encode(), self._sign(issued).encode()
+        ):
             return ["no_form_token"]
         age = (now if now is not None else time.time()) - int(issued) / 1000
         if age < self.min_seconds:

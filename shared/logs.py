@@ -46,3 +46,5 @@ def configure_logging(service: str, level: str, fmt: str) -> None:
     # FastStream's start/stop chatter likewise. Failures still come through.
     for noisy in ("httpx", "faststream", "newsroom.broker"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # trafilatura logs a page without an article as an ERROR; for us it is a 422 answer.
+    logging.getLogger("trafilatura").setLevel(logging.CRITICAL)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from shared.api import ArticleOut
 from shared.events import ArticleEvent
@@ -33,6 +34,8 @@ class ArticleCatalog:
 
     async def get(self, id_or_slug: str) -> ArticleOut | None:
         """The published article, or None if there is none. Raises Unavailable."""
+        if len(id_or_slug) > 400 or not id_or_slug.isprintable():
+            return None  # no slug or id looks like that: no need to ask
         cached = self._entries.get(id_or_slug)
         now = time.monotonic()
         if cached is not None:
@@ -41,7 +44,7 @@ class ArticleCatalog:
                 return cached.article
         try:
             article: ArticleOut | None = ArticleOut.model_validate(
-                await self.ingest.get_json(f"/articles/{id_or_slug}")
+                await self.ingest.get_json(f"/articles/{quote(id_or_slug, safe='')}")
             )
         except NotFound:
             article = None

@@ -84,8 +84,13 @@ async def import_article(
         if kind in ("text/html", "application/xhtml+xml"):
             draft = parse_html(text, source_url=source_url)
         elif kind == "application/json":
+            body = json.loads(text)
+            if not isinstance(body, dict):
+                raise Problem(
+                    422, "Invalid article", "Send a JSON object with the article's fields."
+                )
             draft = ArticleIn.model_validate(
-                {**json.loads(text), **({"source_url": source_url} if source_url else {})}
+                {**body, **({"source_url": source_url} if source_url else {})}
             )
         elif kind in ("text/plain", "text/markdown"):
             draft = parse_page_dump(text, source_url=source_url)

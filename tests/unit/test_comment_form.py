@@ -91,3 +91,4 @@ def test_form_tokens_tell_fast_forged_and_missing_submissions() -> None:
         issued.replace(issued[-1], "0" if issued[-1] != "0" else "1"), now=1010.0
     ) == ["no_form_token"]
     assert FormTokens("other").signals(issued, now=1010.0) == ["no_form_token"]
+    assert tokens.signals("1000.3f2a…", now=1010.0) == ["no_form_token"]  # non-ASCII forgery
