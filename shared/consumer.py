@@ -159,6 +159,7 @@ class StreamConsumer(Generic[T]):
         self._workers: list[asyncio.Task[None]] = []
         self._worker_count = workers
         self._claimer: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
         self.consumer = consumer
         self.claim_idle_ms = claim_idle_ms
         self.claim_batch = 100
@@ -227,16 +228,23 @@ class StreamConsumer(Generic[T]):
         """
         if not self._workers:
             return
-        if self._claimer is not None:
-            self._claimer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+        self._stopping.set()  # the claimer finishes the entries it holds, then stops
+
+        async def settle() -> None:
+            if self._claimer is not None:
                 await self._claimer
+            await self._queue.join()
+
         try:
-            await asyncio.wait_for(self._queue.join(), within)
+            await asyncio.wait_for(settle(), within)
         except TimeoutError:
             log.warning(
                 "%s: stopped with work in flight; it stays pending for another replica", self.stream
             )
+            if self._claimer is not None:
+                self._claimer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._claimer
         for worker in self._workers:
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -246,8 +254,11 @@ class StreamConsumer(Generic[T]):
         # FastStream's min_idle_time subscriber polls XAUTOCLAIM in a hot loop while
         # the group has many young pending entries; this one sleeps between scans.
         interval = max(0.2, self.claim_idle_ms / 2000)
-        while True:
-            await asyncio.sleep(interval)
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), interval)
+            if self._stopping.is_set():
+                return
             try:
                 await self.reclaim()
             except Exception as exc:
