@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 from shared.api import ArticleOut
 from shared.events import ArticleEvent
+from shared.http import Problem
 
 from .upstreams import NotFound, Unavailable, Upstream
 
@@ -74,3 +75,16 @@ class ArticleCatalog:
         # A slug may also be cached as "not found" under another spelling: drop negatives too.
         self._entries = {k: v for k, v in self._entries.items() if v.article is not None}
         self.version += 1
+
+
+async def require_article(catalog: ArticleCatalog, ref: str) -> ArticleOut:
+    """The published article ``ref`` names, or the reader's 404 (503 when ingest is down)."""
+    try:
+        article = await catalog.get(ref)
+    except Unavailable as exc:
+        raise Problem(
+            503, "Cannot check the article now", str(exc), headers={"Retry-After": "5"}
+        ) from exc
+    if article is None:
+        raise Problem(404, "Article not found", f"No article has the id or slug {ref!r}.")
+    return article

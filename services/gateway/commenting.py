@@ -20,10 +20,9 @@ from shared.events import CommentSubmission, CommentSubmitted
 from shared.http import Problem
 from shared.streams import Streams
 
-from .catalog import ArticleCatalog
-from .recorder import RateLimitedPublisher
+from .catalog import ArticleCatalog, require_article
+from .recorder import RateLimitedPublisher, event_store_down
 from .settings import GatewaySettings
-from .upstreams import Unavailable
 from .visitors import VisitorIds
 
 PENDING_TTL_MS = 24 * 3600 * 1000
@@ -63,14 +62,7 @@ async def submit_comment(
     accept_language: str | None,
 ) -> CommentAccepted:
     language = pick_language(accept_language)
-    try:
-        article = await desk.catalog.get(article_ref)
-    except Unavailable as exc:
-        raise Problem(
-            503, "Cannot check the article now", str(exc), headers={"Retry-After": "5"}
-        ) from exc
-    if article is None:
-        raise Problem(404, "Article not found", f"No article has the id or slug {article_ref!r}.")
+    article = await require_article(desk.catalog, article_ref)
     clean, errors = check_comment_form(form, language)
     if clean is None:
         raise Problem(422, "Invalid comment", INVALID[language], errors=errors)
@@ -110,18 +102,6 @@ async def submit_comment(
             marker=(desk.pending_key(str(comment_id)), PENDING_TTL_MS),
         )
     except (aioredis.ConnectionError, aioredis.TimeoutError) as exc:
-        raise Problem(
-            503,
-            "Comments cannot be taken now",
-            "The event store is unreachable.",
-            headers={"Retry-After": "5"},
-        ) from exc
-    if not published.accepted:
-        seconds = max(1, -(-published.retry_after_ms // 1000))
-        raise Problem(
-            429,
-            "Too many requests",
-            f"Try again in {seconds} s.",
-            headers={"Retry-After": str(seconds)},
-        )
+        raise event_store_down("Comments cannot be taken now") from exc
+    published.or_too_many()
     return CommentAccepted(id=comment_id, status_url=f"/api/v1/comments/{comment_id}")

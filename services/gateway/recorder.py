@@ -15,6 +15,7 @@ from opentelemetry.propagate import inject
 from opentelemetry.trace import SpanKind, Tracer
 
 from shared.events import Event
+from shared.http import Problem
 from shared.streams import event_envelope
 
 RATE_LIMITED_XADD = """
@@ -34,6 +35,23 @@ class Published:
     accepted: bool
     retry_after_ms: int = 0
     entry_id: str | None = None
+
+    def or_too_many(self) -> Published:
+        """Itself if accepted; else the reader's 429 with ``Retry-After``."""
+        if not self.accepted:
+            seconds = max(1, -(-self.retry_after_ms // 1000))
+            raise Problem(
+                429,
+                "Too many requests",
+                f"Try again in {seconds} s.",
+                headers={"Retry-After": str(seconds)},
+            )
+        return self
+
+
+def event_store_down(what: str) -> Problem:
+    """Refuse rather than accept what cannot be delivered."""
+    return Problem(503, what, "The event store is unreachable.", headers={"Retry-After": "5"})
 
 
 class RateLimitedPublisher:

@@ -11,13 +11,11 @@ import redis.asyncio as aioredis
 from pydantic import BaseModel, ConfigDict
 
 from shared.events import ViewData, ViewRecorded
-from shared.http import Problem
 from shared.streams import Streams
 
-from .catalog import ArticleCatalog
-from .recorder import RateLimitedPublisher
+from .catalog import ArticleCatalog, require_article
+from .recorder import RateLimitedPublisher, event_store_down
 from .settings import GatewaySettings
-from .upstreams import Unavailable
 from .visitors import BotFilter, VisitorIds
 
 
@@ -47,14 +45,7 @@ class ViewDesk:
 async def record_view(
     desk: ViewDesk, article_ref: str, *, ip: str, user_agent: str, opted_out: bool
 ) -> ViewReceipt:
-    try:
-        article = await desk.catalog.get(article_ref)
-    except Unavailable as exc:
-        raise Problem(
-            503, "Cannot check the article now", str(exc), headers={"Retry-After": "5"}
-        ) from exc
-    if article is None:
-        raise Problem(404, "Article not found", f"No article has the id or slug {article_ref!r}.")
+    article = await require_article(desk.catalog, article_ref)
     if desk.bots.is_bot(user_agent):
         return BOT
     if opted_out and desk.settings.honor_dnt:
@@ -83,19 +74,6 @@ async def record_view(
             window_ms=60_000,
         )
     except (aioredis.ConnectionError, aioredis.TimeoutError) as exc:
-        # Refuse rather than accept what cannot be delivered.
-        raise Problem(
-            503,
-            "Views cannot be recorded now",
-            "The event store is unreachable.",
-            headers={"Retry-After": "5"},
-        ) from exc
-    if not published.accepted:
-        seconds = max(1, -(-published.retry_after_ms // 1000))
-        raise Problem(
-            429,
-            "Too many requests",
-            f"Try again in {seconds} s.",
-            headers={"Retry-After": str(seconds)},
-        )
+        raise event_store_down("Views cannot be recorded now") from exc
+    published.or_too_many()
     return ACCEPTED
