@@ -26,7 +26,9 @@ from .state import IngestState
 
 def create_app(settings: IngestSettings, tracer_provider: TracerProvider | None = None) -> FastAPI:
     tracer_provider = tracer_provider or make_tracer_provider("ingest", settings.namespace)
-    engine = make_engine(settings.own_database_url)
+    # Saving reads, then writes: take SQLite's write lock at BEGIN so concurrent imports
+    # of one article wait their turn instead of racing for the same revision number.
+    engine = make_engine(settings.own_database_url, immediate=True)
     instrument_engine(engine, tracer_provider)
     sessions = session_factory(engine)
     broker = make_broker(settings, tracer_provider)

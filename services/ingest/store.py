@@ -111,18 +111,25 @@ async def _unique_slug(session: AsyncSession, wanted: str) -> str:
 
 async def save_article(sessions: async_sessionmaker[AsyncSession], draft: ArticleIn) -> SaveResult:
     """Create or update the article ``draft`` describes; unchanged input changes nothing."""
-    try:
-        return await _save_once(sessions, draft)
-    except IntegrityError:
-        # A concurrent import of the same article won the insert: we are now an update.
-        return await _save_once(sessions, draft)
+    for attempt in range(3):
+        try:
+            return await _save_once(sessions, draft)
+        except IntegrityError:
+            # A concurrent import of the same article won the insert: we are now an update.
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 async def _save_once(sessions: async_sessionmaker[AsyncSession], draft: ArticleIn) -> SaveResult:
     key, digest, now = identity_key(draft), content_hash(draft), datetime.now(UTC)
     body = [b.model_dump() for b in draft.body]
     async with sessions() as session, session.begin():
-        article = await session.scalar(select(Article).where(Article.identity_key == key))
+        # FOR UPDATE: on PostgreSQL concurrent saves of one article take turns (SQLite's
+        # engine already begins with the write lock).
+        article = await session.scalar(
+            select(Article).where(Article.identity_key == key).with_for_update()
+        )
         if article is not None and article.content_hash == digest and article.status == "published":
             return SaveResult("unchanged", article)
 

@@ -215,3 +215,27 @@ async def test_bad_input_gets_a_clear_4xx_and_changes_nothing(
         listing = (await client.get("/articles")).json()
         assert listing["items"] == []
         assert await _events(redis_url, namespace) == []
+
+
+async def test_concurrent_saves_of_one_article_make_consecutive_revisions(
+    database_url: str,
+) -> None:
+    import asyncio
+
+    from services.ingest.models import Base
+    from services.ingest.store import save_article
+    from shared.api import ArticleIn
+    from shared.db import create_schema, make_engine, session_factory
+
+    engine = make_engine(database_url, immediate=True)  # as the ingest app builds it
+    await create_schema(engine, Base.metadata)
+    sessions = session_factory(engine)
+    try:
+        drafts = [ArticleIn(title="خبر", body=f"نسخة {n}", slug="same-article") for n in range(8)]
+        results = await asyncio.wait_for(
+            asyncio.gather(*(save_article(sessions, d) for d in drafts)), 30
+        )
+        assert sorted(r.outcome for r in results) == ["created"] + ["updated"] * 7
+        assert sorted(r.article.revision for r in results) == list(range(1, 9))
+    finally:
+        await engine.dispose()
