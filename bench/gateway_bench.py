@@ -24,7 +24,7 @@ from urllib.parse import quote
 import httpx
 import redis
 
-from bench.views_bench import PY, _ok, free_port, wait_until
+from bench.views_bench import PY, _ok, free_port, start_bare_api, wait_until
 
 SEED = Path(__file__).resolve().parent.parent / "newsroom" / "demo" / "article-page.txt"
 
@@ -51,24 +51,7 @@ def main() -> None:
     ns = f"bench-{uuid.uuid4().hex[:8]}"
 
     port = free_port()
-    bare = subprocess.Popen(
-        [
-            PY,
-            "-m",
-            "uvicorn",
-            "bench.bare_api:app",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-            "--loop",
-            "uvloop",
-            "--http",
-            "httptools",
-        ],
-        env={**os.environ, "BENCH_REDIS_URL": redis_url, "BENCH_KEY": f"{ns}:bare"},
-    )
+    bare = start_bare_api(port, redis_url, ns)
     try:
         wait_until(lambda: _ok(f"http://127.0.0.1:{port}/hello"), timeout=30, interval=0.1)
         hello = wrk_get(f"http://127.0.0.1:{port}/hello", args.seconds, args.connections)

@@ -174,11 +174,9 @@ def wrk(url: str, seconds: int, connections: int) -> tuple[float, str]:
     return rps, p99
 
 
-def http_rates(
-    redis_url: str, ns: str, seconds: int, connections: int, env_extra: dict[str, str]
-) -> dict[str, tuple[float, str]]:
-    port = free_port()
-    bare = subprocess.Popen(
+def start_bare_api(port: int, redis_url: str, ns: str) -> subprocess.Popen[bytes]:
+    """The HTTP floor (bench/bare_api.py) under the gateway's uvicorn settings."""
+    return subprocess.Popen(
         [
             PY,
             "-m",
@@ -196,6 +194,13 @@ def http_rates(
         ],
         env={**os.environ, "BENCH_REDIS_URL": redis_url, "BENCH_KEY": f"{ns}:bare"},
     )
+
+
+def http_rates(
+    redis_url: str, ns: str, seconds: int, connections: int, env_extra: dict[str, str]
+) -> dict[str, tuple[float, str]]:
+    port = free_port()
+    bare = start_bare_api(port, redis_url, ns)
     results = {}
     try:
         wait_until(lambda: _ok(f"http://127.0.0.1:{port}/hello"), timeout=30, interval=0.1)

@@ -452,3 +452,19 @@ class StreamConsumer(Generic[T]):
         # Sleeping in the handler delays the next read: that is the back-off.
         self._backoff = min(max(self._backoff * 2, 0.2), 5.0)
         await asyncio.sleep(self._backoff)
+
+
+async def start_consumers(broker: RedisBroker, consumers: Sequence[StreamConsumer[Any]]) -> None:
+    """Groups first (at the stream's start), then the broker's readers, then our workers."""
+    for consumer in consumers:
+        await consumer.ensure_group()
+    await broker.start()
+    for consumer in consumers:
+        consumer.start()
+
+
+async def stop_consumers(broker: RedisBroker, consumers: Sequence[StreamConsumer[Any]]) -> None:
+    """Stop reading first, then apply and ack what was read (bounded)."""
+    await broker.stop()
+    for consumer in consumers:
+        await consumer.drain()

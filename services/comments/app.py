@@ -21,12 +21,13 @@ from shared.api import (
     PublicComment,
 )
 from shared.broker import make_broker
-from shared.consumer import Entry, StreamConsumer
+from shared.consumer import Entry, StreamConsumer, start_consumers, stop_consumers
 from shared.db import create_schema, make_engine, session_factory
 from shared.events import ArticleEvent, CommentSubmitted
 from shared.http import Problem, add_health_routes, bearer_guard, install_problem_handlers
 from shared.metrics import HttpMetrics, Metrics, add_metrics_route
 from shared.outbox import OutboxRelay
+from shared.pagination import BadCursor
 from shared.streams import Streams
 from shared.telemetry import http_telemetry, instrument_engine, make_tracer_provider
 
@@ -135,18 +136,12 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await create_schema(write_engine, Base.metadata)
-        for consumer in consumers:
-            await consumer.ensure_group()
-        await broker.start()
-        for consumer in consumers:
-            consumer.start()
+        await start_consumers(broker, consumers)
         relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
         try:
             yield
         finally:
-            await broker.stop()
-            for consumer in consumers:
-                await consumer.drain()
+            await stop_consumers(broker, consumers)
             relay_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await relay_task
@@ -191,7 +186,7 @@ def create_app(
             page, next_cursor = await store.list_comments(
                 reads, status="approved", article_id=article_id, limit=limit, cursor=cursor
             )
-        except store.BadCursor as exc:
+        except BadCursor as exc:
             raise Problem(400, "Invalid cursor", str(exc)) from exc
         return CommentPage(items=[public(c) for c in page], next_cursor=next_cursor)
 
@@ -211,7 +206,7 @@ def create_app(
             page, next_cursor = await store.list_comments(
                 reads, status=status, article_id=article_id, limit=limit, cursor=cursor
             )
-        except store.BadCursor as exc:
+        except BadCursor as exc:
             raise Problem(400, "Invalid cursor", str(exc)) from exc
         return ModerationPage(items=[for_moderator(c) for c in page], next_cursor=next_cursor)
 

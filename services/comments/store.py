@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import json
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -22,6 +20,7 @@ from shared.events import (
     Event,
 )
 from shared.outbox import add_to_outbox, outbox_row
+from shared.pagination import decode_cursor, encode_cursor
 from shared.text import fold_arabic
 
 from .models import Comment, KnownArticle, OutboxEvent
@@ -249,23 +248,6 @@ async def get_comment(
         return await session.get(Comment, comment_id)
 
 
-class BadCursor(ValueError):
-    pass
-
-
-def _cursor(comment: Comment) -> str:
-    raw = json.dumps([comment.submitted_at.isoformat(), str(comment.id)]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _after(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        at, comment_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(at), uuid.UUID(comment_id)
-    except (ValueError, TypeError) as exc:
-        raise BadCursor("cursor is not one this API handed out") from exc
-
-
 async def list_comments(
     sessions: async_sessionmaker[AsyncSession],
     *,
@@ -279,7 +261,7 @@ async def list_comments(
     if article_id is not None:
         query = query.where(Comment.article_id == article_id)
     if cursor:
-        at, after_id = _after(cursor)
+        at, after_id = decode_cursor(cursor)
         query = query.where(
             or_(Comment.submitted_at > at, and_(Comment.submitted_at == at, Comment.id > after_id))
         )
@@ -287,4 +269,4 @@ async def list_comments(
     async with sessions() as session:
         rows = list(await session.scalars(query))
     page = rows[:limit]
-    return page, (_cursor(page[-1]) if len(rows) > limit else None)
+    return page, (encode_cursor(page[-1].submitted_at, page[-1].id) if len(rows) > limit else None)

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from shared.api import ArticleIn, ArticleOut, ArticlePage, SaveOutcome
 from shared.http import Problem
+from shared.pagination import BadCursor
 
 from . import store
 from .parsing import NoArticleError, parse_html, parse_page_dump
@@ -121,7 +122,7 @@ async def list_articles(
 ) -> ArticlePage:
     try:
         return await store.list_articles(st.sessions, limit=limit, cursor=cursor)
-    except store.BadCursor as exc:
+    except BadCursor as exc:
         raise Problem(400, "Invalid cursor", str(exc)) from exc
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import uuid
@@ -25,6 +24,7 @@ from shared.events import (
     Event,
 )
 from shared.outbox import add_to_outbox
+from shared.pagination import decode_cursor, encode_cursor
 from shared.text import slugify
 
 from .models import Article, ArticleRevision, OutboxEvent
@@ -207,24 +207,6 @@ async def get_article(
             return await session.scalar(select(Article).where(Article.slug == id_or_slug))
 
 
-class BadCursor(ValueError):
-    pass
-
-
-def encode_cursor(article: Article) -> str:
-    raw = json.dumps([article.sort_at.isoformat(), str(article.id)]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        sort_at, article_id = json.loads(raw)
-        return datetime.fromisoformat(sort_at), uuid.UUID(article_id)
-    except (ValueError, TypeError) as exc:
-        raise BadCursor("cursor is not one this API handed out") from exc
-
-
 async def list_articles(
     sessions: async_sessionmaker[AsyncSession], *, limit: int, cursor: str | None
 ) -> ArticlePage:
@@ -252,5 +234,5 @@ async def list_articles(
             )
             for a in page
         ],
-        next_cursor=encode_cursor(page[-1]) if more else None,
+        next_cursor=encode_cursor(page[-1].sort_at, page[-1].id) if more else None,
     )

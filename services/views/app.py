@@ -7,7 +7,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import redis.asyncio as aioredis
 from fastapi import FastAPI, Query
@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from shared.broker import make_broker
-from shared.consumer import Entry, StreamConsumer
+from shared.consumer import Entry, StreamConsumer, start_consumers, stop_consumers
 from shared.db import create_schema, make_engine, make_sync_engine
 from shared.events import ArticleEvent, ViewRecorded
 from shared.http import Problem, add_health_routes, install_problem_handlers
@@ -101,22 +101,18 @@ def create_app(settings: ViewsSettings, tracer_provider: TracerProvider | None =
         **common,  # type: ignore[arg-type]
     )
 
+    consumers: list[StreamConsumer[Any]] = [view_consumer, article_consumer]
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await create_schema(read_engine, Base.metadata)
-        for consumer in (view_consumer, article_consumer):
-            await consumer.ensure_group()
-        await broker.start()
-        for consumer in (view_consumer, article_consumer):
-            consumer.start()
+        await start_consumers(broker, consumers)
         housekeeping = asyncio.create_task(run_housekeeping(writer, settings), name="housekeeping")
         try:
             yield
         finally:
             housekeeping.cancel()
-            await broker.stop()  # stop reading first...
-            for consumer in (view_consumer, article_consumer):
-                await consumer.drain()  # ...then apply and ack what was read (bounded)
+            await stop_consumers(broker, consumers)
             await client.aclose()
             writer.dispose()
             await read_engine.dispose()
