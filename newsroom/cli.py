@@ -23,6 +23,7 @@ from shared.text import url_slug
 
 from . import dlq
 from .embedded_redis import EmbeddedRedis, redis_answers
+from .migrate import targets
 from .supervisor import Supervisor
 
 app = typer.Typer(help="Newsroom: an event-driven platform for news sites.", no_args_is_help=True)
@@ -78,6 +79,12 @@ def up(
         embedded = EmbeddedRedis(data_dir / "redis")
         embedded.start()
         env["NEWSROOM_REDIS_URL"] = embedded.url
+
+    os.environ["NEWSROOM_DATA_DIR"] = str(data_dir)  # the schemas' default SQLite files
+    for target in targets():
+        before, after = target.schema.upgrade(target.url)
+        if before != after:
+            console.print(f"{target.service}: schema {before or 'empty'} → {after}")
 
     ports = {s: getattr(settings, f"{s}_port") for s in ("ingest", "views", "comments", "gateway")}
     supervisor = Supervisor(env, ports, _parse_scale(scale))
@@ -208,6 +215,33 @@ def tail(
         pass
     finally:
         client.close()
+
+
+@app.command()
+def migrate(
+    services: Annotated[
+        list[str] | None, typer.Argument(help="ingest, views, comments (default: all)")
+    ] = None,
+    revision: Annotated[str, typer.Option(help="Target revision, e.g. head or 0001")] = "head",
+    status: Annotated[bool, typer.Option(help="Only show each schema's revision")] = False,
+    sql: Annotated[bool, typer.Option(help="Print the SQL instead of running it")] = False,
+) -> None:
+    """Migrate each service's database (NEWSROOM_<SERVICE>_DATABASE_URL, …) to a revision."""
+    try:
+        chosen = targets(services)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    for target in chosen:
+        schema, url = target.schema, target.url
+        if sql:
+            schema.sql(url, revision)
+        elif status:
+            current = schema.current(url)
+            mark = "up to date" if current == schema.head else f"behind (head {schema.head})"
+            print(f"{target.service}\t{current or 'empty'}\t{mark}")
+        else:
+            before, after = schema.migrate_to(url, revision)
+            print(f"{target.service}\t{before or 'empty'} → {after or 'empty'}")
 
 
 dlq_app = typer.Typer(help="Dead-letter streams: list, show, re-drive.", no_args_is_help=True)

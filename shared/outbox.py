@@ -52,7 +52,8 @@ class OutboxColumns:
 
     @declared_attr.directive
     def __table_args__(cls) -> tuple[Any, ...]:
-        return (Index("ix_outbox_pending", "published_at", "id"),)
+        # Named after the table: services sharing one database keep apart.
+        return (Index(f"ix_{cls.__tablename__}_pending", "published_at", "id"),)
 
 
 def outbox_row(event: Event, stream: str) -> dict[str, Any]:

@@ -41,6 +41,10 @@ class NewsroomSettings(BaseSettings):
     #: Unique per replica; defaults to host-pid.
     consumer_name: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
 
+    #: Run this service's migrations at start-up (embedded mode). Off where a
+    #: deploy step runs ``newsroom migrate`` first; then an older schema stops the start.
+    migrate_on_start: bool = True
+
     editor_token: str | None = None
     moderator_token: str | None = None
 

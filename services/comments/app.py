@@ -22,18 +22,20 @@ from shared.api import (
 )
 from shared.broker import make_broker
 from shared.consumer import Entry, StreamConsumer, start_consumers, stop_consumers
-from shared.db import create_schema, make_engine, session_factory
+from shared.db import make_engine, session_factory
 from shared.events import ArticleEvent, CommentSubmitted
 from shared.http import Problem, add_health_routes, bearer_guard, install_problem_handlers
 from shared.metrics import HttpMetrics, Metrics, add_metrics_route
+from shared.migrations import prepare_schema
 from shared.outbox import OutboxRelay
 from shared.pagination import BadCursor
 from shared.streams import Streams
 from shared.telemetry import http_telemetry, instrument_engine, make_tracer_provider
 
 from . import store
-from .models import Base, Comment, OutboxEvent
+from .models import Comment, OutboxEvent
 from .rules import Policy
+from .schema import SCHEMA
 from .settings import CommentsSettings
 from .words import WordList
 
@@ -135,7 +137,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await create_schema(write_engine, Base.metadata)
+        await prepare_schema(SCHEMA, settings.own_database_url, settings.migrate_on_start)
         await start_consumers(broker, consumers)
         relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
         try:

@@ -11,15 +11,17 @@ from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import text
 
 from shared.broker import make_broker
-from shared.db import create_schema, make_engine, session_factory
+from shared.db import make_engine, session_factory
 from shared.http import BodySizeLimit, add_health_routes, bearer_guard, install_problem_handlers
 from shared.metrics import HttpMetrics, Metrics, add_metrics_route
+from shared.migrations import prepare_schema
 from shared.outbox import OutboxRelay
 from shared.streams import Streams
 from shared.telemetry import http_telemetry, instrument_engine, make_tracer_provider
 
 from .api import router
-from .models import Base, OutboxEvent
+from .models import OutboxEvent
+from .schema import SCHEMA
 from .settings import IngestSettings
 from .state import IngestState
 
@@ -52,7 +54,7 @@ def create_app(settings: IngestSettings, tracer_provider: TracerProvider | None 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await create_schema(engine, Base.metadata)
+        await prepare_schema(SCHEMA, settings.own_database_url, settings.migrate_on_start)
         await broker.connect()
         relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
         try:

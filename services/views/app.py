@@ -17,17 +17,18 @@ from sqlalchemy import text
 
 from shared.broker import make_broker
 from shared.consumer import Entry, StreamConsumer, start_consumers, stop_consumers
-from shared.db import create_schema, make_engine, make_sync_engine
+from shared.db import make_engine, make_sync_engine
 from shared.events import ArticleEvent, ViewRecorded
 from shared.http import Problem, add_health_routes, install_problem_handlers
 from shared.metrics import HttpMetrics, Metrics, add_metrics_route
+from shared.migrations import prepare_schema
 from shared.streams import Streams
 from shared.telemetry import http_telemetry, instrument_engine, make_tracer_provider
 
 from .counting import count_views, record_article, run_write
 from .housekeeping import run_housekeeping
-from .models import Base
 from .queries import counts, popular
+from .schema import SCHEMA
 from .settings import ViewsSettings
 from .window import VisitorWindow
 
@@ -105,7 +106,7 @@ def create_app(settings: ViewsSettings, tracer_provider: TracerProvider | None =
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await create_schema(read_engine, Base.metadata)
+        await prepare_schema(SCHEMA, settings.own_database_url, settings.migrate_on_start)
         await start_consumers(broker, consumers)
         housekeeping = asyncio.create_task(run_housekeeping(writer, settings), name="housekeeping")
         try:

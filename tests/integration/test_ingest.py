@@ -222,13 +222,13 @@ async def test_concurrent_saves_of_one_article_make_consecutive_revisions(
 ) -> None:
     import asyncio
 
-    from services.ingest.models import Base
+    from services.ingest.schema import SCHEMA
     from services.ingest.store import save_article
     from shared.api import ArticleIn
-    from shared.db import create_schema, make_engine, session_factory
+    from shared.db import make_engine, session_factory
 
     engine = make_engine(database_url, immediate=True)  # as the ingest app builds it
-    await create_schema(engine, Base.metadata)
+    await asyncio.to_thread(SCHEMA.upgrade, database_url)
     sessions = session_factory(engine)
     try:
         drafts = [ArticleIn(title="خبر", body=f"نسخة {n}", slug="same-article") for n in range(8)]

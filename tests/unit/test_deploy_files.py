@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
+import jsonschema
+import kubernetes_validate
 import pytest
 import yaml
 
@@ -69,3 +73,54 @@ def test_kubernetes_objects_have_probes_resources_and_budgets() -> None:
     assert len(kinds["PodDisruptionBudget"]) == 4
     assert {d["metadata"]["name"] for d in kinds["ScaledObject"]} == {"views", "comments"}  # type: ignore[index]
     assert kinds["HorizontalPodAutoscaler"][0]["spec"]["scaleTargetRef"]["name"] == "gateway"  # type: ignore[index]
+
+
+SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
+
+
+def k8s_documents() -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (f"{path.name}:{doc['kind']}:{doc['metadata']['name']}", doc)
+        for path in sorted((DEPLOY / "k8s").glob("*.yaml"))
+        for doc in yaml.safe_load_all(path.read_text())
+        if doc
+    ]
+
+
+@pytest.mark.parametrize(
+    "doc", [d for _, d in k8s_documents()], ids=[n for n, _ in k8s_documents()]
+)
+def test_kubernetes_manifest_matches_its_schema_offline(doc: dict[str, Any]) -> None:
+    if doc["apiVersion"].startswith("keda.sh/"):  # a CRD: its schema is vendored in tests/schemas
+        schema = json.loads((SCHEMAS / "keda-scaledobject.json").read_text())
+        errors = [e.message for e in jsonschema.Draft202012Validator(schema).iter_errors(doc)]
+        assert errors == []
+        return
+    kubernetes_validate.validate(doc, kubernetes_validate.latest_version(), strict=True)
+
+
+def test_a_misspelt_manifest_field_is_caught() -> None:
+    deployment = next(d for n, d in k8s_documents() if n.startswith("views.yaml:Deployment"))
+    broken = json.loads(json.dumps(deployment))
+    broken["spec"]["replica"] = 3
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(broken, kubernetes_validate.latest_version(), strict=True)
+
+
+def test_compose_file_matches_the_compose_specification() -> None:
+    schema = json.loads((SCHEMAS / "compose-spec.json").read_text())
+    schema.pop("$schema", None)  # the vendored copy names a draft-2019 URL; validate as 2019-09
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    validator = jsonschema.Draft201909Validator(schema)
+    assert [f"{list(e.path)}: {e.message}" for e in validator.iter_errors(compose)] == []
+    compose["services"]["views"]["restrat"] = "no"  # and a typo would be caught
+    assert list(validator.iter_errors(compose))
+
+
+def test_every_database_owner_migrates_before_it_serves() -> None:
+    for name, doc in k8s_documents():
+        if doc["kind"] == "Deployment" and doc["metadata"]["name"] != "gateway":
+            init = doc["spec"]["template"]["spec"]["initContainers"][0]
+            assert init["command"] == ["newsroom", "migrate", doc["metadata"]["name"]], name
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    assert compose["services"]["migrate"]["command"] == ["newsroom", "migrate"]

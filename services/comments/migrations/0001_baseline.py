@@ -1,0 +1,97 @@
+"""baseline: the schema before migrations
+
+The outbox is ``comment_outbox`` (ingest's ``outbox`` may share the database);
+databases made before migrations had ``outbox`` and are adopted by renaming it
+(see services.comments.schema).
+
+Revision ID: 0001
+Revises: -
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "comments",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("article_id", sa.Uuid(), nullable=False),
+        sa.Column("name", sa.Text(), nullable=False),
+        sa.Column("email", sa.String(length=320), nullable=False),
+        sa.Column("website", sa.Text(), nullable=True),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("html", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("reasons", sa.JSON(), nullable=False),
+        sa.Column("spam_signals", sa.JSON(), nullable=False),
+        sa.Column("client_key", sa.String(length=64), nullable=False),
+        sa.Column("user_agent", sa.Text(), nullable=False),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
+        sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("decided_by", sa.String(length=16), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("comments", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_comments_article_status", ["article_id", "status", "submitted_at"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_comments_client_key"), ["client_key"], unique=False)
+        batch_op.create_index(batch_op.f("ix_comments_email"), ["email"], unique=False)
+        batch_op.create_index(
+            "ix_comments_fingerprint", ["article_id", "fingerprint"], unique=False
+        )
+        batch_op.create_index("ix_comments_status", ["status", "submitted_at"], unique=False)
+
+    op.create_table(
+        "known_articles",
+        sa.Column("article_id", sa.Uuid(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("published_on", sa.Date(), nullable=True),
+        sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("article_id"),
+    )
+    op.create_table(
+        "comment_outbox",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("stream", sa.String(length=64), nullable=False),
+        sa.Column("event_id", sa.Uuid(), nullable=False),
+        sa.Column("event_type", sa.String(length=64), nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("traceparent", sa.String(length=64), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("event_id"),
+    )
+    with op.batch_alter_table("comment_outbox", schema=None) as batch_op:
+        batch_op.create_index("ix_comment_outbox_pending", ["published_at", "id"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("comment_outbox", schema=None) as batch_op:
+        batch_op.drop_index("ix_comment_outbox_pending")
+
+    op.drop_table("comment_outbox")
+    op.drop_table("known_articles")
+    with op.batch_alter_table("comments", schema=None) as batch_op:
+        batch_op.drop_index("ix_comments_status")
+        batch_op.drop_index("ix_comments_fingerprint")
+        batch_op.drop_index(batch_op.f("ix_comments_email"))
+        batch_op.drop_index(batch_op.f("ix_comments_client_key"))
+        batch_op.drop_index("ix_comments_article_status")
+
+    op.drop_table("comments")

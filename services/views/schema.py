@@ -1,0 +1,16 @@
+"""The views service's schema: its tables and their migration history."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from shared.migrations import Schema
+
+from .models import Base
+
+SCHEMA = Schema(
+    service="views",
+    location=Path(__file__).parent / "migrations",
+    metadata=Base.metadata,
+    marker_table="article_views",
+)
