@@ -32,7 +32,7 @@ unit integration e2e: $(STAMP)
 	$(PY) -m pytest -m $@
 
 drills: $(STAMP)
-	$(PY) -m pytest tests/drills
+	$(VENV)/bin/newsroom drills
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -244,6 +244,35 @@ def migrate(
             print(f"{target.service}\t{before or 'empty'} → {after or 'empty'}")
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def drills(
+    pytest_args: Annotated[
+        list[str] | None, typer.Argument(help="Extra pytest arguments, e.g. -k redis")
+    ] = None,
+) -> None:
+    """Run the fault drills (from a checkout) and print their table: sent, stored, lost, …"""
+    import subprocess
+    import sys
+
+    suite = Path(__file__).resolve().parent.parent / "tests" / "drills"
+    if not suite.is_dir():
+        console.print("[red]The drills live in the source checkout (tests/drills); run from it.[/]")
+        raise typer.Exit(2)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(suite),
+            "-p",
+            "no:cacheprovider",
+            *(pytest_args or []),
+        ],
+        cwd=suite.parent.parent,
+    )
+    raise typer.Exit(done.returncode)
+
+
 dlq_app = typer.Typer(help="Dead-letter streams: list, show, re-drive.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
 

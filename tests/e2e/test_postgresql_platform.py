@@ -1,0 +1,91 @@
+"""The whole platform on PostgreSQL: four services, one database, migrated at start-up.
+
+The rest of the e2e suite runs on the embedded SQLite default; the service
+suites run on both (tests/integration); this proves the processes together on
+the production engine, sharing one database as compose deploys them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from tests.support import wait_for
+
+pytestmark = pytest.mark.e2e
+
+FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+
+
+@pytest.fixture
+def shared_database(pg_server_url: str) -> Iterator[str]:
+    name = f"newsroom_test_{uuid.uuid4().hex[:12]}"
+    admin = make_url(pg_server_url).set(drivername="postgresql")
+    dsn = admin.render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield admin.set(database=name).render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_the_platform_runs_on_one_postgresql_database(
+    shared_database: str, platform_factory: Any
+) -> None:  # (in this order: the platform stops before its database is dropped)
+    platform = platform_factory(
+        extra_env={"NEWSROOM_DATABASE_URL": shared_database, "NEWSROOM_MIN_SUBMIT_SECONDS": "0"}
+    )
+    gw = platform.gateway
+    article = httpx.get(f"{gw}/api/v1/articles").json()["items"][0]
+    url = f"{gw}/api/v1/articles/{article['id']}"
+    assert httpx.get(url).json()["views"]["total"] == 1085
+
+    assert httpx.post(f"{url}/views", headers={"User-Agent": FIREFOX}).status_code == 202
+    token = httpx.get(f"{gw}/api/v1/comments/form-token").json()["form_token"]
+    sent = httpx.post(
+        f"{url}/comments",
+        json={
+            "name": "قارئ",
+            "email": "reader@example.com",
+            "comment": "مقال ممتاز، شكراً.",
+            "form_token": token,
+        },
+        headers={"User-Agent": FIREFOX},
+    )
+    assert sent.status_code == 202, sent.text
+
+    wait_for(
+        lambda: httpx.get(url).json()["views"]["total"] == 1086, timeout=20, what="the view counted"
+    )
+    wait_for(
+        lambda: [c["name"] for c in httpx.get(url).json()["comments"] or []] == ["قارئ"],
+        timeout=20,
+        what="the approved comment on the article",
+    )
+
+    with psycopg.connect(shared_database) as conn:
+        tables = {
+            r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname='public'")
+        }
+        versions = {
+            service: conn.execute(f"SELECT version_num FROM alembic_version_{service}").fetchone()
+            for service in ("ingest", "views", "comments")
+        }
+        counted = conn.execute("SELECT counted, legacy_views FROM article_views").fetchall()
+    assert {
+        "articles",
+        "outbox",
+        "article_views",
+        "applied_batches",
+        "comments",
+        "comment_outbox",
+    } <= tables
+    assert all(v is not None for v in versions.values())
+    assert counted == [(1, 1085)]
+    assert not list(platform.data_dir.glob("*.db"))  # nothing fell back to SQLite
