@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -160,6 +161,7 @@ class StreamConsumer(Generic[T]):
         self._worker_count = workers
         self._claimer: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
+        self._reading = True  # off once stop_consumers stops the readers on purpose
         self.consumer = consumer
         self.claim_idle_ms = claim_idle_ms
         self.claim_batch = 100
@@ -253,19 +255,44 @@ class StreamConsumer(Generic[T]):
     async def _claim_forever(self) -> None:
         # FastStream's min_idle_time subscriber polls XAUTOCLAIM in a hot loop while
         # the group has many young pending entries; this one sleeps between scans.
+        # Each second it also checks the group is still there (see _recover_group).
         interval = max(0.2, self.claim_idle_ms / 2000)
+        tick = min(interval, 1.0)
+        last_scan = time.monotonic()
         while not self._stopping.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), interval)
+                await asyncio.wait_for(self._stopping.wait(), tick)
             if self._stopping.is_set():
                 return
             try:
-                await self.reclaim()
+                if self._reading and any(not r.running for r in self.subscribers):
+                    await self._recover_group()
+                if time.monotonic() - last_scan >= interval:
+                    last_scan = time.monotonic()
+                    await self.reclaim()
+            except aioredis.ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    log.exception("reclaiming %s failed: %r", self.stream, exc)
+                    continue
+                await self._recover_group()
             except Exception as exc:
                 if is_transient(exc):
                     await self._outage(exc)
                 else:
                     log.exception("reclaiming %s failed: %r", self.stream, exc)
+
+    async def _recover_group(self) -> None:
+        """The group is gone (a Redis restarted without persistence): make it, read again.
+
+        FastStream stops a subscriber whose group vanished (NOGROUP) for good; we
+        recreate the group at the stream's start and start the reader again.
+        What the lost Redis held is lost with it; every entry after is counted.
+        """
+        await self.ensure_group()
+        for reader in self.subscribers:
+            if not reader.running:
+                await reader.start()
+        log.warning("%s: consumer group %s recreated; reading again", self.stream, self.group)
 
     async def reclaim(self) -> int:
         """Take over entries idle for ``claim_idle_ms`` (a dead replica's, or failed ones)."""
@@ -465,6 +492,8 @@ async def start_consumers(broker: RedisBroker, consumers: Sequence[StreamConsume
 
 async def stop_consumers(broker: RedisBroker, consumers: Sequence[StreamConsumer[Any]]) -> None:
     """Stop reading first, then apply and ack what was read (bounded)."""
+    for consumer in consumers:
+        consumer._reading = False  # stopped readers are not a lost group to recover
     await broker.stop()
     for consumer in consumers:
         await consumer.drain()

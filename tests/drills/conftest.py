@@ -12,30 +12,31 @@ import pytest
 from tests.e2e.conftest import platform_factory, services  # noqa: F401  (fixtures for drills)
 from tests.e2e.platform import Services
 
-ROWS: list[tuple[str, int, int, int, int, str]] = []
+ROWS: list[tuple[str, int, int, int, int, str, str]] = []
 
 
 @dataclass
 class Report:
     drill: str
 
-    def __call__(self, sent: int, stored: int, duplicated: int = 0) -> None:
+    def __call__(self, sent: int, stored: int, duplicated: int = 0, note: str = "") -> None:
         lost = max(sent - stored, 0)
         result = "ok" if lost == 0 and duplicated == 0 else "FAILED"
-        ROWS.append((self.drill, sent, stored, lost, duplicated, result))
+        ROWS.append((self.drill, sent, stored, lost, duplicated, result, note))
         assert (lost, duplicated) == (0, 0), f"{self.drill}: lost {lost}, duplicated {duplicated}"
 
 
 @pytest.fixture
 def report(request: pytest.FixtureRequest) -> Report:
-    return Report(request.node.name.removeprefix("test_").replace("_", " "))
+    name = request.node.name.removeprefix("test_").replace("_", " ")
+    return Report(name.replace("[", " (").replace("]", ")"))
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if not ROWS:
         return
-    header = ("drill", "sent", "stored", "lost", "duplicated", "result")
-    widths = [max(len(str(r[i])) for r in [header, *ROWS]) for i in range(6)]
+    header = ("drill", "sent", "stored", "lost", "duplicated", "result", "note")
+    widths = [max(len(str(r[i])) for r in [header, *ROWS]) for i in range(7)]
     terminalreporter.section("drills")
     for row in [header, *ROWS]:
         terminalreporter.write_line(

@@ -17,7 +17,6 @@ import orjson
 import pytest
 import redis
 
-from newsroom.embedded_redis import EmbeddedRedis
 from shared.events import (
     ArticleData,
     ArticlePublished,
@@ -169,99 +168,6 @@ def test_poison_on_every_stream_goes_to_its_dead_letters(
     expected = {"articles": 4, "views": 2, "comments.submitted": 2}
     wait_for(lambda: dead() == expected, timeout=20, what="the dead letters")
     report(sent=sum(expected.values()), stored=sum(dead().values()))
-
-
-def test_redis_unreachable_gateway_refuses_writes_and_keeps_reading(
-    fresh_services: Services, tmp_path: Path, report: Report
-) -> None:
-    own = EmbeddedRedis(tmp_path / "redis", appendonly=True)
-    own.start()
-    services = Services(
-        fresh_services.data_dir,
-        own.url,
-        fresh_services.namespace,
-        extra_env=fresh_services.extra_env,
-    )
-    try:
-        services.start("ingest", "gateway")
-        article = httpx.post(
-            f"{services.gateway}/api/v1/articles/import",
-            content=SEED.read_bytes(),
-            headers={
-                "Authorization": f"Bearer {services.editor_token}",
-                "Content-Type": "text/plain",
-            },
-        ).json()["article"]
-        url = f"{services.gateway}/api/v1/articles/{article['id']}"
-        assert httpx.get(url).status_code == 200
-        own.stop()
-        refused = httpx.post(f"{url}/views", headers=BROWSER)
-        assert refused.status_code == 503 and refused.headers["retry-after"]
-        assert httpx.get(url).status_code == 200  # reads answer from what the gateway has
-        own = EmbeddedRedis(tmp_path / "redis", port=own.port, appendonly=True)
-        own.start()
-        accepted = wait_for(
-            lambda: httpx.post(f"{url}/views", headers=BROWSER).status_code == 202,
-            timeout=20,
-            what="writes accepted again",
-        )
-        stored = redis.Redis.from_url(own.url).xlen(f"{services.namespace}:views")
-        report(sent=1 if accepted else 0, stored=stored)
-    finally:
-        services.stop_all()
-        own.stop()
-
-
-def test_redis_restarted_mid_traffic_views_counted_exactly_once(
-    fresh_services: Services, tmp_path: Path, report: Report
-) -> None:
-    own = EmbeddedRedis(tmp_path / "redis", appendonly=True)
-    own.start()
-    services = Services(
-        fresh_services.data_dir,
-        own.url,
-        fresh_services.namespace,
-        extra_env=fresh_services.extra_env,
-    )
-    client = redis.Redis.from_url(own.url)
-    ns = services.namespace
-    article = uuid.uuid4()
-    try:
-        services.start("views")
-        first = [
-            _envelope(
-                ViewRecorded(data=ViewData(article_id=article, visitor_id=f"visitor-{i:05d}"))
-            )
-            for i in range(2000)
-        ]
-        _xadd_all(client, f"{ns}:views", first)
-        own.stop()  # a clean restart: Redis writes its AOF, the services lose their connections
-        own = EmbeddedRedis(tmp_path / "redis", port=own.port, appendonly=True)
-        own.start()
-        client = redis.Redis.from_url(own.url)
-        second = [
-            _envelope(
-                ViewRecorded(data=ViewData(article_id=article, visitor_id=f"visitor-b{i:05d}"))
-            )
-            for i in range(2000)
-        ]
-        _xadd_all(client, f"{ns}:views", second)
-        port = services.ports["views"]
-
-        def total() -> int:
-            try:
-                return int(
-                    httpx.get(f"http://127.0.0.1:{port}/counts/{article}").json().get("total", 0)
-                )
-            except (httpx.HTTPError, ValueError):
-                return 0
-
-        wait_for(lambda: total() >= 4000, timeout=60, what="every view counted after the restart")
-        counted = total()
-        report(sent=4000, stored=min(counted, 4000), duplicated=max(counted - 4000, 0))
-    finally:
-        services.stop_all()
-        own.stop()
 
 
 def _views_replica(services: Services, n: int) -> tuple[subprocess.Popen[bytes], int]:

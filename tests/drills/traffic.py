@@ -1,0 +1,134 @@
+"""Readers' traffic through the gateway, each request from its own client address.
+
+Every view and comment is a distinct visitor (an address of its own), so each
+one accepted with ``202`` must be counted or decided exactly once.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sqlite3
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.conftest import SEED
+
+BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+#: What the drills' services need on top of the defaults: quick reclaims, no form delay.
+DRILL_ENV = {"NEWSROOM_CLAIM_IDLE_MS": "1000", "NEWSROOM_MIN_SUBMIT_SECONDS": "0"}
+
+
+def import_seed(gateway: str, editor_token: str) -> dict[str, Any]:
+    response = httpx.post(
+        f"{gateway}/api/v1/articles/import",
+        content=SEED.read_bytes(),
+        headers={"Authorization": f"Bearer {editor_token}", "Content-Type": "text/plain"},
+        timeout=30,
+    )
+    response.raise_for_status()
+    article: dict[str, Any] = response.json()["article"]
+    return article
+
+
+@dataclass
+class Readers:
+    gateway: str
+    article_id: str
+    #: Addresses in 198.18.0.0/15 (benchmarking range): never a real reader's.
+    _addresses: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    accepted_views: int = 0
+    accepted_comments: int = 0
+    refused: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _address(self) -> str:
+        n = next(self._addresses)
+        return f"198.{18 + n // 65536}.{n // 256 % 256}.{n % 256}"
+
+    def _headers(self) -> dict[str, str]:
+        return {"X-Forwarded-For": self._address(), "User-Agent": BROWSER_UA}
+
+    def view(self, client: httpx.Client) -> int:
+        url = f"{self.gateway}/api/v1/articles/{self.article_id}/views"
+        try:
+            status = client.post(url, headers=self._headers()).status_code
+        except httpx.HTTPError:
+            status = 0
+        with self._lock:
+            if status == 202:
+                self.accepted_views += 1
+            else:
+                self.refused += 1
+        return status
+
+    def comment(self, client: httpx.Client, n: int) -> int:
+        try:
+            token = client.get(f"{self.gateway}/api/v1/comments/form-token").json()["form_token"]
+            status = client.post(
+                f"{self.gateway}/api/v1/articles/{self.article_id}/comments",
+                json={
+                    "name": f"قارئ {n}",
+                    "email": f"reader{n}@example.com",
+                    "comment": f"تعليق رقم {n} على الخبر",
+                    "form_token": token,
+                },
+                headers=self._headers(),
+            ).status_code
+        except (httpx.HTTPError, ValueError, KeyError):
+            status = 0
+        with self._lock:
+            if status == 202:
+                self.accepted_comments += 1
+            else:
+                self.refused += 1
+        return status
+
+
+class Traffic:
+    """Views (and every tenth request a comment) in a background thread until stopped."""
+
+    def __init__(self, readers: Readers, comments: bool = True) -> None:
+        self.readers = readers
+        self.comments = comments
+        self._stop = threading.Event()
+        self.requests = 0
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=10) as client:
+            for n in itertools.count():
+                if self._stop.is_set():
+                    return
+                if self.comments and n % 10 == 9:
+                    self.readers.comment(client, n)
+                else:
+                    self.readers.view(client)
+                self.requests += 1
+
+    def __enter__(self) -> Traffic:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+
+def total_views(views_port: int, article_id: str) -> int:
+    try:
+        body = httpx.get(f"http://127.0.0.1:{views_port}/counts/{article_id}", timeout=5).json()
+        return int(body.get("total", 0))
+    except (httpx.HTTPError, ValueError):
+        return -1
+
+
+def count_rows(db: Path, sql: str) -> int:
+    try:
+        with sqlite3.connect(db, timeout=5) as conn:
+            return int(conn.execute(sql).fetchone()[0] or 0)
+    except sqlite3.Error:
+        return -1
