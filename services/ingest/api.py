@@ -6,6 +6,7 @@ import json
 import uuid
 from typing import Annotated
 
+import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import ValidationError
 
@@ -85,7 +86,7 @@ async def import_article(
         if kind in ("text/html", "application/xhtml+xml"):
             draft = parse_html(text, source_url=source_url)
         elif kind == "application/json":
-            body = json.loads(text)
+            body = orjson.loads(text)  # nesting deeper than 1024 is an error, not a crash
             if not isinstance(body, dict):
                 raise Problem(
                     422, "Invalid article", "Send a JSON object with the article's fields."

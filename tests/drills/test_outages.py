@@ -49,10 +49,9 @@ def restart(server: EmbeddedRedis, *, appendonly: bool) -> EmbeddedRedis:
     return again
 
 
-def _platform(tmp_path: Path, redis_url: str, **env: str) -> Services:
-    return Services(
-        tmp_path / "var", redis_url, f"drill-{uuid.uuid4().hex[:8]}", extra_env={**DRILL_ENV, **env}
-    )
+def _platform(tmp_path: Path, redis_url: str, namespace: str = "drill", **env: str) -> Services:
+    """Services for a drill: on its own Redis, or on the shared one under ``namespace``."""
+    return Services(tmp_path / "var", redis_url, namespace, extra_env={**DRILL_ENV, **env})
 
 
 def _settle(services: Services, readers: Readers) -> tuple[int, int]:
@@ -260,10 +259,14 @@ def _xadd_views(client: redis.Redis, stream: str, article: uuid.UUID, n: int, ta
 
 
 def test_database_unavailable_consumer_waits_and_catches_up(
-    views_database: tuple[str, str, str], redis_url: str, tmp_path: Path, report: Report
+    views_database: tuple[str, str, str],
+    redis_url: str,
+    namespace: str,
+    tmp_path: Path,
+    report: Report,
 ) -> None:
     url, name, admin = views_database
-    services = _platform(tmp_path, redis_url, NEWSROOM_VIEWS_DATABASE_URL=url)
+    services = _platform(tmp_path, redis_url, namespace, NEWSROOM_VIEWS_DATABASE_URL=url)
     client = redis.Redis.from_url(redis_url)
     stream = f"{services.namespace}:views"
     article = uuid.uuid4()
@@ -328,13 +331,14 @@ class SlowService:
 
 
 def test_slow_downstream_gateway_p99_bounded_by_its_timeouts(
-    tmp_path: Path, redis_url: str, report: Report
+    tmp_path: Path, redis_url: str, namespace: str, report: Report
 ) -> None:
     slow = SlowService()
     timeout = 0.5
     services = _platform(
         tmp_path,
         redis_url,
+        namespace,
         NEWSROOM_VIEWS_URL=f"http://127.0.0.1:{slow.port}",
         NEWSROOM_COMMENTS_URL=f"http://127.0.0.1:{slow.port}",
         NEWSROOM_UPSTREAM_TIMEOUT=str(timeout),

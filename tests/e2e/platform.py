@@ -112,6 +112,9 @@ class Services:
     ports: dict[str, int] = field(default_factory=lambda: {s: free_port() for s in SERVICES})
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     editor_token: str = "e2e-editor-token"
+    moderator_token: str = "e2e-moderator-token"
+    #: When set, each service's output goes to ``<log_dir>/<service>.log``.
+    log_dir: Path | None = None
 
     @property
     def env(self) -> dict[str, str]:
@@ -121,6 +124,7 @@ class Services:
             "NEWSROOM_REDIS_URL": self.redis_url,
             "NEWSROOM_NAMESPACE": self.namespace,
             "NEWSROOM_EDITOR_TOKEN": self.editor_token,
+            "NEWSROOM_MODERATOR_TOKEN": self.moderator_token,
             "NEWSROOM_LOG_LEVEL": "WARNING",
             **{f"NEWSROOM_{s.upper()}_PORT": str(p) for s, p in self.ports.items()},
             **self.extra_env,
@@ -134,8 +138,15 @@ class Services:
         import httpx
 
         for service in services or SERVICES:
+            output = None
+            if self.log_dir is not None:
+                self.log_dir.mkdir(parents=True, exist_ok=True)
+                output = (self.log_dir / f"{service}.log").open("ab")
             self.processes[service] = subprocess.Popen(
-                [sys.executable, "-m", f"services.{service}"], env=self.env
+                [sys.executable, "-m", f"services.{service}"],
+                env=self.env,
+                stdout=output,
+                stderr=subprocess.STDOUT if output else None,
             )
         for service in services or SERVICES:
             url = f"http://127.0.0.1:{self.ports[service]}/healthz"
