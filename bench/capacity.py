@@ -128,11 +128,13 @@ def _ok(url: str) -> bool:
 
 
 def relation_bytes(dsn: str, tables: list[str]) -> int:
+    """Tables with their indexes and TOAST, as PostgreSQL stores them."""
+    total = 0
     with psycopg.connect(dsn) as conn:
-        return sum(
-            int(conn.execute("SELECT pg_total_relation_size(%s)", (t,)).fetchone()[0])  # type: ignore[index]
-            for t in tables
-        )
+        for table in tables:
+            row = conn.execute("SELECT pg_total_relation_size(%s)", (table,)).fetchone()
+            total += int(row[0]) if row else 0
+    return total
 
 
 def load_gateway(base: str, article: dict[str, Any], seconds: float, threads: int = 8) -> int:
