@@ -62,7 +62,10 @@ class Supervisor:
             for index in range(max(1, self.scale.get(service, 1))):
                 env = dict(self.base_env)
                 env["NEWSROOM_CONSUMER_NAME"] = f"{service}-{index}-{os.getpid()}"
-                if index > 0:
+                if service == "gateway":
+                    # Every gateway replica serves the one public port (SO_REUSEPORT).
+                    env["NEWSROOM_REUSE_PORT"] = "true"
+                elif index > 0:
                     # Extra replicas of internal services listen on their own ports.
                     env[f"NEWSROOM_{service.upper()}_PORT"] = str(self.ports[service] + 100 * index)
                 replica = Replica(service, index, env)
@@ -83,12 +86,12 @@ class Supervisor:
                     )
                 )
                 try:
-                    if (
-                        httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5).status_code
-                        == 200
-                    ):
+                    answer = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5)
+                    # Gateway replicas share a port: wait until this one has answered.
+                    pid = replica.process.pid if replica.process else -1
+                    if answer.status_code == 200 and answer.json()["instance"].endswith(f"-{pid}"):
                         del pending[name]
-                except httpx.HTTPError:
+                except (httpx.HTTPError, ValueError, KeyError):
                     pass
             time.sleep(0.1)
         if pending:

@@ -213,6 +213,8 @@ class StreamConsumer(Generic[T]):
         except aioredis.ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
+        # Listed in XINFO CONSUMERS from the start, not only once it was given work.
+        await self.client.xgroup_createconsumer(self.stream, self.group, self.consumer)
 
     def start(self) -> None:
         """Start the batch worker and the claimer (call once the event loop runs)."""

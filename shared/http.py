@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
+import socket
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -193,9 +195,11 @@ Check = Callable[[], Awaitable[None]]
 def add_health_routes(app: FastAPI, checks: Mapping[str, Check]) -> None:
     """``/healthz`` answers while the process lives; ``/readyz`` runs every check."""
 
+    instance = f"{socket.gethostname()}-{os.getpid()}"  # which replica answered
+
     @app.get("/healthz", tags=["ops"], summary="Liveness")
     async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+        return {"status": "ok", "instance": instance}
 
     @app.get("/readyz", tags=["ops"], summary="Readiness: dependencies reachable")
     async def readyz() -> JSONResponse:

@@ -48,3 +48,4 @@ def configure_logging(service: str, level: str, fmt: str) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # trafilatura logs a page without an article as an ERROR; for us it is a 422 answer.
     logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # our own line says what migrated

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import socket
 from collections.abc import Callable
 
 import uvicorn
@@ -27,7 +28,7 @@ def serve(settings: NewsroomSettings, build: Callable[..., FastAPI]) -> None:
     # collector from scanning it again and again under load.
     gc.collect()
     gc.freeze()
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
@@ -38,3 +39,20 @@ def serve(settings: NewsroomSettings, build: Callable[..., FastAPI]) -> None:
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
     )
+    server = uvicorn.Server(config)
+    if settings.reuse_port:
+        server.run(sockets=[_shared_socket(settings.host, settings.port)])
+    else:
+        server.run()
+
+
+def _shared_socket(host: str, port: int) -> socket.socket:
+    """A listening socket other replicas can bind too (the kernel balances between them)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock

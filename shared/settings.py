@@ -51,6 +51,9 @@ class NewsroomSettings(BaseSettings):
     log_level: str = "INFO"
     #: ``json`` (one object per line, with trace ids) or ``text``.
     log_format: str = "json"
+    #: Bind with SO_REUSEPORT: several replicas share one port, the kernel spreads
+    #: connections over them (``newsroom up --scale gateway=N``).
+    reuse_port: bool = False
     #: Proxies whose X-Forwarded-For is believed (uvicorn's forwarded_allow_ips).
     forwarded_allow_ips: str = "127.0.0.1"
 
