@@ -11,6 +11,7 @@ import hmac
 import json
 import os
 import socket
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -20,6 +21,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.metrics import Metrics
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -134,57 +137,6 @@ def bearer_guard(expected: str | None, realm: str) -> Callable[[Request], Awaita
     return guard
 
 
-class BodySizeLimit:
-    """Reject request bodies over ``max_bytes`` with 413, before reading them whole."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        for name, value in scope.get("headers", ()):
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await self._reject(send)
-                return
-        received = 0
-        too_large = False
-
-        async def limited_receive() -> Message:
-            nonlocal received, too_large
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    too_large = True
-                    raise _TooLarge
-            return message
-
-        try:
-            await self.app(scope, limited_receive, send)
-        except _TooLarge:
-            await self._reject(send)
-
-    async def _reject(self, send: Send) -> None:
-        body = Problem(
-            413, "Request body too large", f"The body may be at most {self.max_bytes} bytes."
-        ).body()
-        payload = json.dumps(body).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", PROBLEM_JSON.encode()),
-                    (b"content-length", str(len(payload)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
-
-
 class _TooLarge(Exception):
     pass
 
@@ -237,29 +189,104 @@ _SECURITY_HEADERS = [
 ]
 
 
-class SecurityHeaders:
-    """Security headers on every response; a CSP without inline scripts except on the API docs."""
+class Edge:
+    """What every request passes through, in one ASGI layer: the body-size limit (413
+    before the body is read whole), security headers with a CSP without inline
+    scripts (except on the API docs), and the request metrics by route template.
 
-    def __init__(self, app: ASGIApp, docs_paths: tuple[str, ...] = ("/docs", "/redoc")) -> None:
+    One layer rather than three: on the hottest routes each layer's wrapped
+    ``send`` costs an extra closure call and await per message.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        metrics: Metrics | None = None,
+        max_body_bytes: int | None = None,
+        security_headers: bool = False,
+        docs_paths: tuple[str, ...] = ("/docs", "/redoc"),
+    ) -> None:
         self.app = app
+        self.metrics = metrics
+        self.max_body_bytes = max_body_bytes
+        self.security_headers = security_headers
         self.docs_paths = docs_paths
+        self._strict = [*_SECURITY_HEADERS, (b"content-security-policy", STRICT_CSP.encode())]
+        self._docs = [*_SECURITY_HEADERS, (b"content-security-policy", DOCS_CSP.encode())]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        csp = (DOCS_CSP if scope["path"].startswith(self.docs_paths) else STRICT_CSP).encode()
+        started = time.perf_counter()
+        status = 500
+        extra: list[tuple[bytes, bytes]] = []
+        if self.security_headers:
+            extra = self._docs if scope["path"].startswith(self.docs_paths) else self._strict
 
-        async def send_with_headers(message: Message) -> None:
+        async def edge_send(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
-                message["headers"] = [
-                    *message.get("headers", []),
-                    *_SECURITY_HEADERS,
-                    (b"content-security-policy", csp),
-                ]
+                status = message["status"]
+                if extra:
+                    message["headers"] = [*message.get("headers", ()), *extra]
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            limit = self.max_body_bytes
+            if limit is None or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+                await self.app(scope, receive, edge_send)
+            elif _declared_length(scope) > limit:
+                await _reject_too_large(edge_send, limit)
+            else:
+                await self._limited(scope, receive, edge_send, limit)
+        finally:
+            if self.metrics is not None:
+                route = getattr(scope.get("route"), "path", None) or "unmatched"
+                self.metrics.observe_request(
+                    scope["method"], route, status, time.perf_counter() - started
+                )
+
+    async def _limited(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _TooLarge:
+            await _reject_too_large(send, limit)
+
+
+def _declared_length(scope: Scope) -> int:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            return int(value) if value.isdigit() else 0
+    return 0
+
+
+async def _reject_too_large(send: Send, limit: int) -> None:
+    body = Problem(413, "Request body too large", f"The body may be at most {limit} bytes.").body()
+    payload = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", PROBLEM_JSON.encode()),
+                (b"content-length", str(len(payload)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
 
 
 def etag_for(body: bytes) -> str:

@@ -9,7 +9,6 @@ consumer is stopped.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,7 +22,6 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.streams import Streams
 
@@ -45,6 +43,7 @@ class Metrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
             registry=self.registry,
         )
+        self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self.messages = Counter(
             "newsroom_messages",
             "Stream entries handled",
@@ -70,6 +69,19 @@ class Metrics:
             registry=self.registry,
         )
 
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count and time one request (label children cached: ``labels()`` is slow)."""
+        key = (method, route, status)
+        children = self._request_children.get(key)
+        if children is None:
+            children = (
+                self.http_requests.labels(self.service, method, route, str(status)),
+                self.http_duration.labels(self.service, method, route),
+            )
+            self._request_children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
+
     def message_outcome(self, stream: str, outcome: str, n: int = 1) -> None:
         self.messages.labels(self.service, stream, outcome).inc(n)
 
@@ -87,39 +99,6 @@ class Metrics:
                     self.lag.labels(stream, group).set(info.get("lag") or 0)
                     self.pending.labels(stream, group).set(info.get("pending") or 0)
             self.dlq.labels(Streams.dlq(stream)).set(await client.xlen(Streams.dlq(stream)))
-
-
-class HttpMetrics:
-    """Counts and times every request by route template (not by raw path: bounded labels)."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def recording_send(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, recording_send)
-        finally:
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
-            method = scope["method"]
-            self.metrics.http_requests.labels(
-                self.metrics.service, method, route, str(status)
-            ).inc()
-            self.metrics.http_duration.labels(self.metrics.service, method, route).observe(
-                time.perf_counter() - started
-            )
 
 
 def add_metrics_route(

@@ -24,8 +24,8 @@ from shared.broker import make_broker
 from shared.consumer import Entry, StreamConsumer, start_consumers, stop_consumers
 from shared.db import make_engine, session_factory
 from shared.events import ArticleEvent, CommentSubmitted
-from shared.http import Problem, add_health_routes, bearer_guard, install_problem_handlers
-from shared.metrics import HttpMetrics, Metrics, add_metrics_route
+from shared.http import Edge, Problem, add_health_routes, bearer_guard, install_problem_handlers
+from shared.metrics import Metrics, add_metrics_route
 from shared.migrations import prepare_schema
 from shared.outbox import OutboxRelay
 from shared.pagination import BadCursor
@@ -238,6 +238,6 @@ def create_app(
         await client.ping()
 
     add_metrics_route(app, metrics, client, [(c.stream, c.group) for c in consumers])
-    app.add_middleware(HttpMetrics, metrics=metrics)
+    app.add_middleware(Edge, metrics=metrics)
     add_health_routes(app, {"database": db_ready, "redis": redis_ready})
     return app

@@ -25,8 +25,8 @@ from shared.asyncapi import asyncapi_document
 from shared.broker import make_broker
 from shared.comments import FormTokens
 from shared.events import article_event_adapter, comment_event_adapter
-from shared.http import BodySizeLimit, SecurityHeaders, add_health_routes, install_problem_handlers
-from shared.metrics import HttpMetrics, Metrics, add_metrics_route
+from shared.http import Edge, add_health_routes, install_problem_handlers
+from shared.metrics import Metrics, add_metrics_route
 from shared.streams import Streams
 from shared.telemetry import http_telemetry, make_tracer_provider
 
@@ -173,7 +173,6 @@ def create_app(settings: GatewaySettings, tracer_provider: TracerProvider | None
         (streams.articles, "comments"),
     ]
     add_metrics_route(app, metrics, redis_client, platform_groups)
-    app.add_middleware(HttpMetrics, metrics=metrics)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -182,9 +181,10 @@ def create_app(settings: GatewaySettings, tracer_provider: TracerProvider | None
             allow_headers=["Content-Type", "Authorization", "Accept-Language"],
             max_age=600,
         )
-    app.add_middleware(SecurityHeaders)
-    # Ours, not FastAPI's max_body_size: a 413 in the same problem+json shape as every error.
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # Our body limit, not FastAPI's max_body_size: a 413 in the problem+json shape.
+    app.add_middleware(
+        Edge, metrics=metrics, max_body_bytes=settings.max_body_bytes, security_headers=True
+    )
     return app
 
 

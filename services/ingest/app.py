@@ -12,8 +12,8 @@ from sqlalchemy import text
 
 from shared.broker import make_broker
 from shared.db import make_engine, session_factory
-from shared.http import BodySizeLimit, add_health_routes, bearer_guard, install_problem_handlers
-from shared.metrics import HttpMetrics, Metrics, add_metrics_route
+from shared.http import Edge, add_health_routes, bearer_guard, install_problem_handlers
+from shared.metrics import Metrics, add_metrics_route
 from shared.migrations import prepare_schema
 from shared.outbox import OutboxRelay
 from shared.streams import Streams
@@ -88,7 +88,6 @@ def create_app(settings: IngestSettings, tracer_provider: TracerProvider | None 
     add_health_routes(app, {"database": db_ready, "redis": redis_ready})
     metrics = Metrics("ingest")
     add_metrics_route(app, metrics)
-    app.add_middleware(HttpMetrics, metrics=metrics)
-    # Ours, not FastAPI's max_body_size: a 413 in the same problem+json shape as every error.
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
+    # Our body limit, not FastAPI's max_body_size: a 413 in the problem+json shape.
+    app.add_middleware(Edge, metrics=metrics, max_body_bytes=settings.max_upload_bytes)
     return app

@@ -19,8 +19,8 @@ from shared.broker import make_broker
 from shared.consumer import Entry, StreamConsumer, start_consumers, stop_consumers
 from shared.db import make_engine, make_sync_engine
 from shared.events import ArticleEvent, ViewRecorded
-from shared.http import Problem, add_health_routes, install_problem_handlers
-from shared.metrics import HttpMetrics, Metrics, add_metrics_route
+from shared.http import Edge, Problem, add_health_routes, install_problem_handlers
+from shared.metrics import Metrics, add_metrics_route
 from shared.migrations import prepare_schema
 from shared.streams import Streams
 from shared.telemetry import http_telemetry, instrument_engine, make_tracer_provider
@@ -167,6 +167,6 @@ def create_app(settings: ViewsSettings, tracer_provider: TracerProvider | None =
                 raise RuntimeError(f"no consumer group on {consumer.stream}")
 
     add_metrics_route(app, metrics, client, [(streams.views, GROUP), (streams.articles, GROUP)])
-    app.add_middleware(HttpMetrics, metrics=metrics)
+    app.add_middleware(Edge, metrics=metrics)
     add_health_routes(app, {"database": db_ready, "redis": redis_ready, "groups": consuming})
     return app
