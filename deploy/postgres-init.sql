@@ -1,0 +1,5 @@
+-- One database per service (each owns its data); run once by the postgres image
+-- on an empty data directory. The schemas come from `newsroom migrate`.
+CREATE DATABASE ingest OWNER newsroom;
+CREATE DATABASE views OWNER newsroom;
+CREATE DATABASE comments OWNER newsroom;
