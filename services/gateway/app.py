@@ -34,6 +34,7 @@ from . import api, pages
 from .articles import ArticleParts
 from .catalog import ArticleCatalog
 from .commenting import CommentDesk, load_form_secret
+from .hot import HotRoutes
 from .recorder import RateLimitedPublisher
 from .settings import GatewaySettings
 from .upstreams import Upstreams
@@ -173,6 +174,8 @@ def create_app(settings: GatewaySettings, tracer_provider: TracerProvider | None
         (streams.articles, "comments"),
     ]
     add_metrics_route(app, metrics, redis_client, platform_groups)
+    if settings.hot_routes:
+        app.add_middleware(HotRoutes, fastapi=app)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -30,5 +30,8 @@ class GatewaySettings(NewsroomSettings):
     cors_origins: list[str] = Field(default_factory=list)
     #: Seconds view counts are reused before asking the views service again.
     views_cache_seconds: float = 1.0
+    #: Serve the article JSON, page and POST …/views past FastAPI's router (same
+    #: handlers, see hot.py); off sends them the framework's way.
+    hot_routes: bool = True
     #: Seconds approved comments are reused (comment events drop them sooner).
     comments_cache_seconds: float = 30.0

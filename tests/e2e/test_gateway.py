@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from urllib.parse import quote
 
@@ -10,7 +12,7 @@ import pytest
 
 from tests.conftest import SEED
 from tests.e2e.platform import Services
-from tests.support import wait_for
+from tests.support import free_port, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -144,3 +146,61 @@ def test_metrics_show_lag_rising_while_a_consumer_is_stopped_and_falling_after(
         )
         >= 20
     )
+
+
+def test_hot_routes_answer_exactly_as_the_framework_does(services: Services) -> None:
+    """The article JSON, page and POST …/views skip FastAPI's router (services/gateway/hot.py):
+    a gateway with that off must give the same answers, byte for byte."""
+    services.start()
+    article = _import_seed(services)
+    framework_port = free_port()
+    framework = subprocess.Popen(
+        [sys.executable, "-m", "services.gateway"],
+        env={
+            **services.env,
+            "NEWSROOM_GATEWAY_PORT": str(framework_port),
+            "NEWSROOM_HOT_ROUTES": "false",
+        },
+    )
+    try:
+        other = f"http://127.0.0.1:{framework_port}"
+        wait_for(lambda: _ready(other), timeout=60, what="the framework-only gateway")
+        paths = [
+            f"/api/v1/articles/{article['id']}",
+            f"/api/v1/articles/{quote(str(article['slug']))}",
+            f"/articles/{quote(str(article['slug']))}",
+            "/api/v1/articles/no-such-article",
+            "/articles/no-such-article",
+            "/api/v1/articles/popular",
+        ]
+        for path in paths:
+            hot, plain = httpx.get(services.gateway + path), httpx.get(other + path)
+            assert (hot.status_code, hot.content) == (plain.status_code, plain.content), path
+            assert _headers(hot) == _headers(plain), path
+            if "etag" in hot.headers:  # and revalidation answers 304 on both
+                again = {"If-None-Match": hot.headers["etag"]}
+                assert httpx.get(services.gateway + path, headers=again).status_code == 304
+        reader = {"User-Agent": "Mozilla/5.0 Firefox/128.0"}
+        for ref in (article["id"], "no-such-article"):
+            hot = httpx.post(f"{services.gateway}/api/v1/articles/{ref}/views", headers=reader)
+            plain = httpx.post(f"{other}/api/v1/articles/{ref}/views", headers=reader)
+            assert (hot.status_code, hot.content) == (plain.status_code, plain.content)
+            assert _headers(hot) == _headers(plain)
+        metrics = httpx.get(f"{services.gateway}/metrics").text
+        assert 'route="/api/v1/articles/{id_or_slug}"' in metrics  # labelled by template
+    finally:
+        framework.terminate()
+        framework.wait(30)
+
+
+def _headers(response: httpx.Response) -> dict[str, str]:
+    return {k: v for k, v in response.headers.items() if k not in ("date", "content-length")} | {
+        "content-length": str(len(response.content))
+    }
+
+
+def _ready(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/readyz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
