@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
+from opentelemetry import trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.propagate import inject
 from opentelemetry.trace import SpanKind, Tracer
@@ -77,6 +78,11 @@ class RateLimitedPublisher:
         ``marker`` (key, ttl ms) is set to the entry id on success: proof, for a
         while, that the event was accepted.
         """
+        if not trace.get_current_span().is_recording():
+            # An unsampled request (most of them): a PRODUCER span would record
+            # nothing; the trace context still travels on (sampled=0), so every
+            # later hop makes the same decision.
+            return await self._send(stream, event, rate_key, limit, window_ms, marker)
         with self.tracer.start_as_current_span(
             f"send {stream}",
             kind=SpanKind.PRODUCER,
@@ -88,25 +94,39 @@ class RateLimitedPublisher:
                 "messaging.message.id": str(event.event_id),
             },
         ) as span:
-            headers: dict[str, Any] = {
-                "event_type": event.type,  # type: ignore[attr-defined]
-                "event_id": str(event.event_id),
-                "correlation_id": str(event.event_id),  # FastStream links batch spans by it
-                "content-type": "application/json",
-            }
-            inject(headers)  # traceparent of this PRODUCER span
-            payload = event_envelope(event.__pydantic_serializer__.to_json(event), headers)
-            keys = [rate_key, stream] + ([marker[0]] if marker else [])
-            args: list[int | bytes] = [limit, window_ms, self.maxlen, payload]
-            if marker:
-                args.append(marker[1])
-            # This span already is the XADD (with the rate-limit check): no CLIENT span
-            # of redis-py's instrumentation under it, on the hottest path of all.
-            with suppress_instrumentation():
-                accepted, value = await self.script(keys=keys, args=args)
-            if not accepted:
+            published = await self._send(stream, event, rate_key, limit, window_ms, marker)
+            if published.accepted:
+                span.set_attribute("messaging.redis.entry_id", published.entry_id or "")
+            else:
                 span.set_attribute("newsroom.rate_limited", True)
-                return Published(False, retry_after_ms=max(int(value), 0))
-            entry_id = value.decode() if isinstance(value, bytes) else str(value)
-            span.set_attribute("messaging.redis.entry_id", entry_id)
-            return Published(True, entry_id=entry_id)
+            return published
+
+    async def _send(
+        self,
+        stream: str,
+        event: Event,
+        rate_key: str,
+        limit: int,
+        window_ms: int,
+        marker: tuple[str, int] | None,
+    ) -> Published:
+        headers: dict[str, Any] = {
+            "event_type": event.type,  # type: ignore[attr-defined]
+            "event_id": str(event.event_id),
+            "correlation_id": str(event.event_id),  # FastStream links batch spans by it
+            "content-type": "application/json",
+        }
+        inject(headers)  # traceparent of the PRODUCER span (or of the unsampled request)
+        payload = event_envelope(event.__pydantic_serializer__.to_json(event), headers)
+        keys = [rate_key, stream] + ([marker[0]] if marker else [])
+        args: list[int | bytes] = [limit, window_ms, self.maxlen, payload]
+        if marker:
+            args.append(marker[1])
+        # The PRODUCER span is the XADD (with the rate-limit check): no CLIENT span
+        # of redis-py's instrumentation under it, on the hottest path of all.
+        with suppress_instrumentation():
+            accepted, value = await self.script(keys=keys, args=args)
+        if not accepted:
+            return Published(False, retry_after_ms=max(int(value), 0))
+        entry_id = value.decode() if isinstance(value, bytes) else str(value)
+        return Published(True, entry_id=entry_id)
