@@ -238,6 +238,7 @@ class StreamConsumer(Generic[T]):
             if self._claimer is not None:
                 await self._claimer
             await self._queue.join()
+            await self._finish_own_pending()
 
         try:
             await asyncio.wait_for(settle(), within)
@@ -253,6 +254,32 @@ class StreamConsumer(Generic[T]):
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
+
+    async def _finish_own_pending(self) -> None:
+        """Handle what was delivered to this consumer but never reached a worker.
+
+        FastStream drops a batch whose read returns after its subscriber was told to
+        stop: those entries sit in this consumer's pending list. Reading the list
+        (XREADGROUP from id 0) and handling them now leaves nothing for another
+        replica to reclaim later.
+        """
+        seen: set[str] = set()
+        while True:
+            reply: Any = await self.client.xreadgroup(
+                self.group, self.consumer, {self.stream: "0"}, count=self.claim_batch
+            )
+            entries = reply[0][1] if reply else []
+            ids = {i.decode() if isinstance(i, bytes) else i for i, _f in entries}
+            if not entries or ids <= seen:  # nothing left, or nothing could be applied
+                return
+            seen |= ids
+            gone = [i for i, f in entries if not f]  # trimmed from the stream meanwhile
+            if gone:
+                await self.client.xack(self.stream, self.group, *gone)
+            live = [(i, f) for i, f in entries if f]
+            if live:
+                log.info("%s: handling %d entries read while stopping", self.stream, len(live))
+                await self._handle_claimed(live)
 
     async def _claim_forever(self) -> None:
         # FastStream's min_idle_time subscriber polls XAUTOCLAIM in a hot loop while

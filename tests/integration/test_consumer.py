@@ -1,0 +1,102 @@
+"""The reliable consumer on a real Redis: what it was given, it applies before it stops,
+and a consumer group lost with an unpersisted Redis comes back by itself."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+
+import pytest
+import redis.asyncio as aioredis
+from opentelemetry.sdk.trace import TracerProvider
+
+from shared.broker import make_broker
+from shared.consumer import Entry, StreamConsumer, start_consumers, stop_consumers
+from shared.events import ViewData, ViewRecorded
+from shared.settings import NewsroomSettings
+from shared.streams import DATA_FIELD, encode_envelope
+from tests.support import await_for
+
+pytestmark = pytest.mark.integration
+
+
+def _view(n: int) -> bytes:
+    event = ViewRecorded(data=ViewData(article_id=uuid.uuid4(), visitor_id=f"visitor-{n:04d}"))
+    return encode_envelope(event.model_dump_json().encode(), {})
+
+
+def _consumer(
+    redis_url: str, namespace: str, applied: list[str]
+) -> tuple[StreamConsumer[ViewRecorded], aioredis.Redis, object]:
+    settings = NewsroomSettings(redis_url=redis_url, namespace=namespace)
+    provider = TracerProvider()
+    broker = make_broker(settings, provider)
+    client = aioredis.Redis.from_url(redis_url)
+
+    async def apply(entries: Sequence[Entry[ViewRecorded]]) -> None:
+        applied.extend(e.entry_id for e in entries)
+
+    consumer = StreamConsumer[ViewRecorded](
+        broker=broker,
+        client=client,
+        stream=f"{namespace}:views",
+        group="views",
+        consumer="replica-1",
+        event_type=ViewRecorded,
+        apply=apply,
+        claim_idle_ms=60_000,  # nobody else's entries to take over in these tests
+        tracer_provider=provider,
+    )
+    return consumer, client, broker
+
+
+async def test_entries_delivered_but_not_handled_are_applied_before_stopping(
+    redis_url: str, namespace: str
+) -> None:
+    applied: list[str] = []
+    consumer, client, broker = _consumer(redis_url, namespace, applied)
+    stream = f"{namespace}:views"
+    await consumer.ensure_group()
+    ids = [await client.xadd(stream, {DATA_FIELD: _view(n)}) for n in range(10)]
+    # Delivered to this consumer, as a read cut short by a stop leaves them: pending, unhandled.
+    await client.xreadgroup("views", "replica-1", {stream: ">"}, count=100)
+    await start_consumers(broker, [consumer])  # type: ignore[arg-type]
+    await stop_consumers(broker, [consumer])  # type: ignore[arg-type]
+    try:
+        assert sorted(applied) == sorted(i.decode() for i in ids)
+        assert (await client.xpending(stream, "views"))["pending"] == 0
+    finally:
+        await client.aclose()
+
+
+async def test_a_lost_consumer_group_is_recreated_and_reading_resumes(
+    redis_url: str, namespace: str
+) -> None:
+    applied: list[str] = []
+    consumer, client, broker = _consumer(redis_url, namespace, applied)
+    stream = f"{namespace}:views"
+    await start_consumers(broker, [consumer])  # type: ignore[arg-type]
+    try:
+        await client.xadd(stream, {DATA_FIELD: _view(1)})
+        await await_for(_true_when(lambda: len(applied) == 1), what="the first view applied")
+        await client.delete(stream)  # what a Redis restarted without persistence looks like
+        await await_for(lambda: _group_exists(client, stream), what="the group recreated")
+        second = await client.xadd(stream, {DATA_FIELD: _view(2)})
+        await await_for(_true_when(lambda: second.decode() in applied), what="reading again")
+    finally:
+        await stop_consumers(broker, [consumer])  # type: ignore[arg-type]
+        await client.aclose()
+
+
+def _true_when(check: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
+    async def poll() -> bool:
+        return check()
+
+    return poll
+
+
+async def _group_exists(client: aioredis.Redis, stream: str) -> bool:
+    try:
+        return any(g["name"] == b"views" for g in await client.xinfo_groups(stream))
+    except aioredis.ResponseError:
+        return False
