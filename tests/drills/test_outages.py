@@ -43,10 +43,11 @@ def own_redis(tmp_path: Path, *, appendonly: bool) -> Iterator[EmbeddedRedis]:
 
 
 def restart(server: EmbeddedRedis, *, appendonly: bool) -> EmbeddedRedis:
+    """Stop and start the same server (same port, same data dir): the caller still owns it."""
     server.stop()  # services lose their connections; without AOF, everything is gone
-    again = EmbeddedRedis(server.data_dir, port=server.port, appendonly=appendonly)
-    again.start()
-    return again
+    server.appendonly = appendonly
+    server.start()
+    return server
 
 
 def _platform(tmp_path: Path, redis_url: str, namespace: str = "drill", **env: str) -> Services:
@@ -202,8 +203,7 @@ def test_redis_unreachable_for_30s_reads_served_writes_refused_outbox_holds(
                 refused = httpx.post(f"{url}/views", headers={"User-Agent": "Firefox/128.0"})
                 assert refused.status_code == 503 and int(refused.headers["retry-after"]) >= 1
                 reads, writes = reads + 1, writes + 1
-            server = EmbeddedRedis(server.data_dir, port=server.port, appendonly=True)
-            server.start()
+            server.start()  # the same port and data: the outbox's events wait for it
             client = redis.Redis.from_url(server.url)
 
             def updated_events() -> int:
