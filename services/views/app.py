@@ -92,6 +92,7 @@ def create_app(settings: ViewsSettings, tracer_provider: TracerProvider | None =
         event_type=ViewRecorded,
         apply=apply_views,
         batch_size=settings.batch_size,
+        workers=settings.apply_workers,
         **common,  # type: ignore[arg-type]
     )
     article_consumer = StreamConsumer[ArticleEvent](

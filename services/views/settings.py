@@ -9,6 +9,9 @@ class ViewsSettings(NewsroomSettings):
     dedupe_window_minutes: int = 30
     #: Entries read (and committed) per batch.
     batch_size: int = 500
+    #: Batches applied at once: while one waits on Redis (the dedupe window), the
+    #: next one is validated and committed. Counting stays exactly-once (see counting.py).
+    apply_workers: int = 2
     #: Days the per-day unique-visitor sketches are kept.
     unique_retention_days: int = 40
     #: Hours the ledger remembers applied entries (redeliveries come much sooner).
