@@ -12,6 +12,7 @@ import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,20 +54,44 @@ def pg_server_url() -> Iterator[str]:
     yield "postgresql://postgres@127.0.0.1:5432/test"
 
 
-@pytest.fixture(scope="session")
-def pg_url(pg_server_url: str) -> Iterator[str]:
-    """A PostgreSQL database of this test run's own."""
+@dataclass(frozen=True)
+class PgDatabase:
+    url: str
+    name: str
+    admin_dsn: str  # the server's maintenance database, to alter or drop this one
+
+
+@contextlib.contextmanager
+def fresh_pg_database(server_url: str) -> Iterator[PgDatabase]:
+    """A PostgreSQL database of its own on ``server_url``, dropped afterwards."""
     import psycopg
     from sqlalchemy.engine import make_url
 
     name = f"newsroom_test_{uuid.uuid4().hex[:12]}"
-    admin = make_url(pg_server_url).set(drivername="postgresql")
+    admin = make_url(server_url).set(drivername="postgresql")
     dsn = admin.render_as_string(hide_password=False)
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    yield admin.set(database=name).render_as_string(hide_password=False)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield PgDatabase(admin.set(database=name).render_as_string(hide_password=False), name, dsn)
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def pg_url(pg_server_url: str) -> Iterator[str]:
+    """A PostgreSQL database of this test run's own."""
+    with fresh_pg_database(pg_server_url) as database:
+        yield database.url
+
+
+@pytest.fixture
+def own_pg_database(pg_server_url: str) -> Iterator[PgDatabase]:
+    """A PostgreSQL database of this test's own (for tests that take it away or share it)."""
+    with fresh_pg_database(pg_server_url) as database:
+        yield database
 
 
 @pytest.fixture

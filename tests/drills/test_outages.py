@@ -16,11 +16,11 @@ import orjson
 import psycopg
 import pytest
 import redis
-from sqlalchemy.engine import make_url
 
 from newsroom.embedded_redis import EmbeddedRedis
 from shared.events import ViewData, ViewRecorded
 from shared.streams import DATA_FIELD, encode_envelope
+from tests.conftest import PgDatabase
 from tests.drills.conftest import Report
 from tests.drills.traffic import DRILL_ENV, Readers, Traffic, count_rows, import_seed, total_views
 from tests.e2e.platform import Services
@@ -236,20 +236,6 @@ def test_redis_unreachable_for_30s_reads_served_writes_refused_outbox_holds(
             server.stop()
 
 
-@pytest.fixture
-def views_database(pg_server_url: str) -> Iterator[tuple[str, str, str]]:
-    """(url, database name, admin DSN) of a PostgreSQL database of this drill's own."""
-    name = f"newsroom_test_{uuid.uuid4().hex[:12]}"
-    admin = make_url(pg_server_url).set(drivername="postgresql")
-    dsn = admin.render_as_string(hide_password=False)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield admin.set(database=name).render_as_string(hide_password=False), name, dsn
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def _xadd_views(client: redis.Redis, stream: str, article: uuid.UUID, n: int, tag: str) -> None:
     pipe = client.pipeline(transaction=False)
     for i in range(n):
@@ -259,13 +245,13 @@ def _xadd_views(client: redis.Redis, stream: str, article: uuid.UUID, n: int, ta
 
 
 def test_database_unavailable_consumer_waits_and_catches_up(
-    views_database: tuple[str, str, str],
+    own_pg_database: PgDatabase,
     redis_url: str,
     namespace: str,
     tmp_path: Path,
     report: Report,
 ) -> None:
-    url, name, admin = views_database
+    url, name, admin = own_pg_database.url, own_pg_database.name, own_pg_database.admin_dsn
     services = _platform(tmp_path, redis_url, namespace, NEWSROOM_VIEWS_DATABASE_URL=url)
     client = redis.Redis.from_url(redis_url)
     stream = f"{services.namespace}:views"

@@ -7,15 +7,13 @@ the production engine, sharing one database as compose deploys them.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import psycopg
 import pytest
-from sqlalchemy.engine import make_url
 
+from tests.conftest import PgDatabase
 from tests.support import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -23,21 +21,10 @@ pytestmark = pytest.mark.e2e
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 
 
-@pytest.fixture
-def shared_database(pg_server_url: str) -> Iterator[str]:
-    name = f"newsroom_test_{uuid.uuid4().hex[:12]}"
-    admin = make_url(pg_server_url).set(drivername="postgresql")
-    dsn = admin.render_as_string(hide_password=False)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield admin.set(database=name).render_as_string(hide_password=False)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def test_the_platform_runs_on_one_postgresql_database(
-    shared_database: str, platform_factory: Any
+    own_pg_database: PgDatabase, platform_factory: Any
 ) -> None:  # (in this order: the platform stops before its database is dropped)
+    shared_database = own_pg_database.url
     platform = platform_factory(
         extra_env={"NEWSROOM_DATABASE_URL": shared_database, "NEWSROOM_MIN_SUBMIT_SECONDS": "0"}
     )
