@@ -13,6 +13,7 @@ The work is done in Redis, not in Python: one compact argument per event.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -70,6 +71,10 @@ class VisitorWindow:
         self.ttl_ms = self.window_ms + 3_600_000
         self.unique_ttl = int(timedelta(days=unique_days).total_seconds())
         self.script = client.register_script(CLAIM_WINDOW)
+        # Batches are applied two at a time; their claims still reach Redis in the order
+        # the batches were read (a FIFO lock), so a reader's views spread over adjacent
+        # batches are judged in stream order, as with one batch at a time.
+        self._in_order = asyncio.Lock()
 
     def unique_key(self, article_id: str, day: str) -> str:
         return f"{self.prefix}unique:{article_id}:{day}"
@@ -87,7 +92,8 @@ class VisitorWindow:
         args += [
             f"{v.article} {v.visitor} {v.token} {v.ms} {v.day} {v.previous_visitor}" for v in views
         ]
-        return [bool(r) for r in await self.script(keys=[], args=args)]
+        async with self._in_order:
+            return [bool(r) for r in await self.script(keys=[], args=args)]
 
     async def unique_counts(self, article_ids: Sequence[str], day: str) -> list[int]:
         async with self.client.pipeline(transaction=False) as pipe:
