@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -124,3 +125,23 @@ def test_every_database_owner_migrates_before_it_serves() -> None:
             assert init["command"] == ["newsroom", "migrate", doc["metadata"]["name"]], name
     compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
     assert compose["services"]["migrate"]["command"] == ["newsroom", "migrate"]
+
+
+def test_alert_rules_use_only_metrics_the_services_export() -> None:
+    from shared.metrics import Metrics
+
+    exported = set()
+    for metric in Metrics("test").registry.collect():
+        exported |= {sample_name for sample_name in (s.name for s in metric.samples)}
+        exported.add(metric.name)
+    # Counters and histograms also export _total / _bucket / _sum / _count series.
+    exported |= {
+        f"{n}_{suffix}" for n in set(exported) for suffix in ("total", "bucket", "sum", "count")
+    }
+    rules = yaml.safe_load((DEPLOY / "alerts.yaml").read_text())["groups"][0]["rules"]
+    assert rules
+    for rule in rules:
+        used = set(re.findall(r"\b(newsroom_[a-z_]+)", rule["expr"]))
+        assert used and used <= exported, f"{rule['alert']}: {sorted(used - exported)}"
+    prometheus = yaml.safe_load((DEPLOY / "prometheus.yaml").read_text())
+    assert prometheus["rule_files"] == ["/etc/prometheus/alerts.yaml"]
