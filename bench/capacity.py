@@ -39,6 +39,7 @@ import psycopg
 import redis
 from sqlalchemy.engine import make_url
 
+from bench.views_bench import _ok, publish, wait_until
 from newsroom.embedded_redis import EmbeddedRedis, free_port
 from shared.events import (
     CommentSubmission,
@@ -46,7 +47,7 @@ from shared.events import (
     ViewData,
     ViewRecorded,
 )
-from shared.streams import DATA_FIELD, encode_envelope
+from shared.streams import encode_envelope
 
 SERVICES = ("ingest", "views", "comments", "gateway")
 PG = os.environ.get("NEWSROOM_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -60,27 +61,8 @@ def status_kib(pid: int, field: str) -> int:
     return 0
 
 
-def wait_until(check: Any, timeout: float = 300.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := check():
-            return value
-        time.sleep(0.05)
-    raise TimeoutError(what)
-
-
 def envelope(event: Any) -> bytes:
     return encode_envelope(event.model_dump_json().encode(), {})
-
-
-def xadd_all(
-    client: redis.Redis, stream: str, entries: list[bytes], maxlen: int | None = None
-) -> None:
-    for start in range(0, len(entries), 5000):
-        pipe = client.pipeline(transaction=False)
-        for raw in entries[start : start + 5000]:
-            pipe.xadd(stream, {DATA_FIELD: raw}, maxlen=maxlen, approximate=True)
-        pipe.execute()
 
 
 class Platform:
@@ -108,7 +90,7 @@ class Platform:
                 [sys.executable, "-m", f"services.{service}"], env=self.env
             )
         for service in SERVICES:
-            wait_until(lambda s=service: _ok(f"{self.url(s)}/readyz"), 90, f"{service} ready")
+            wait_until(lambda s=service: _ok(f"{self.url(s)}/readyz"), timeout=90, interval=0.1)
 
     def rss_mib(self, service: str, peak: bool = False) -> float:
         return status_kib(self.procs[service].pid, "VmHWM" if peak else "VmRSS") / 1024
@@ -118,13 +100,6 @@ class Platform:
             proc.send_signal(signal.SIGTERM)
         for proc in self.procs.values():
             proc.wait(30)
-
-
-def _ok(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def relation_bytes(dsn: str, tables: list[str]) -> int:
@@ -222,7 +197,7 @@ def main() -> None:
             for i in range(args.views)
         ]
         before_views = int(client.info("memory")["used_memory"])
-        xadd_all(client, f"{ns}:views", entries)
+        publish(client, f"{ns}:views", entries)
         stream_bytes = int(client.memory_usage(f"{ns}:views") or 0)
 
         def counted() -> bool:
@@ -231,7 +206,7 @@ def main() -> None:
             return bool(row and int(row[0]) >= args.views)
 
         started = time.monotonic()
-        wait_until(counted, 600, "every view counted")
+        wait_until(counted, timeout=600, interval=0.2)
         figures["views_counted_per_s"] = round(args.views / (time.monotonic() - started))
         window_bytes = 0
         keys = 0
@@ -286,14 +261,14 @@ def main() -> None:
             )
             for i in range(args.comments)
         ]
-        xadd_all(client, f"{ns}:comments.submitted", submissions)
+        publish(client, f"{ns}:comments.submitted", submissions)
 
         def decided() -> bool:
             with psycopg.connect(dsn) as conn:
                 row = conn.execute("SELECT COUNT(*) FROM comments").fetchone()
             return bool(row and int(row[0]) >= args.comments)
 
-        wait_until(decided, 600, "every comment decided")
+        wait_until(decided, timeout=600, interval=0.2)
         figures["comments_bytes_per_comment"] = (
             relation_bytes(dsn, ["comments", "comment_outbox"]) // args.comments
         )
@@ -308,7 +283,7 @@ def main() -> None:
         scratch = f"{ns}:capacity-maxlen"
         rounds = args.maxlen // len(entries) + 1
         for _ in range(rounds):
-            xadd_all(client, scratch, entries, maxlen=args.maxlen)
+            publish(client, scratch, entries, maxlen=args.maxlen)
         figures["stream_mib_at_maxlen"] = round(int(client.memory_usage(scratch) or 0) / MiB, 1)
         figures["stream_entries_at_maxlen"] = int(client.xlen(scratch))
         client.delete(scratch)

@@ -70,11 +70,14 @@ def payloads(n: int, articles: list[uuid.UUID]) -> list[bytes]:
     ]
 
 
-def publish(client: redis.Redis, stream: str, entries: list[bytes]) -> None:
+def publish(
+    client: redis.Redis, stream: str, entries: list[bytes], maxlen: int | None = None
+) -> None:
+    """XADD ``entries`` in pipelined chunks (capped at ``maxlen`` when given)."""
     for start in range(0, len(entries), 2000):
         pipe = client.pipeline(transaction=False)
         for raw in entries[start : start + 2000]:
-            pipe.xadd(stream, {DATA_FIELD: raw})
+            pipe.xadd(stream, {DATA_FIELD: raw}, maxlen=maxlen, approximate=True)
         pipe.execute()
 
 

@@ -85,6 +85,7 @@ def up(
         before, after = target.schema.upgrade(target.url)
         if before != after:
             console.print(f"{target.service}: schema {before or 'empty'} → {after}")
+    env["NEWSROOM_MIGRATE_ON_START"] = "false"  # done once here, not again by every replica
 
     ports = {s: getattr(settings, f"{s}_port") for s in ("ingest", "views", "comments", "gateway")}
     supervisor = Supervisor(env, ports, _parse_scale(scale))

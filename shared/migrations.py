@@ -68,8 +68,13 @@ class Schema:
         return cfg
 
     @property
+    def script(self) -> ScriptDirectory:
+        """The service's revisions (no database involved)."""
+        return ScriptDirectory.from_config(self.config("sqlite://"))
+
+    @property
     def head(self) -> str:
-        head = ScriptDirectory.from_config(self.config("sqlite://")).get_current_head()
+        head = self.script.get_current_head()
         assert head is not None, f"{self.service} has no migrations"
         return head
 
@@ -85,53 +90,57 @@ class Schema:
         context = MigrationContext.configure(conn, opts={"version_table": self.version_table})
         return context.get_current_revision()
 
-    def upgrade(self, url: str, revision: str = "head") -> tuple[str | None, str | None]:
-        """Bring the database to ``revision``; returns (before, after)."""
+    @contextlib.contextmanager
+    def _locked(self, url: str) -> Iterator[Connection]:
+        """A connection that alone migrates this service's schema while it is held:
+        an advisory lock on PostgreSQL, a lock file beside a SQLite database."""
         engine = make_sync_engine(url)
+        postgres = engine.dialect.name == "postgresql"
         try:
             with _migration_lock(url, self.service), engine.connect() as conn:
-                if engine.dialect.name == "postgresql":
+                if postgres:
                     conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": self._lock_key})
                     conn.commit()
                 try:
-                    before = self._current(conn)
-                    if before is None and self._has_marker(conn):
-                        log.info(
-                            "%s: database predates migrations; stamping %s", self.service, BASELINE
-                        )
-                        if self.adopt is not None:
-                            self.adopt(conn)
-                        command.stamp(self.config(url, conn), BASELINE)
-                        conn.commit()
-                        before = BASELINE
-                    command.upgrade(self.config(url, conn), revision)
-                    conn.commit()
-                    after = self._current(conn)
+                    yield conn
                 finally:
-                    if engine.dialect.name == "postgresql":
+                    if postgres:
+                        conn.rollback()  # (a failed step leaves the transaction aborted)
                         conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self._lock_key})
                         conn.commit()
-            if before != after:
-                log.info("%s: schema migrated %s → %s", self.service, before, after)
-            return before, after
         finally:
             engine.dispose()
 
-    def downgrade(self, url: str, revision: str) -> None:
-        engine = make_sync_engine(url)
-        try:
-            with _migration_lock(url, self.service), engine.connect() as conn:
-                command.downgrade(self.config(url, conn), revision)
+    def upgrade(self, url: str, revision: str = "head") -> tuple[str | None, str | None]:
+        """Bring the database to ``revision``; returns (before, after)."""
+        with self._locked(url) as conn:
+            before = self._current(conn)
+            if before is None and self._has_marker(conn):
+                log.info("%s: database predates migrations; stamping %s", self.service, BASELINE)
+                if self.adopt is not None:
+                    self.adopt(conn)
+                command.stamp(self.config(url, conn), BASELINE)
                 conn.commit()
-        finally:
-            engine.dispose()
+                before = BASELINE
+            command.upgrade(self.config(url, conn), revision)
+            conn.commit()
+            after = self._current(conn)
+        if before != after:
+            log.info("%s: schema migrated %s → %s", self.service, before, after)
+        return before, after
+
+    def downgrade(self, url: str, revision: str) -> None:
+        with self._locked(url) as conn:
+            command.downgrade(self.config(url, conn), revision)
+            conn.commit()
 
     def migrate_to(self, url: str, revision: str) -> tuple[str | None, str | None]:
         """Up or down to ``revision`` (``head``, ``base`` or an id); returns (before, after)."""
         before = self.current(url)
-        script = ScriptDirectory.from_config(self.config(url))
         below = (
-            {rev.revision for rev in script.iterate_revisions(before, "base")} if before else set()
+            {rev.revision for rev in self.script.iterate_revisions(before, "base")}
+            if before
+            else set()
         )
         if revision == "base" or (revision in below and revision != before):
             self.downgrade(url, revision)
@@ -147,9 +156,7 @@ class Schema:
         current = self.current(url)
         if current == self.head:
             return
-        known = {
-            rev.revision for rev in ScriptDirectory.from_config(self.config(url)).walk_revisions()
-        }
+        known = {rev.revision for rev in self.script.walk_revisions()}
         if current is None or current in known:
             raise SchemaBehind(
                 f"{self.service}: database at revision {current}, code needs {self.head}; "

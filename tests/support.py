@@ -23,6 +23,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def ready(base_url: str) -> bool:
+    """Does the service at ``base_url`` answer ``/readyz`` with 200 (its dependencies up)?"""
+    import httpx
+
+    try:
+        return httpx.get(f"{base_url}/readyz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def docker_available() -> bool:
     """True when a Docker engine answers (then testcontainers supplies servers)."""
     if os.environ.get("NEWSROOM_TEST_NO_DOCKER"):

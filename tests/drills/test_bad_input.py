@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.drills.conftest import Report
-from tests.drills.traffic import DRILL_ENV, import_seed
+from tests.drills.traffic import DRILL_ENV
 from tests.e2e.platform import Services
 from tests.support import wait_for
 
@@ -99,7 +99,7 @@ def test_bad_requests_get_a_clear_4xx_quickly_and_lose_nothing(
     try:
         services.start()
         editor = {"Authorization": f"Bearer {services.editor_token}"}
-        article = import_seed(services.gateway, services.editor_token)
+        article = services.import_seed()
         token = httpx.get(f"{services.gateway}/api/v1/comments/form-token").json()["form_token"]
         kept = httpx.post(
             f"{services.gateway}/api/v1/articles/{article['id']}/comments",

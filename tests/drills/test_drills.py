@@ -27,10 +27,9 @@ from shared.events import (
     ViewRecorded,
 )
 from shared.streams import DATA_FIELD, encode_envelope
-from tests.conftest import SEED
 from tests.drills.conftest import Report
 from tests.e2e.platform import Services
-from tests.support import free_port, wait_for
+from tests.support import free_port, ready, wait_for
 
 pytestmark = pytest.mark.drill
 
@@ -156,11 +155,7 @@ def test_poison_on_every_stream_goes_to_its_dead_letters(
                 capture_output=True,
             )
     # Good traffic after the poison still flows.
-    article = httpx.post(
-        f"{services.gateway}/api/v1/articles/import",
-        content=SEED.read_bytes(),
-        headers={"Authorization": f"Bearer {services.editor_token}", "Content-Type": "text/plain"},
-    ).json()["article"]
+    article = services.import_seed()
     assert (
         httpx.post(
             f"{services.gateway}/api/v1/articles/{article['id']}/views", headers=BROWSER
@@ -214,7 +209,9 @@ def test_three_views_replicas_one_sigkilled_totals_exact(
     replicas = [_views_replica(services, n) for n in range(3)]
     try:
         wait_for(
-            lambda: all(_ready(port) for _proc, port in replicas), timeout=60, what="replicas ready"
+            lambda: all(ready(f"http://127.0.0.1:{port}") for _proc, port in replicas),
+            timeout=60,
+            what="replicas ready",
         )
         sent = 30_000
         _xadd_all(
@@ -267,7 +264,7 @@ def test_sigterm_under_load_leaves_nothing_pending(
     article = uuid.uuid4()
     proc, port = _views_replica(services, 9)
     try:
-        wait_for(lambda: _ready(port), timeout=60, what="views ready")
+        wait_for(lambda: ready(f"http://127.0.0.1:{port}"), timeout=60, what="views ready")
         sent = 20_000
         _xadd_all(
             client,
@@ -303,10 +300,3 @@ def test_sigterm_under_load_leaves_nothing_pending(
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
             proc.wait(30)
-
-
-def _ready(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False

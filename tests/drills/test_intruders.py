@@ -14,9 +14,9 @@ import pytest
 import redis
 
 from tests.drills.conftest import Report
-from tests.drills.traffic import BROWSER_UA, DRILL_ENV, import_seed
+from tests.drills.traffic import BROWSER_UA, DRILL_ENV
 from tests.e2e.platform import Services
-from tests.support import free_port, wait_for
+from tests.support import free_port, ready, wait_for
 
 pytestmark = pytest.mark.drill
 
@@ -78,7 +78,7 @@ def test_no_raw_client_address_or_token_in_any_database_stream_or_log(
             assert httpx.request(method, url, json=body, headers=reader).status_code == 401
             wrong = {**reader, "Authorization": f"Bearer {wrong_token}"}
             assert httpx.request(method, url, json=body, headers=wrong).status_code == 403
-        article = import_seed(gw, services.editor_token)
+        article = services.import_seed()
         assert httpx.get(f"{gw}/api/v1/moderation/comments", headers=moderator).status_code == 200
 
         # A reader: the page, views (the last over the limit), a comment.
@@ -153,14 +153,14 @@ def test_rate_limits_hold_across_gateway_replicas(
     second: subprocess.Popen[bytes] | None = None
     try:
         services.start("ingest", "gateway")
-        article = import_seed(services.gateway, services.editor_token)
+        article = services.import_seed()
         port = free_port()
         second = subprocess.Popen(
             [sys.executable, "-m", "services.gateway"],
             env={**services.env, "NEWSROOM_GATEWAY_PORT": str(port)},
         )
         other = f"http://127.0.0.1:{port}"
-        wait_for(lambda: _ready(other), timeout=60, what="the second gateway replica")
+        wait_for(lambda: ready(other), timeout=60, what="the second gateway replica")
         replicas = [services.gateway, other]
         client = {"X-Forwarded-For": "198.51.100.9", "User-Agent": BROWSER_UA}
         statuses = [
@@ -181,10 +181,3 @@ def test_rate_limits_hold_across_gateway_replicas(
             second.terminate()
             second.wait(30)
         services.stop_all()
-
-
-def _ready(base: str) -> bool:
-    try:
-        return httpx.get(f"{base}/readyz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False

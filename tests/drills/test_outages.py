@@ -22,7 +22,7 @@ from shared.events import ViewData, ViewRecorded
 from shared.streams import DATA_FIELD, encode_envelope
 from tests.conftest import PgDatabase
 from tests.drills.conftest import Report
-from tests.drills.traffic import DRILL_ENV, Readers, Traffic, count_rows, import_seed, total_views
+from tests.drills.traffic import DRILL_ENV, Readers, Traffic, count_rows, total_views
 from tests.e2e.platform import Services
 from tests.support import free_port, wait_for
 
@@ -96,7 +96,7 @@ def test_redis_restarted_mid_traffic_everything_accepted_counted_once(
         services = _platform(tmp_path, server.url)
         try:
             services.start()
-            article = import_seed(services.gateway, services.editor_token)
+            article = services.import_seed()
             readers = Readers(services.gateway, article["id"])
             with Traffic(readers) as traffic:
                 wait_for(lambda: traffic.requests >= 200, timeout=60, what="traffic flowing")
@@ -136,7 +136,7 @@ def test_redis_restarted_without_persistence_groups_recreated(
         services = _platform(tmp_path, server.url)
         try:
             services.start()
-            article = import_seed(services.gateway, services.editor_token)
+            article = services.import_seed()
             readers = Readers(services.gateway, article["id"])
             with Traffic(readers) as traffic:
                 wait_for(lambda: traffic.requests >= 200, timeout=60, what="traffic before")
@@ -333,7 +333,7 @@ def test_slow_downstream_gateway_p99_bounded_by_its_timeouts(
     )
     try:
         services.start("ingest", "gateway")
-        article = import_seed(services.gateway, services.editor_token)
+        article = services.import_seed()
         url = f"{services.gateway}/api/v1/articles/{article['id']}"
         page = f"{services.gateway}/articles/{article['slug']}"
         latencies: list[float] = []

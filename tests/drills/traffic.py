@@ -11,27 +11,12 @@ import sqlite3
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
-
-from tests.conftest import SEED
 
 BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 #: What the drills' services need on top of the defaults: quick reclaims, no form delay.
 DRILL_ENV = {"NEWSROOM_CLAIM_IDLE_MS": "1000", "NEWSROOM_MIN_SUBMIT_SECONDS": "0"}
-
-
-def import_seed(gateway: str, editor_token: str) -> dict[str, Any]:
-    response = httpx.post(
-        f"{gateway}/api/v1/articles/import",
-        content=SEED.read_bytes(),
-        headers={"Authorization": f"Bearer {editor_token}", "Content-Type": "text/plain"},
-        timeout=30,
-    )
-    response.raise_for_status()
-    article: dict[str, Any] = response.json()["article"]
-    return article
 
 
 @dataclass

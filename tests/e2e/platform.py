@@ -134,6 +134,22 @@ class Services:
     def gateway(self) -> str:
         return f"http://127.0.0.1:{self.ports['gateway']}"
 
+    def import_seed(self) -> dict[str, Any]:
+        """The seed page, imported through the gateway as an editor would."""
+        import httpx
+
+        from newsroom.cli import demo_article_path
+
+        response = httpx.post(
+            f"{self.gateway}/api/v1/articles/import",
+            content=demo_article_path().read_bytes(),
+            headers={"Authorization": f"Bearer {self.editor_token}", "Content-Type": "text/plain"},
+            timeout=30,
+        )
+        assert response.status_code in (200, 201), response.text
+        article: dict[str, Any] = response.json()["article"]
+        return article
+
     def start(self, *services: str) -> None:
         import httpx
 

@@ -10,21 +10,10 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.conftest import SEED
 from tests.e2e.platform import Services
-from tests.support import free_port, wait_for
+from tests.support import free_port, ready, wait_for
 
 pytestmark = pytest.mark.e2e
-
-
-def _import_seed(services: Services) -> dict[str, object]:
-    response = httpx.post(
-        f"{services.gateway}/api/v1/articles/import",
-        content=SEED.read_bytes(),
-        headers={"Authorization": f"Bearer {services.editor_token}", "Content-Type": "text/plain"},
-    )
-    assert response.status_code in (200, 201), response.text
-    return response.json()["article"]  # type: ignore[no-any-return]
 
 
 def test_article_degrades_when_views_then_comments_are_down(services: Services) -> None:
@@ -33,7 +22,7 @@ def test_article_degrades_when_views_then_comments_are_down(services: Services) 
         {"NEWSROOM_VIEWS_CACHE_SECONDS": "0.2", "NEWSROOM_COMMENTS_CACHE_SECONDS": "0.2"}
     )
     services.start()
-    article = _import_seed(services)
+    article = services.import_seed()
     url = f"{services.gateway}/api/v1/articles/{article['id']}"
     page_url = f"{services.gateway}/articles/{quote(str(article['slug']))}"
     wait_for(lambda: httpx.get(url).json()["degraded"] == [], what="a complete answer")
@@ -84,7 +73,7 @@ def test_an_update_shows_through_the_gateway_within_a_second(services: Services)
 
 def test_cached_answers_revalidate_with_304_and_carry_security_headers(services: Services) -> None:
     services.start("ingest", "gateway")
-    article = _import_seed(services)
+    article = services.import_seed()
     url = f"{services.gateway}/api/v1/articles"
     first = httpx.get(url)
     again = httpx.get(url, headers={"If-None-Match": first.headers["etag"]})
@@ -113,7 +102,7 @@ def test_metrics_show_lag_rising_while_a_consumer_is_stopped_and_falling_after(
     services: Services,
 ) -> None:
     services.start()
-    article = _import_seed(services)
+    article = services.import_seed()
     stream = f"{services.namespace}:views"
     browser = {
         "User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
@@ -152,7 +141,7 @@ def test_hot_routes_answer_exactly_as_the_framework_does(services: Services) -> 
     """The article JSON, page and POST …/views skip FastAPI's router (services/gateway/hot.py):
     a gateway with that off must give the same answers, byte for byte."""
     services.start()
-    article = _import_seed(services)
+    article = services.import_seed()
     framework_port = free_port()
     framework = subprocess.Popen(
         [sys.executable, "-m", "services.gateway"],
@@ -164,7 +153,7 @@ def test_hot_routes_answer_exactly_as_the_framework_does(services: Services) -> 
     )
     try:
         other = f"http://127.0.0.1:{framework_port}"
-        wait_for(lambda: _ready(other), timeout=60, what="the framework-only gateway")
+        wait_for(lambda: ready(other), timeout=60, what="the framework-only gateway")
         paths = [
             f"/api/v1/articles/{article['id']}",
             f"/api/v1/articles/{quote(str(article['slug']))}",
@@ -197,10 +186,3 @@ def _headers(response: httpx.Response) -> dict[str, str]:
     return {k: v for k, v in response.headers.items() if k not in ("date", "content-length")} | {
         "content-length": str(len(response.content))
     }
-
-
-def _ready(base: str) -> bool:
-    try:
-        return httpx.get(f"{base}/readyz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.conftest import SEED
 from tests.e2e.platform import Services
 from tests.otlp_receiver import OtlpReceiver, ReceivedSpan, tree
 from tests.support import wait_for
@@ -75,10 +74,7 @@ def test_a_comment_is_one_trace_from_the_gateway_to_the_decision_and_back(
     traced: tuple[Services, OtlpReceiver],
 ) -> None:
     services, receiver = traced
-    editor = {"Authorization": f"Bearer {services.editor_token}", "Content-Type": "text/plain"}
-    article = httpx.post(
-        f"{services.gateway}/api/v1/articles/import", content=SEED.read_bytes(), headers=editor
-    ).json()["article"]
+    article = services.import_seed()
     token = httpx.get(f"{services.gateway}/api/v1/comments/form-token").json()["form_token"]
     posted = httpx.post(
         f"{services.gateway}/api/v1/articles/{article['id']}/comments",
@@ -118,10 +114,7 @@ def test_a_view_and_an_import_are_traces_across_services(
     traced: tuple[Services, OtlpReceiver],
 ) -> None:
     services, receiver = traced
-    editor = {"Authorization": f"Bearer {services.editor_token}", "Content-Type": "text/plain"}
-    article = httpx.post(
-        f"{services.gateway}/api/v1/articles/import", content=SEED.read_bytes(), headers=editor
-    ).json()["article"]
+    article = services.import_seed()
     imported = _root(receiver, "gateway", "POST", "import")
     spans = _wait_connected(
         receiver,

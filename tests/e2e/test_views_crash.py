@@ -15,7 +15,7 @@ import redis
 
 from shared.events import ViewData, ViewRecorded
 from shared.streams import DATA_FIELD, encode_envelope
-from tests.support import free_port, wait_for
+from tests.support import free_port, ready, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -51,7 +51,7 @@ def test_sigkill_mid_batch_loses_nothing_and_counts_nothing_twice(
     articles = [uuid.uuid4() for _ in range(ARTICLES)]
     first = start_views({**env, "NEWSROOM_CONSUMER_NAME": "views-first"})
     try:
-        wait_for(lambda: _ready(port), timeout=30, what="views ready")
+        wait_for(lambda: ready(f"http://127.0.0.1:{port}"), timeout=30, what="views ready")
         client = redis.Redis.from_url(redis_url)
         pipe = client.pipeline(transaction=False)
         for i in range(VIEWS):
@@ -96,13 +96,6 @@ def test_sigkill_mid_batch_loses_nothing_and_counts_nothing_twice(
     finally:
         second.send_signal(signal.SIGTERM)
         second.wait(30)
-
-
-def _ready(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def totals_from_db(data_dir: Path, articles: list[uuid.UUID]) -> dict[str, int]:

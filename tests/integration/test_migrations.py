@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 from shared.db import make_sync_engine
@@ -59,8 +58,7 @@ def drift(schema: Schema, url: str) -> list[Any]:
 
 
 def revisions(schema: Schema) -> list[str]:
-    script = ScriptDirectory.from_config(schema.config("sqlite://"))
-    return [rev.revision for rev in reversed(list(script.walk_revisions()))]
+    return [rev.revision for rev in reversed(list(schema.script.walk_revisions()))]
 
 
 @pytest.mark.parametrize("service", SERVICES)
