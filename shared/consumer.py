@@ -26,29 +26,30 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NotRequired, TypeVar
 
-import orjson
 import redis.asyncio as aioredis
 from faststream import AckPolicy
 from faststream.redis import RedisBroker, StreamSub
-from faststream.redis.annotations import RedisBatchStreamMessage
+from faststream.redis.message import RedisBatchStreamMessage
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.propagate import extract
-from opentelemetry.trace import Link, SpanKind, TracerProvider
+from opentelemetry.trace import Link, SpanContext, SpanKind, TracerProvider
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from typing_extensions import TypedDict
 
 from shared.metrics import Metrics
-from shared.streams import DATA_FIELD, JsonEnvelopeFormat, Streams
+from shared.streams import DATA_FIELD, Streams
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+DATA_FIELD_BYTES = DATA_FIELD.encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,17 +74,29 @@ def is_transient(exc: BaseException) -> bool:
     )
 
 
+def sampled(headers: Mapping[str, Any]) -> bool:
+    """Whether the producer's span was recorded: the W3C ``traceparent`` flags' last bit."""
+    traceparent = headers.get("traceparent")
+    if not isinstance(traceparent, str) or len(traceparent) != 55:
+        return False
+    try:
+        return bool(int(traceparent[-2:], 16) & 1)
+    except ValueError:
+        return False
+
+
 @dataclass(slots=True)
 class _Parsed(Generic[T]):
     good: list[Entry[T]]
     bad: list[tuple[str, str]]  # (entry id, why it is invalid)
 
 
-@dataclass(frozen=True, slots=True)
-class _Validated:
-    """A batch whose every entry validated (from :meth:`StreamConsumer._decode`)."""
+class _ReadBatch(RedisBatchStreamMessage):
+    """A batch as read by FastStream, validated by :meth:`StreamConsumer._parse_batch`."""
 
-    events: list[Any]
+    def __init__(self, *args: Any, parsed: _Parsed[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.parsed = parsed
 
 
 class DeadLetters:
@@ -143,8 +156,12 @@ class StreamConsumer(Generic[T]):
         self.stream = stream
         self.group = group
         self.metrics = metrics
-        self._one = TypeAdapter(event_type)
-        self._many = TypeAdapter(list[event_type])  # type: ignore[valid-type]
+        # Wire format v1 (shared/streams.py); the event type is only known here.
+        Envelope = TypedDict(  # noqa: UP013
+            "Envelope", {"headers": NotRequired[dict[str, Any]], "data": event_type}
+        )
+        self._envelope = TypeAdapter(Envelope)
+        self._envelopes = TypeAdapter(list[Envelope])  # type: ignore[valid-type]
         self.apply = apply
         self.max_deliveries = max_deliveries
         self.dead_letters = DeadLetters(client, stream, group, dlq_maxlen)
@@ -179,28 +196,19 @@ class StreamConsumer(Generic[T]):
                 polling_interval=polling_ms,
             ),
             ack_policy=AckPolicy.MANUAL,
-            decoder=self._decode,
+            parser=self._parse_batch,
+            decoder=self._decoded,
             title=f"{stream}:{group}:read",
         )
         self.subscribers = [reader]
 
         @reader
-        async def on_batch(body: Any, msg: RedisBatchStreamMessage) -> None:
-            ids = [
-                i.decode() if isinstance(i, bytes) else i for i in msg.raw_message["message_ids"]
-            ]
-            headers = msg.batch_headers or [{} for _ in ids]
+        async def on_batch(body: _Parsed[T]) -> None:
             # FastStream's process span lacks these two messaging conventions.
             span = trace.get_current_span()
             span.set_attribute("messaging.consumer.group.name", group)
             span.set_attribute("messaging.operation.type", "process")
-            if isinstance(body, _Validated):
-                parsed = _Parsed(
-                    [Entry(i, e, h) for i, e, h in zip(ids, body.events, headers, strict=True)], []
-                )
-            else:  # some entry is invalid: sort them out one by one
-                parsed = self._parse(list(zip(ids, body, headers, strict=False)))
-            await self._queue.put((parsed, otel_context.get_current()))
+            await self._queue.put((body, otel_context.get_current()))
 
     async def ensure_group(self) -> None:
         """Create the group at the stream's start, before the broker starts reading.
@@ -359,18 +367,18 @@ class StreamConsumer(Generic[T]):
             ): int(p["times_delivered"])
             for p in pending
         }
-        by_count: dict[int, list[tuple[str, Any, dict[str, Any]]]] = {}
-        for entry_id, (_raw_id, fields) in zip(ids, claimed, strict=True):
-            body, headers = JsonEnvelopeFormat.parse(fields.get(DATA_FIELD.encode(), b""))
-            try:
-                decoded: Any = orjson.loads(body)
-            except orjson.JSONDecodeError:
-                decoded = body
-            by_count.setdefault(deliveries.get(entry_id, 2), []).append(
-                (entry_id, decoded, headers)
+        parsed = self.parse_entries(ids, [fields for _i, fields in claimed])
+        by_count: dict[int, _Parsed[T]] = {}
+        for entry in parsed.good:
+            by_count.setdefault(deliveries.get(entry.entry_id, 2), _Parsed([], [])).good.append(
+                entry
             )
-        for count, raw in by_count.items():
-            links = [Link(span.get_span_context()) for span in self._producer_spans(raw)]
+        for entry_id, reason in parsed.bad:
+            by_count.setdefault(deliveries.get(entry_id, 2), _Parsed([], [])).bad.append(
+                (entry_id, reason)
+            )
+        for count, batch in by_count.items():
+            links = [Link(c) for c in self._producer_spans(batch.good)]
             with self.tracer.start_as_current_span(
                 f"process {self.stream}",
                 kind=SpanKind.CONSUMER,
@@ -380,32 +388,87 @@ class StreamConsumer(Generic[T]):
                     "messaging.destination.name": self.stream,
                     "messaging.operation.type": "process",
                     "messaging.consumer.group.name": self.group,
-                    "messaging.batch.message_count": len(raw),
+                    "messaging.batch.message_count": len(batch.good) + len(batch.bad),
                     "newsroom.reclaimed": True,
                     "newsroom.delivery_count": count,
                 },
             ):
-                await self.handle(raw, deliveries=count)
+                await self._handle_parsed(batch, deliveries=count)
 
     @staticmethod
-    def _producer_spans(raw: Sequence[tuple[str, Any, dict[str, Any]]]) -> list[Any]:
-        spans = []
-        for _id, _body, headers in raw:
-            if "traceparent" in headers:
-                ctx = extract({"traceparent": headers["traceparent"]})
-                spans.append(trace.get_current_span(ctx))
-        return spans
+    def _producer_spans(entries: Sequence[Entry[Any]]) -> list[SpanContext]:
+        """The producers' span contexts worth a link: those that were recorded (sampled)."""
+        found = []
+        for entry in entries:
+            if sampled(entry.headers):
+                ctx = trace.get_current_span(extract(entry.headers)).get_span_context()
+                if ctx.is_valid:
+                    found.append(ctx)
+        return found
 
-    async def _decode(self, msg: Any) -> Any:
-        """FastStream decoder: validate the whole batch straight from its JSON, in one call.
+    def parse_entries(self, ids: Sequence[str], fields: Sequence[Mapping[Any, Any]]) -> _Parsed[T]:
+        """Validate raw stream entries (wire format v1) into events, and sort out the bad."""
+        return self._validate(ids, fields)[0]
+
+    def _validate(
+        self, ids: Sequence[str], fields: Sequence[Mapping[Any, Any]]
+    ) -> tuple[_Parsed[T], bytes]:
+        """The whole batch in one call: its envelopes joined into one JSON array and
+        validated straight from bytes (no parse, re-encode and parse again, which is
+        most of the cost of reading a batch). Only if some entry is bad are they taken
+        one by one. Also returns the joined array.
+        """
+        raws = [f.get(DATA_FIELD_BYTES, f.get(DATA_FIELD)) for f in fields]
+        if None not in raws:
+            joined = b"[" + b",".join(raws) + b"]"
+            try:
+                envelopes = self._envelopes.validate_json(joined)
+            except ValidationError:
+                pass
+            else:
+                good = [
+                    Entry(i, e["data"], e.get("headers") or {})
+                    for i, e in zip(ids, envelopes, strict=True)
+                ]
+                return _Parsed(good, []), joined
+        parsed: _Parsed[T] = _Parsed([], [])
+        for entry_id, raw in zip(ids, raws, strict=True):
+            if raw is None:
+                parsed.bad.append((entry_id, f"invalid entry: no {DATA_FIELD} field"))
+                continue
+            try:
+                envelope = self._envelope.validate_json(raw)
+            except ValidationError as exc:
+                parsed.bad.append((entry_id, f"invalid entry: {exc}"))
+                continue
+            parsed.good.append(Entry(entry_id, envelope["data"], envelope.get("headers") or {}))
+        return parsed, b"[" + b",".join(r or b"null" for r in raws) + b"]"
+
+    async def _parse_batch(self, raw: Any) -> _ReadBatch:
+        """FastStream parser of a batch read: validate it here, once (see _validate).
 
         A coroutine on purpose: FastStream runs a plain function in a worker thread,
-        a thread hop per batch that costs more than the validation.
+        a thread hop per batch that costs more than the validation. The batch headers
+        handed on to FastStream's tracing are those of sampled producers only: it links
+        the batch's span to each of them (and reads baggage from each), and a link to an
+        unrecorded span is worth nothing.
         """
-        try:
-            return _Validated(self._many.validate_json(msg.body))
-        except ValidationError:
-            return orjson.loads(msg.body)
+        ids = [i.decode() if isinstance(i, bytes) else i for i in raw["message_ids"]]
+        parsed, joined = self._validate(ids, raw["data"])
+        return _ReadBatch(
+            raw_message=raw,
+            body=joined,  # as FastStream's own batch parser: a JSON array of the bodies
+            parsed=parsed,
+            headers={"content-type": "application/json"},
+            batch_headers=[e.headers for e in parsed.good if sampled(e.headers)],
+            content_type="application/json",
+            consumer=self.client,
+            group=self.group,
+        )
+
+    @staticmethod
+    async def _decoded(msg: _ReadBatch) -> _Parsed[Any]:
+        return msg.parsed  # our parser validated it already
 
     async def _work(self) -> None:
         while True:
@@ -418,23 +481,6 @@ class StreamConsumer(Generic[T]):
             finally:
                 otel_context.detach(token)
                 self._queue.task_done()
-
-    def _parse(self, raw: Sequence[tuple[str, Any, dict[str, Any]]]) -> _Parsed[T]:
-        try:  # the whole batch in one call: much faster than item by item
-            events = self._many.validate_python([body for _id, body, _h in raw])
-            return _Parsed([Entry(i, e, h) for (i, _b, h), e in zip(raw, events, strict=True)], [])
-        except ValidationError:
-            pass
-        parsed: _Parsed[T] = _Parsed([], [])
-        for entry_id, body, headers in raw:
-            try:
-                parsed.good.append(Entry(entry_id, self._one.validate_python(body), headers))
-            except ValidationError as exc:
-                parsed.bad.append((entry_id, f"invalid entry: {exc}"))
-        return parsed
-
-    async def handle(self, raw: Sequence[tuple[str, Any, dict[str, Any]]], deliveries: int) -> None:
-        await self._handle_parsed(self._parse(raw), deliveries)
 
     async def _handle_parsed(self, parsed: _Parsed[T], deliveries: int) -> None:
         good = parsed.good

@@ -15,13 +15,14 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from operator import itemgetter
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import Connection, Engine
 
 from shared.consumer import Entry
 from shared.db import driver_sql
-from shared.events import ArticleData, ArticleRef, ViewRecorded
+from shared.events import ArticleData, ArticleRef
 
 from .window import VisitorWindow
 
@@ -29,30 +30,32 @@ R = TypeVar("R")
 LEDGER_LOCK = 0x7669657773  # "views": serialises ledger check + insert on PostgreSQL
 
 
-@dataclass(frozen=True, slots=True)
-class _View:
+class _View(NamedTuple):
     """What counting needs of one entry, computed once (this is the hot loop)."""
 
+    ms: int  # event time: views are judged in this order
     token: str  # the stream entry id: the same on redelivery, not on a resend
     article: str
     visitor: str
     previous_visitor: str
-    ms: int
     day: str
 
     @classmethod
-    def of(cls, entry: Entry[ViewRecorded], names: dict[Any, str], days: dict[int, str]) -> _View:
-        data = entry.event.data
-        ms = int(entry.event.occurred_at.timestamp() * 1000)
+    def of(cls, entry: Entry[Any], days: dict[int, str]) -> _View:
+        event = entry.event  # a ViewRecorded, or its lean reader (shared/lean.py)
+        data = event.data
+        ms = int(event.occurred_at.timestamp() * 1000)
         hour = ms // 3_600_000
         day = days.get(hour)
         if day is None:
             day = days[hour] = datetime.fromtimestamp(hour * 3600, UTC).date().isoformat()
-        article = names.get(data.article_id)
-        if article is None:
-            article = names[data.article_id] = str(data.article_id)
         return cls(
-            entry.entry_id, article, data.visitor_id, data.previous_visitor_id or "", ms, day
+            ms,
+            entry.entry_id,
+            str(data.article_id),
+            data.visitor_id,
+            data.previous_visitor_id or "",
+            day,
         )
 
 
@@ -68,8 +71,9 @@ def epoch_hour(ts: datetime) -> int:
 
 
 def sortable(entry_id: str) -> str:
+    """A stream entry id that sorts as text in stream order: ``1-2`` -> ``000…1-000…2``."""
     ms, _, seq = entry_id.partition("-")
-    return f"{int(ms):015d}-{int(seq or 0):010d}"
+    return f"{ms.zfill(15)}-{(seq or '0').zfill(10)}"
 
 
 def _lock(conn: Connection) -> None:
@@ -93,7 +97,7 @@ def _executemany(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> Non
 
 
 async def count_views(
-    writer: Engine, window: VisitorWindow, entries: Sequence[Entry[ViewRecorded]]
+    writer: Engine, window: VisitorWindow, entries: Sequence[Entry[Any]]
 ) -> BatchResult:
     """Count a batch: ask the window which views count, then commit in one step.
 
@@ -103,10 +107,9 @@ async def count_views(
     """
     if not entries:
         return BatchResult(0, 0, 0)
-    ordered = sorted(entries, key=lambda e: e.event.occurred_at)
-    names: dict[Any, str] = {}
     days: dict[int, str] = {}
-    views = [_View.of(e, names, days) for e in ordered]
+    # By event time; a stable sort keeps stream order among views of the same millisecond.
+    views = sorted((_View.of(e, days) for e in entries), key=itemgetter(0))
     counts = await window.claim(views)
     return await run_write(writer, _commit, views, counts)
 
@@ -116,14 +119,17 @@ def _commit(writer: Engine, views: Sequence[_View], counts: Sequence[bool]) -> B
     with writer.begin() as conn:
         _lock(conn)
         applied = _applied(conn, keys)
+        # One tally per (article, hour); the article and day totals are sums of it.
+        per_hour = Counter(
+            (view.article, view.ms // 3_600_000, view.day)
+            for key, view, counts_now in zip(keys, views, counts, strict=True)
+            if counts_now and key not in applied
+        )
         per_article: Counter[str] = Counter()
-        per_hour: Counter[tuple[str, int]] = Counter()
         per_day: Counter[tuple[str, str]] = Counter()
-        for key, view, counts_now in zip(keys, views, counts, strict=True):
-            if counts_now and key not in applied:
-                per_article[view.article] += 1
-                per_hour[(view.article, view.ms // 3_600_000)] += 1
-                per_day[(view.article, view.day)] += 1
+        for (article, _hour, day), n in per_hour.items():
+            per_article[article] += n
+            per_day[(article, day)] += n
         new_keys = sorted(k for k in keys if k not in applied)
         if new_keys:
             _executemany(
@@ -142,7 +148,7 @@ def _commit(writer: Engine, views: Sequence[_View], counts: Sequence[bool]) -> B
             conn,
             "INSERT INTO hourly_views (article_id, hour, views) VALUES (?, ?, ?) "
             "ON CONFLICT (article_id, hour) DO UPDATE SET views = hourly_views.views + excluded.views",
-            [(a, h, n) for (a, h), n in per_hour.items()],
+            [(a, h, n) for (a, h, _d), n in per_hour.items()],
         )
         _executemany(
             conn,
