@@ -29,7 +29,7 @@ import time
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Generic, NotRequired, TypeVar
+from typing import Any, Generic, NamedTuple, NotRequired, TypeVar
 
 import redis.asyncio as aioredis
 from faststream import AckPolicy
@@ -50,10 +50,13 @@ from shared.streams import DATA_FIELD, Streams
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 DATA_FIELD_BYTES = DATA_FIELD.encode()
+_new_tuple = tuple.__new__
 
 
-@dataclass(frozen=True, slots=True)
-class Entry(Generic[T]):
+class Entry(NamedTuple, Generic[T]):
+    """One stream entry, validated. A tuple: made 500 times a batch, cheaper than a
+    frozen dataclass."""
+
     entry_id: str
     event: T
     headers: dict[str, Any]
@@ -426,8 +429,9 @@ class StreamConsumer(Generic[T]):
             except ValidationError:
                 pass
             else:
+                # tuple.__new__: a NamedTuple's own constructor is a Python function.
                 good = [
-                    Entry(i, e["data"], e.get("headers") or {})
+                    _new_tuple(Entry, (i, e["data"], e.get("headers") or {}))
                     for i, e in zip(ids, envelopes, strict=True)
                 ]
                 return _Parsed(good, []), joined

@@ -8,7 +8,6 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Annotated, Any, Literal
 
-import redis.asyncio as aioredis
 from fastapi import Depends, FastAPI, Query, Request
 from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import text
@@ -29,6 +28,7 @@ from shared.metrics import Metrics, add_metrics_route
 from shared.migrations import prepare_schema
 from shared.outbox import OutboxRelay
 from shared.pagination import BadCursor
+from shared.redis_client import make_redis
 from shared.streams import Streams
 from shared.telemetry import http_telemetry, instrument_engine, make_tracer_provider
 
@@ -88,7 +88,7 @@ def create_app(
     writes, reads = session_factory(write_engine), session_factory(read_engine)
     broker = make_broker(settings, tracer_provider)
     metrics = Metrics(settings.service_name)
-    client = aioredis.Redis.from_url(settings.redis_url)
+    client = make_redis(settings.redis_url)
     relay = OutboxRelay(writes, OutboxEvent, broker, streams, maxlen=settings.stream_maxlen)
     policy = Policy(
         hold_links=settings.hold_links,

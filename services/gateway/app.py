@@ -27,6 +27,7 @@ from shared.comments import FormTokens
 from shared.events import article_event_adapter, comment_event_adapter
 from shared.http import Edge, add_health_routes, install_problem_handlers
 from shared.metrics import Metrics, add_metrics_route
+from shared.redis_client import make_redis
 from shared.streams import Streams
 from shared.telemetry import http_telemetry, make_tracer_provider
 
@@ -54,9 +55,7 @@ def create_app(settings: GatewaySettings, tracer_provider: TracerProvider | None
     for client in upstreams.clients:
         HTTPXClientInstrumentor.instrument_client(client, tracer_provider=tracer_provider)
     streams = Streams(settings.namespace)
-    redis_client = aioredis.Redis.from_url(
-        settings.redis_url, socket_timeout=2, socket_connect_timeout=2
-    )
+    redis_client = make_redis(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
     catalog = ArticleCatalog(upstreams.ingest, ttl=settings.article_cache_seconds)
     broker = make_broker(settings, tracer_provider)
 

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-import redis.asyncio as aioredis
 from fastapi import FastAPI, Query
 from opentelemetry.sdk.trace import TracerProvider
 from pydantic import BaseModel
@@ -23,6 +22,7 @@ from shared.http import Edge, Problem, add_health_routes, install_problem_handle
 from shared.lean import lean
 from shared.metrics import Metrics, add_metrics_route
 from shared.migrations import prepare_schema
+from shared.redis_client import make_redis
 from shared.streams import Streams
 from shared.telemetry import http_telemetry, instrument_engine, make_tracer_provider
 
@@ -62,7 +62,7 @@ def create_app(settings: ViewsSettings, tracer_provider: TracerProvider | None =
         instrument_engine(engine, tracer_provider)
     broker = make_broker(settings, tracer_provider)
     metrics = Metrics(settings.service_name)
-    client = aioredis.Redis.from_url(settings.redis_url)
+    client = make_redis(settings.redis_url)
     visitors = VisitorWindow(
         client,
         streams,

@@ -42,20 +42,23 @@ class _View(NamedTuple):
 
     @classmethod
     def of(cls, entry: Entry[Any], days: dict[int, str]) -> _View:
-        event = entry.event  # a ViewRecorded, or its lean reader (shared/lean.py)
-        data = event.data
-        ms = int(event.occurred_at.timestamp() * 1000)
+        event = entry.event  # a ViewRecorded read by its lean reader (shared/lean.py)
+        data = event["data"]
+        ms = int(event["occurred_at"].timestamp() * 1000)
         hour = ms // 3_600_000
         day = days.get(hour)
         if day is None:
             day = days[hour] = datetime.fromtimestamp(hour * 3600, UTC).date().isoformat()
-        return cls(
-            ms,
-            entry.entry_id,
-            str(data.article_id),
-            data.visitor_id,
-            data.previous_visitor_id or "",
-            day,
+        return tuple.__new__(  # not cls(): a NamedTuple's constructor is a Python function
+            cls,
+            (
+                ms,
+                entry.entry_id,
+                data["article_id"],
+                data["visitor_id"],
+                data.get("previous_visitor_id") or "",
+                day,
+            ),
         )
 
 

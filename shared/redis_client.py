@@ -1,0 +1,33 @@
+"""The Redis client every service builds its own commands with (FastStream has its own).
+
+Commands are packed by hiredis (C) instead of redis-py's asyncio connection, which packs
+in a Python loop: the views service acks 500 entries per ``XACK``, and packing its ids
+took 0.77 µs each against 0.08 µs with hiredis (redis-py's synchronous client already
+packs with hiredis when it is installed). The bytes on the wire are the same.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import hiredis
+import redis.asyncio as aioredis
+from redis.asyncio.connection import Connection
+
+
+class HiredisPackedConnection(Connection):
+    def pack_command(self, *args: Any) -> list[bytes]:
+        # As redis-py does: "CLIENT SETNAME" and the like arrive as one argument.
+        if isinstance(args[0], str) and " " in args[0]:
+            args = (*args[0].split(), *args[1:])
+        elif isinstance(args[0], bytes) and b" " in args[0]:
+            args = (*args[0].split(), *args[1:])
+        return [hiredis.pack_command(args)]
+
+
+def make_redis(url: str, **options: Any) -> aioredis.Redis:
+    """A client for ``url``; plain TCP connections pack with hiredis (TLS ones as usual)."""
+    if urlsplit(url).scheme == "redis":
+        options.setdefault("connection_class", HiredisPackedConnection)
+    return aioredis.Redis.from_url(url, **options)
