@@ -90,8 +90,11 @@ def _lock(conn: Connection) -> None:
 def _applied(conn: Connection, keys: Sequence[str]) -> set[str]:
     sql = "SELECT entries FROM applied_batches WHERE last_entry >= ? AND first_entry <= ?"
     result = conn.exec_driver_sql(driver_sql(conn.dialect, sql), (min(keys), max(keys)))
+    overlapping = [entries for (entries,) in result]
+    if not overlapping:  # nearly always: a new batch lies past every committed one
+        return set()
     wanted = set(keys)
-    return {k for (entries,) in result for k in entries.split() if k in wanted}
+    return {k for entries in overlapping for k in entries.split() if k in wanted}
 
 
 def _executemany(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
@@ -122,23 +125,27 @@ def _commit(writer: Engine, views: Sequence[_View], counts: Sequence[bool]) -> B
     with writer.begin() as conn:
         _lock(conn)
         applied = _applied(conn, keys)
+        if applied:  # a redelivery: leave out what was committed already
+            fresh = [
+                (k, v, c) for k, v, c in zip(keys, views, counts, strict=True) if k not in applied
+            ]
+            new_keys = [k for k, _v, _c in fresh]
+            counting = [v for _k, v, c in fresh if c]
+        else:  # nearly always
+            new_keys = keys
+            counting = [v for v, c in zip(views, counts, strict=True) if c]
         # One tally per (article, hour); the article and day totals are sums of it.
-        per_hour = Counter(
-            (view.article, view.ms // 3_600_000, view.day)
-            for key, view, counts_now in zip(keys, views, counts, strict=True)
-            if counts_now and key not in applied
-        )
+        per_hour = Counter((v.article, v.ms // 3_600_000, v.day) for v in counting)
         per_article: Counter[str] = Counter()
         per_day: Counter[tuple[str, str]] = Counter()
         for (article, _hour, day), n in per_hour.items():
             per_article[article] += n
             per_day[(article, day)] += n
-        new_keys = sorted(k for k in keys if k not in applied)
         if new_keys:
             _executemany(
                 conn,
                 "INSERT INTO applied_batches (first_entry, last_entry, entries, applied_at) VALUES (?, ?, ?, ?)",
-                [(new_keys[0], new_keys[-1], " ".join(new_keys), int(time.time()))],
+                [(min(new_keys), max(new_keys), " ".join(new_keys), int(time.time()))],
             )
         _executemany(
             conn,

@@ -8,8 +8,19 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+from pydantic import TypeAdapter
+from sqlalchemy import text
 
-from shared.events import ArticleData, ArticlePublished, BodyBlock
+from services.views.counting import BatchResult, count_views
+from services.views.schema import SCHEMA
+from services.views.window import VisitorWindow
+from shared.consumer import Entry
+from shared.db import make_sync_engine
+from shared.events import ArticleData, ArticlePublished, BodyBlock, ViewRecorded
+from shared.lean import lean
+from shared.migrations import prepare_schema
+from shared.redis_client import make_redis
+from shared.streams import Streams
 from tests.integration.views_helpers import publish, running_views, view, views_settings
 from tests.support import await_for
 
@@ -158,3 +169,38 @@ async def test_popular_lists_rank_by_recent_views(
         assert [p["article_id"] for p in week] == [str(old), str(hot), str(warm)]
         many = (await client.get("/counts", params={"ids": f"{hot},{warm}"})).json()
         assert sorted(c["total"] for c in many) == [3, 5]
+
+
+async def test_a_batch_applied_again_after_its_commit_changes_nothing(
+    database_url: str, redis_url: str, namespace: str
+) -> None:
+    """A replica that committed a batch and died before the ack: whoever gets the batch
+    again finds its entries in the ledger, alone or mixed with new ones."""
+    await prepare_schema(SCHEMA, database_url, migrate=True)
+    writer = make_sync_engine(database_url, immediate=True)
+    window = VisitorWindow(make_redis(redis_url), Streams(namespace), timedelta(minutes=30), 40)
+    reader = TypeAdapter(lean(ViewRecorded))
+    article = uuid.uuid4()
+
+    def entries(first: int, last: int) -> list[Entry[Any]]:
+        return [
+            Entry(
+                f"1764403200000-{n}",
+                reader.validate_json(view(article, f"r{n}").model_dump_json()),
+                {},
+            )
+            for n in range(first, last)
+        ]
+
+    try:
+        assert await count_views(writer, window, entries(0, 20)) == BatchResult(20, 0, 0)
+        assert await count_views(writer, window, entries(0, 20)) == BatchResult(0, 20, 0)
+        assert await count_views(writer, window, entries(10, 25)) == BatchResult(5, 10, 0)
+        with writer.connect() as conn:
+            counted = conn.execute(
+                text("SELECT counted FROM article_views WHERE article_id = :a"), {"a": str(article)}
+            ).scalar_one()
+        assert counted == 25
+    finally:
+        await window.client.aclose()
+        writer.dispose()
