@@ -7,8 +7,9 @@ class ViewsSettings(NewsroomSettings):
     service_name: str = "views"
     #: A visitor's repeat views of one article within this window count once.
     dedupe_window_minutes: int = 30
-    #: Entries read (and committed) per batch.
-    batch_size: int = 500
+    #: Entries read (and committed) per batch. Each batch costs about a millisecond
+    #: whatever its size (one transaction, one dedupe script, one XACK), hence 1000.
+    batch_size: int = 1000
     #: Batches applied at once: while one waits on Redis (the dedupe window), the
     #: next one is validated and committed. Counting stays exactly-once (see counting.py).
     apply_workers: int = 2
