@@ -9,12 +9,26 @@ OTLP/HTTP when an endpoint is configured, console when asked, else none
 from __future__ import annotations
 
 import os
+import random
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from fastapi.telemetry import TelemetryConfig
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
-from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
+from opentelemetry.sdk.trace.sampling import (
+    Decision,
+    ParentBased,
+    Sampler,
+    SamplingResult,
+    TraceIdRatioBased,
+)
+from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, TraceFlags
+from opentelemetry.util.types import Attributes
 from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -27,8 +41,86 @@ def tracing_disabled() -> bool:
 DEFAULT_SAMPLE_RATIO = 0.1
 
 
+class DoorSampler(Sampler):
+    """Parent-based, ``ratio`` of new traces; new HTTP requests are decided at the door.
+
+    FastAPI builds a SERVER span for every request it traces, sampled or not, and
+    on the gateway's hottest endpoint that machinery cost a fifth of the request
+    (POST /views: 2,250 req/s with it, 2,750 without). So the apps' telemetry
+    asks :meth:`skips` first: a request whose ``traceparent`` is not sampled, and
+    all but ``ratio`` of those without one, get no SERVER span; they only carry an
+    unsampled span context (the caller's, or a new one), so that what they do
+    (Redis, HTTP calls to other services, events) stays unsampled downstream, as
+    it would have. The requests let in are the sampled ones: their SERVER span, a
+    new root, is sampled here without a second draw. Everything else (children,
+    consumers, background work) is parent-based with the same ratio for new roots.
+    """
+
+    def __init__(self, ratio: float) -> None:
+        self.ratio = ratio
+        self._others = ParentBased(TraceIdRatioBased(ratio))
+
+    def skips(self, scope: Mapping[str, Any]) -> bool:
+        """Whether an incoming HTTP request goes untraced (FastAPI's ``exclude`` hook).
+
+        Runs in the request's own task: the unsampled context attached here lasts
+        as long as the request (the task's context goes with it).
+        """
+        caller = _caller(scope)
+        if caller is not None:
+            if caller.trace_flags.sampled:
+                return False
+            untraced = caller
+        elif random.random() < self.ratio:
+            return False
+        else:
+            untraced = SpanContext(random.getrandbits(128), random.getrandbits(64), is_remote=False)
+        otel_context.attach(trace.set_span_in_context(NonRecordingSpan(untraced)))
+        return True
+
+    def should_sample(
+        self,
+        parent_context: Context | None,
+        trace_id: int,
+        name: str,
+        kind: SpanKind | None = None,
+        attributes: Attributes = None,
+        links: Sequence[Link] | None = None,
+        trace_state: Any = None,
+    ) -> SamplingResult:
+        parent = trace.get_current_span(parent_context).get_span_context()
+        if kind is SpanKind.SERVER and not parent.is_valid:
+            return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes)  # let in at the door
+        return self._others.should_sample(
+            parent_context, trace_id, name, kind, attributes, links, trace_state
+        )
+
+    def get_description(self) -> str:
+        return f"DoorSampler{{{self.ratio}}}"
+
+
+def _caller(scope: Mapping[str, Any]) -> SpanContext | None:
+    """The W3C ``traceparent`` of a request (version-traceid-spanid-flags), if valid."""
+    for name, value in scope.get("headers", ()):
+        if name == b"traceparent":
+            parts = value.split(b"-")
+            if len(parts) < 4 or len(parts[1]) != 32 or len(parts[2]) != 16:
+                return None
+            try:
+                context = SpanContext(
+                    int(parts[1], 16),
+                    int(parts[2], 16),
+                    is_remote=True,
+                    trace_flags=TraceFlags(int(parts[3][:2], 16)),
+                )
+            except ValueError:
+                return None
+            return context if context.is_valid else None
+    return None
+
+
 def _sampler() -> Sampler | None:
-    """``OTEL_TRACES_SAMPLER`` when set; else parent-based, 10% of new traces.
+    """``OTEL_TRACES_SAMPLER`` when set; else 10% of new traces (:class:`DoorSampler`).
 
     A reader's request that arrives with a sampled ``traceparent`` is always
     traced through every hop; 10% of the rest start a trace. Tests and
@@ -36,7 +128,7 @@ def _sampler() -> Sampler | None:
     """
     if os.environ.get("OTEL_TRACES_SAMPLER"):
         return None  # the SDK reads it (and OTEL_TRACES_SAMPLER_ARG) itself
-    return ParentBased(TraceIdRatioBased(DEFAULT_SAMPLE_RATIO))
+    return DoorSampler(DEFAULT_SAMPLE_RATIO)
 
 
 def make_tracer_provider(service_name: str, namespace: str = "newsroom") -> TracerProvider:
@@ -79,10 +171,13 @@ def http_telemetry(tracer_provider: TracerProvider) -> TelemetryConfig:
     """
     if tracing_disabled():
         return {"tracing": False, "metrics": False, "logs": False}
+    sampler = tracer_provider.sampler
     return {
         "tracer_provider": tracer_provider,
         "tracing": True,
         "metrics": False,
         "logs": False,
         "operation_spans": False,
+        # Requests that would not be sampled are left untraced before any span work.
+        "exclude": sampler.skips if isinstance(sampler, DoorSampler) else None,
     }
