@@ -31,7 +31,7 @@ LEDGER_LOCK = 0x7669657773  # "views": serialises ledger check + insert on Postg
 
 
 class _View(NamedTuple):
-    """What counting needs of one entry, computed once (this is the hot loop)."""
+    """What counting needs of one entry, computed once."""
 
     ms: int  # event time: views are judged in this order
     token: str  # the stream entry id: the same on redelivery, not on a resend
@@ -40,26 +40,25 @@ class _View(NamedTuple):
     previous_visitor: str
     day: str
 
-    @classmethod
-    def of(cls, entry: Entry[Any], days: dict[int, str]) -> _View:
-        event = entry.event  # a ViewRecorded read by its lean reader (shared/lean.py)
+
+def _views_of(entries: Sequence[Entry[Any]]) -> list[_View]:
+    """What counting needs of each entry, by event time (the hot loop: kept flat)."""
+    days: dict[int, str] = {}
+    new = tuple.__new__  # a NamedTuple's own constructor is a Python function
+    views: list[_View] = []
+    append = views.append
+    for entry_id, event, _headers in entries:  # a ViewRecorded read by shared/lean.py
         data = event["data"]
         ms = int(event["occurred_at"].timestamp() * 1000)
         hour = ms // 3_600_000
         day = days.get(hour)
         if day is None:
             day = days[hour] = datetime.fromtimestamp(hour * 3600, UTC).date().isoformat()
-        return tuple.__new__(  # not cls(): a NamedTuple's constructor is a Python function
-            cls,
-            (
-                ms,
-                entry.entry_id,
-                data["article_id"],
-                data["visitor_id"],
-                data.get("previous_visitor_id") or "",
-                day,
-            ),
-        )
+        previous = data.get("previous_visitor_id") or ""
+        append(new(_View, (ms, entry_id, data["article_id"], data["visitor_id"], previous, day)))
+    # A stable sort keeps stream order among views of the same millisecond.
+    views.sort(key=itemgetter(0))
+    return views
 
 
 @dataclass(frozen=True)
@@ -113,9 +112,7 @@ async def count_views(
     """
     if not entries:
         return BatchResult(0, 0, 0)
-    days: dict[int, str] = {}
-    # By event time; a stable sort keeps stream order among views of the same millisecond.
-    views = sorted((_View.of(e, days) for e in entries), key=itemgetter(0))
+    views = _views_of(entries)
     counts = await window.claim(views)
     return await run_write(writer, _commit, views, counts)
 
