@@ -57,7 +57,9 @@ for i, view in ipairs(views) do
   list[#list + 1] = visitor
 end
 for ukey, visitors in pairs(uniques) do
-  redis.call('PFADD', ukey, unpack(visitors))
+  for first = 1, #visitors, 1000 do  -- unpack() is limited to a few thousand values
+    redis.call('PFADD', ukey, unpack(visitors, first, math.min(first + 999, #visitors)))
+  end
   redis.call('EXPIRE', ukey, unique_ttl)
 end
 return table.concat(out)

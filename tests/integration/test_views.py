@@ -11,7 +11,7 @@ import redis.asyncio as aioredis
 from pydantic import TypeAdapter
 from sqlalchemy import text
 
-from services.views.counting import BatchResult, count_views
+from services.views.counting import BatchResult, _View, count_views
 from services.views.schema import SCHEMA
 from services.views.window import VisitorWindow
 from shared.consumer import Entry
@@ -204,3 +204,20 @@ async def test_a_batch_applied_again_after_its_commit_changes_nothing(
     finally:
         await window.client.aclose()
         writer.dispose()
+
+
+async def test_a_large_batch_of_one_article_is_judged_in_one_call(
+    redis_url: str, namespace: str
+) -> None:
+    """NEWSROOM_BATCH_SIZE is the operator's: 9,000 readers of one story in one batch."""
+    client = make_redis(redis_url)
+    window = VisitorWindow(client, Streams(namespace), timedelta(minutes=30), 40)
+    article, now = str(uuid.uuid4()), int(datetime.now(UTC).timestamp() * 1000)
+    day = datetime.now(UTC).date().isoformat()
+    views = [_View(now + n, f"{now}-{n}", article, f"reader-{n:05d}", "", day) for n in range(9000)]
+    try:
+        assert await window.claim(views) == [True] * 9000
+        (unique,) = await window.unique_counts([article], day)
+        assert abs(unique - 9000) <= 9000 * 0.03
+    finally:
+        await client.aclose()
