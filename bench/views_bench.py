@@ -58,19 +58,24 @@ def wait_until(check, timeout: float = 60.0, interval: float = 0.01):  # type: i
 
 
 def payloads(n: int, articles: list[uuid.UUID]) -> list[bytes]:
-    return [
-        encode_envelope(
-            ViewRecorded(
-                data=ViewData(
-                    article_id=articles[i % len(articles)], visitor_id=f"bench-visitor-{i:08d}"
-                )
+    """``n`` views as the gateway writes them: the same headers, one in ten traced."""
+    entries = []
+    for i in range(n):
+        event = ViewRecorded(
+            data=ViewData(
+                article_id=articles[i % len(articles)], visitor_id=f"bench-visitor-{i:08d}"
             )
-            .model_dump_json()
-            .encode(),
-            {},
         )
-        for i in range(n)
-    ]
+        flags = "01" if i % 10 == 0 else "00"
+        headers = {
+            "event_type": event.type,
+            "event_id": str(event.event_id),
+            "correlation_id": str(event.event_id),
+            "content-type": "application/json",
+            "traceparent": f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-{flags}",
+        }
+        entries.append(encode_envelope(event.model_dump_json().encode(), headers))
+    return entries
 
 
 def publish(

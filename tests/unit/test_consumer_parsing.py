@@ -98,3 +98,13 @@ def test_bad_entries_are_sorted_out_with_a_reason_and_the_rest_kept() -> None:
 )
 def test_only_sampled_producers_are_worth_a_link(headers: dict[str, Any], expected: bool) -> None:
     assert sampled(headers) is expected
+
+
+def test_only_the_trace_headers_are_kept_and_must_be_text() -> None:
+    consumer = _consumer(lean(ViewRecorded))
+    headers = {"traceparent": SAMPLED, "correlation_id": "c-1", "event_type": "view.recorded"}
+    fields = [_entry("visitor-0001", headers), _entry("visitor-0002", {"traceparent": 42})]
+    parsed = consumer.parse_entries(["1-0", "2-0"], fields)
+    assert [e.headers for e in parsed.good] == [{"traceparent": SAMPLED, "correlation_id": "c-1"}]
+    ((bad_id, reason),) = parsed.bad
+    assert bad_id == "2-0" and "headers.traceparent" in reason
