@@ -66,6 +66,10 @@ return table.concat(out)
 """
 
 
+#: Views judged per script call (see VisitorWindow.claim).
+CLAIM_CHUNK = 250
+
+
 class VisitorWindow:
     def __init__(
         self, client: aioredis.Redis, streams: Streams, window: timedelta, unique_days: int
@@ -94,19 +98,17 @@ class VisitorWindow:
         """
         if not views:
             return []
-        batch = orjson.dumps(
-            [(v.ms, v.token, v.article, v.visitor, v.previous_visitor, v.day) for v in views]
-        )
-        args: list[bytes | str | int] = [
-            self.window_ms,
-            self.ttl_ms,
-            self.unique_ttl,
-            self.prefix,
-            batch,
-        ]
+        rows = [(v.ms, v.token, v.article, v.visitor, v.previous_visitor, v.day) for v in views]
+        head: list[bytes | str | int] = [self.window_ms, self.ttl_ms, self.unique_ttl, self.prefix]
+        counts: list[bool] = []
         async with self._in_order:
-            reply = await self.script(keys=[], args=args)
-        return [c == 49 for c in reply]  # b"1"
+            # A script holds Redis for everyone while it runs (~7 µs a view): in chunks,
+            # the gateway's writes and our own reads wait ~2 ms at worst, not ~7.
+            for start in range(0, len(rows), CLAIM_CHUNK):
+                chunk = orjson.dumps(rows[start : start + CLAIM_CHUNK])
+                reply = await self.script(keys=[], args=[*head, chunk])
+                counts += [c == 49 for c in reply]  # b"1"
+        return counts
 
     async def unique_counts(self, article_ids: Sequence[str], day: str) -> list[int]:
         async with self.client.pipeline(transaction=False) as pipe:

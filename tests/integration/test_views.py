@@ -206,9 +206,7 @@ async def test_a_batch_applied_again_after_its_commit_changes_nothing(
         writer.dispose()
 
 
-async def test_a_large_batch_of_one_article_is_judged_in_one_call(
-    redis_url: str, namespace: str
-) -> None:
+async def test_a_large_batch_of_one_article_is_judged_whole(redis_url: str, namespace: str) -> None:
     """NEWSROOM_BATCH_SIZE is the operator's: 9,000 readers of one story in one batch."""
     client = make_redis(redis_url)
     window = VisitorWindow(client, Streams(namespace), timedelta(minutes=30), 40)
@@ -219,5 +217,27 @@ async def test_a_large_batch_of_one_article_is_judged_in_one_call(
         assert await window.claim(views) == [True] * 9000
         (unique,) = await window.unique_counts([article], day)
         assert abs(unique - 9000) <= 9000 * 0.03
+    finally:
+        await client.aclose()
+
+
+async def test_a_batch_judged_in_chunks_decides_as_one_call_would(
+    redis_url: str, namespace: str
+) -> None:
+    """Repeats of one reader across chunk boundaries: only views 30 minutes apart count."""
+    client = make_redis(redis_url)
+    window = VisitorWindow(client, Streams(namespace), timedelta(minutes=30), 40)
+    article, start = str(uuid.uuid4()), int(datetime.now(UTC).timestamp() * 1000)
+    day = datetime.now(UTC).date().isoformat()
+    minute = 60_000
+    # One reader viewing every 20 s for 100 minutes (300 views, over two chunks).
+    views = [
+        _View(start + n * minute // 3, f"{start}-{n}", article, "reader-1", "", day)
+        for n in range(300)
+    ]
+    try:
+        counted = await window.claim(views)
+        assert [n for n, c in enumerate(counted) if c] == [0, 90, 180, 270]
+        assert await window.claim(views) == counted  # asked again: the same answers
     finally:
         await client.aclose()
