@@ -222,15 +222,16 @@ async def test_a_large_batch_of_one_article_is_judged_whole(redis_url: str, name
 
 
 async def test_a_batch_judged_in_chunks_decides_as_one_call_would(
-    redis_url: str, namespace: str
+    redis_url: str, namespace: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Repeats of one reader across chunk boundaries: only views 30 minutes apart count."""
+    monkeypatch.setattr("services.views.window.CLAIM_CHUNK", 64)  # 300 views: 5 calls
     client = make_redis(redis_url)
     window = VisitorWindow(client, Streams(namespace), timedelta(minutes=30), 40)
     article, start = str(uuid.uuid4()), int(datetime.now(UTC).timestamp() * 1000)
     day = datetime.now(UTC).date().isoformat()
     minute = 60_000
-    # One reader viewing every 20 s for 100 minutes (300 views, over two chunks).
+    # One reader viewing every 20 s for 100 minutes.
     views = [
         _View(start + n * minute // 3, f"{start}-{n}", article, "reader-1", "", day)
         for n in range(300)
