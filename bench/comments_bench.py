@@ -23,7 +23,7 @@ from pathlib import Path
 
 import redis
 
-from bench.views_bench import PY, _ok, floor_rate, free_port, publish, wait_until
+from bench.views_bench import PY, _ok, floor_rate, forget, free_port, publish, wait_until
 from shared.events import (
     ArticleData,
     ArticlePublished,
@@ -114,7 +114,6 @@ def main() -> None:
     args = parser.parse_args()
     redis_url = os.environ.get("NEWSROOM_REDIS_URL", "redis://127.0.0.1:6379/0")
     ns = f"bench-{uuid.uuid4().hex[:8]}"
-    client = redis.Redis.from_url(redis_url)
     try:
         article_id = uuid.uuid4()
         entries = submissions(args.comments, article_id)
@@ -128,9 +127,7 @@ def main() -> None:
             f"ratio vs one-at-a-time floor {rate / single:.2f}, vs batch floor {rate / batched:.2f} (target ≥ 0.50)"
         )
     finally:
-        keys = list(client.scan_iter(match=f"{ns}*", count=1000))
-        if keys:
-            client.delete(*keys)
+        forget(redis_url, ns)
 
 
 if __name__ == "__main__":

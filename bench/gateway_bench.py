@@ -23,9 +23,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 import httpx
-import redis
 
-from bench.views_bench import PY, _ok, free_port, start_bare_api, wait_until, wrk
+from bench.views_bench import PY, _ok, forget, free_port, start_bare_api, wait_until, wrk
 
 SEED = Path(__file__).resolve().parent.parent / "newsroom" / "demo" / "article-page.txt"
 
@@ -132,10 +131,7 @@ def main() -> None:
         for tracing in {"on": [True], "off": [False], "both": [True, False]}[args.tracing]:
             run(args, redis_url, ns, tracing)
     finally:
-        client = redis.Redis.from_url(redis_url)
-        keys = list(client.scan_iter(match=f"{ns}*", count=1000))
-        if keys:
-            client.delete(*keys)
+        forget(redis_url, ns)
 
 
 if __name__ == "__main__":

@@ -89,10 +89,10 @@ def publish(
         pipe.execute()
 
 
-def forget(redis_url: str, ns: str) -> None:
-    """Delete every key of a run's namespace (streams, dedupe window, uniques)."""
+def forget(redis_url: str, prefix: str) -> None:
+    """Delete every key under ``prefix`` (a run's streams, dedupe window, uniques)."""
     client = redis.Redis.from_url(redis_url)
-    keys = list(client.scan_iter(match=f"{ns}:*", count=10_000))
+    keys = list(client.scan_iter(match=f"{prefix}*", count=10_000))
     for start in range(0, len(keys), 10_000):
         client.delete(*keys[start : start + 10_000])
     client.close()
@@ -128,7 +128,7 @@ def floor_rate(redis_url: str, ns: str, entries: list[bytes], batch: int) -> flo
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
-        forget(redis_url, ns)
+        forget(redis_url, f"{ns}:")
 
 
 def views_rate(
@@ -161,7 +161,7 @@ def views_rate(
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
         shutil.rmtree(data_dir, ignore_errors=True)
-        forget(redis_url, ns)  # the next run starts from the same Redis, not a fuller one
+        forget(redis_url, f"{ns}:")  # the next run starts from the same Redis, not a fuller one
 
 
 def _ok(url: str) -> bool:
@@ -290,7 +290,6 @@ def main() -> None:
     args = parser.parse_args()
     redis_url = os.environ.get("NEWSROOM_REDIS_URL", "redis://127.0.0.1:6379/0")
     ns = f"bench-{uuid.uuid4().hex[:8]}"
-    client = redis.Redis.from_url(redis_url)
     modes = ["on", "off"] if args.tracing == "both" else [args.tracing]
     try:
         if not args.skip_counting:
@@ -308,9 +307,7 @@ def main() -> None:
                     f"ratio {gw / bare:.2f} (target ≥ 0.80)"
                 )
     finally:
-        keys = list(client.scan_iter(match=f"{ns}*", count=1000))
-        if keys:
-            client.delete(*keys)
+        forget(redis_url, ns)
 
 
 def counting_rounds(

@@ -19,10 +19,9 @@ from redis.asyncio.connection import Connection
 class HiredisPackedConnection(Connection):
     def pack_command(self, *args: Any) -> list[bytes]:
         # As redis-py does: "CLIENT SETNAME" and the like arrive as one argument.
-        if isinstance(args[0], str) and " " in args[0]:
-            args = (*args[0].split(), *args[1:])
-        elif isinstance(args[0], bytes) and b" " in args[0]:
-            args = (*args[0].split(), *args[1:])
+        command = args[0]
+        if isinstance(command, str | bytes) and len(command.split()) > 1:
+            args = (*command.split(), *args[1:])
         return [hiredis.pack_command(args)]
 
 

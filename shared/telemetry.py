@@ -15,7 +15,7 @@ from typing import Any
 
 from fastapi.telemetry import TelemetryConfig
 from opentelemetry import context as otel_context
-from opentelemetry import trace
+from opentelemetry import propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -27,7 +27,7 @@ from opentelemetry.sdk.trace.sampling import (
     SamplingResult,
     TraceIdRatioBased,
 )
-from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, TraceFlags
+from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind
 from opentelemetry.util.types import Attributes
 from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -59,6 +59,8 @@ class DoorSampler(Sampler):
     def __init__(self, ratio: float) -> None:
         self.ratio = ratio
         self._others = ParentBased(TraceIdRatioBased(ratio))
+        # The headers the propagators read (traceparent, tracestate, baggage by default).
+        self._fields = {field.encode() for field in propagate.get_global_textmap().fields}
 
     def skips(self, scope: Mapping[str, Any]) -> bool:
         """Whether an incoming HTTP request goes untraced (FastAPI's ``exclude`` hook).
@@ -66,17 +68,29 @@ class DoorSampler(Sampler):
         Runs in the request's own task: the unsampled context attached here lasts
         as long as the request (the task's context goes with it).
         """
-        caller = _caller(scope)
-        if caller is not None:
-            if caller.trace_flags.sampled:
+        caller = self._caller(scope)
+        span = trace.get_current_span(caller).get_span_context()
+        if span.is_valid:
+            if span.trace_flags.sampled:
                 return False
             untraced = caller
         elif random.random() < self.ratio:
             return False
         else:
-            untraced = SpanContext(random.getrandbits(128), random.getrandbits(64), is_remote=False)
-        otel_context.attach(trace.set_span_in_context(NonRecordingSpan(untraced)))
+            new = SpanContext(random.getrandbits(128), random.getrandbits(64), is_remote=False)
+            untraced = trace.set_span_in_context(NonRecordingSpan(new), caller)
+        otel_context.attach(untraced)
         return True
+
+    def _caller(self, scope: Mapping[str, Any]) -> Context:
+        """The caller's context, read by the configured propagator from its own headers
+        only (not FastAPI's per-request header wrapper: that was part of the cost)."""
+        carrier = {
+            name.decode("latin-1"): value.decode("latin-1")
+            for name, value in scope.get("headers", ())
+            if name in self._fields
+        }
+        return propagate.extract(carrier) if carrier else Context()
 
     def should_sample(
         self,
@@ -97,26 +111,6 @@ class DoorSampler(Sampler):
 
     def get_description(self) -> str:
         return f"DoorSampler{{{self.ratio}}}"
-
-
-def _caller(scope: Mapping[str, Any]) -> SpanContext | None:
-    """The W3C ``traceparent`` of a request (version-traceid-spanid-flags), if valid."""
-    for name, value in scope.get("headers", ()):
-        if name == b"traceparent":
-            parts = value.split(b"-")
-            if len(parts) < 4 or len(parts[1]) != 32 or len(parts[2]) != 16:
-                return None
-            try:
-                context = SpanContext(
-                    int(parts[1], 16),
-                    int(parts[2], 16),
-                    is_remote=True,
-                    trace_flags=TraceFlags(int(parts[3][:2], 16)),
-                )
-            except ValueError:
-                return None
-            return context if context.is_valid else None
-    return None
 
 
 def _sampler() -> Sampler | None:

@@ -7,8 +7,9 @@ import os
 import socket
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
+import httpx
 import redis.asyncio as aioredis
 
 from shared.events import Event
@@ -90,3 +91,27 @@ async def publish(redis_url: str, stream: str, events: Sequence[Event | bytes]) 
             return [i.decode() for i in await pipe.execute()]
     finally:
         await client.aclose()
+
+
+def post_comment(
+    gateway: str,
+    article_id: str,
+    comment: str,
+    *,
+    name: str = "قارئ",
+    email: str = "r@example.com",
+    headers: dict[str, str] | None = None,
+    client: Any = httpx,
+) -> httpx.Response:
+    """What a reader's browser does: fetch a form token, then send the form with it."""
+    token = client.get(f"{gateway}/api/v1/comments/form-token", headers=headers)
+    return client.post(  # type: ignore[no-any-return]
+        f"{gateway}/api/v1/articles/{article_id}/comments",
+        json={
+            "name": name,
+            "email": email,
+            "comment": comment,
+            "form_token": token.json()["form_token"],
+        },
+        headers=headers,
+    )

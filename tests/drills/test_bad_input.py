@@ -14,7 +14,7 @@ import pytest
 from tests.drills.conftest import Report
 from tests.drills.traffic import DRILL_ENV
 from tests.e2e.platform import Services
-from tests.support import wait_for
+from tests.support import post_comment, wait_for
 
 pytestmark = pytest.mark.drill
 
@@ -100,16 +100,7 @@ def test_bad_requests_get_a_clear_4xx_quickly_and_lose_nothing(
         services.start()
         editor = {"Authorization": f"Bearer {services.editor_token}"}
         article = services.import_seed()
-        token = httpx.get(f"{services.gateway}/api/v1/comments/form-token").json()["form_token"]
-        kept = httpx.post(
-            f"{services.gateway}/api/v1/articles/{article['id']}/comments",
-            json={
-                "name": "قارئ",
-                "email": "r@example.com",
-                "comment": "تعليق",
-                "form_token": token,
-            },
-        )
+        kept = post_comment(services.gateway, article["id"], "تعليق")
         assert kept.status_code == 202
 
         answered, slowest = 0, 0.0

@@ -16,7 +16,7 @@ import redis
 from tests.drills.conftest import Report
 from tests.drills.traffic import BROWSER_UA, DRILL_ENV
 from tests.e2e.platform import Services
-from tests.support import free_port, ready, wait_for
+from tests.support import free_port, post_comment, ready, wait_for
 
 pytestmark = pytest.mark.drill
 
@@ -89,17 +89,7 @@ def test_no_raw_client_address_or_token_in_any_database_stream_or_log(
             for _ in range(4)
         ]
         assert statuses == [202, 202, 202, 429]
-        token = httpx.get(f"{gw}/api/v1/comments/form-token", headers=reader).json()["form_token"]
-        comment = httpx.post(
-            f"{gw}/api/v1/articles/{article['id']}/comments",
-            json={
-                "name": "قارئ",
-                "email": "r@example.com",
-                "comment": "تعليق سري",
-                "form_token": token,
-            },
-            headers=reader,
-        )
+        comment = post_comment(gw, article["id"], "تعليق سري", headers=reader)
         assert comment.status_code == 202
         url = f"{gw}/api/v1/articles/{article['id']}"
         wait_for(

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.support import post_comment
+
 BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 #: What the drills' services need on top of the defaults: quick reclaims, no form delay.
 DRILL_ENV = {"NEWSROOM_CLAIM_IDLE_MS": "1000", "NEWSROOM_MIN_SUBMIT_SECONDS": "0"}
@@ -52,16 +54,14 @@ class Readers:
 
     def comment(self, client: httpx.Client, n: int) -> int:
         try:
-            token = client.get(f"{self.gateway}/api/v1/comments/form-token").json()["form_token"]
-            status = client.post(
-                f"{self.gateway}/api/v1/articles/{self.article_id}/comments",
-                json={
-                    "name": f"قارئ {n}",
-                    "email": f"reader{n}@example.com",
-                    "comment": f"تعليق رقم {n} على الخبر",
-                    "form_token": token,
-                },
+            status = post_comment(
+                self.gateway,
+                self.article_id,
+                f"تعليق رقم {n} على الخبر",
+                name=f"قارئ {n}",
+                email=f"reader{n}@example.com",
                 headers=self._headers(),
+                client=client,
             ).status_code
         except (httpx.HTTPError, ValueError, KeyError):
             status = 0

@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from tests.conftest import PgDatabase
-from tests.support import wait_for
+from tests.support import post_comment, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -34,15 +34,11 @@ def test_the_platform_runs_on_one_postgresql_database(
     assert httpx.get(url).json()["views"]["total"] == 1085
 
     assert httpx.post(f"{url}/views", headers={"User-Agent": FIREFOX}).status_code == 202
-    token = httpx.get(f"{gw}/api/v1/comments/form-token").json()["form_token"]
-    sent = httpx.post(
-        f"{url}/comments",
-        json={
-            "name": "قارئ",
-            "email": "reader@example.com",
-            "comment": "مقال ممتاز، شكراً.",
-            "form_token": token,
-        },
+    sent = post_comment(
+        gw,
+        article["id"],
+        "مقال ممتاز، شكراً.",
+        email="reader@example.com",
         headers={"User-Agent": FIREFOX},
     )
     assert sent.status_code == 202, sent.text

@@ -9,7 +9,7 @@ import pytest
 
 from tests.e2e.platform import Services
 from tests.otlp_receiver import OtlpReceiver, ReceivedSpan, tree
-from tests.support import wait_for
+from tests.support import post_comment, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -75,10 +75,8 @@ def test_a_comment_is_one_trace_from_the_gateway_to_the_decision_and_back(
 ) -> None:
     services, receiver = traced
     article = services.import_seed()
-    token = httpx.get(f"{services.gateway}/api/v1/comments/form-token").json()["form_token"]
-    posted = httpx.post(
-        f"{services.gateway}/api/v1/articles/{article['id']}/comments",
-        json={"name": "سارة", "email": "sara@example.com", "comment": "تعليق", "form_token": token},
+    posted = post_comment(
+        services.gateway, article["id"], "تعليق", name="سارة", email="sara@example.com"
     )
     assert posted.status_code == 202
     root = _root(receiver, "gateway", "POST", "comments")
