@@ -41,13 +41,13 @@ from sqlalchemy.engine import make_url
 
 from bench.views_bench import _ok, publish, wait_until
 from newsroom.embedded_redis import EmbeddedRedis, free_port
-from shared.events import (
+from shared.contracts.events import (
     CommentSubmission,
     CommentSubmitted,
     ViewData,
     ViewRecorded,
 )
-from shared.streams import encode_envelope
+from shared.contracts.wire import encode_envelope
 
 SERVICES = ("ingest", "views", "comments", "gateway")
 PG = os.environ.get("NEWSROOM_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")

@@ -24,14 +24,14 @@ from pathlib import Path
 import redis
 
 from bench.views_bench import PY, _ok, floor_rate, forget, free_port, publish, wait_until
-from shared.events import (
+from shared.contracts.events import (
     ArticleData,
     ArticlePublished,
     BodyBlock,
     CommentSubmission,
     CommentSubmitted,
 )
-from shared.streams import encode_envelope
+from shared.contracts.wire import encode_envelope
 
 TEXTS = [
     "مقال ممتاز، شكراً للكاتب على هذا التحليل.",

@@ -17,7 +17,7 @@ from faststream import AckPolicy
 from faststream.redis import RedisBroker, StreamSub
 from faststream.redis.annotations import RedisBatchStreamMessage
 
-from shared.streams import JsonEnvelopeFormat
+from shared.messaging.broker import JsonEnvelopeFormat
 
 
 async def main(redis_url: str, stream: str, expect: int, batch: int) -> None:

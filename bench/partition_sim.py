@@ -36,8 +36,8 @@ import redis
 
 from newsroom.embedded_redis import EmbeddedRedis, free_port
 from services.gateway.recorder import RATE_LIMITED_XADD
-from shared.events import ViewData, ViewRecorded
-from shared.streams import encode_envelope
+from shared.contracts.events import ViewData, ViewRecorded
+from shared.contracts.wire import encode_envelope
 
 PARTITIONS = 64
 SLOTS = 16384

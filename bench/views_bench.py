@@ -33,8 +33,8 @@ import httpx
 import redis
 
 from services.views.settings import ViewsSettings
-from shared.events import ViewData, ViewRecorded
-from shared.streams import DATA_FIELD, encode_envelope
+from shared.contracts.events import ViewData, ViewRecorded
+from shared.contracts.wire import DATA_FIELD, encode_envelope
 
 PY = sys.executable
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"

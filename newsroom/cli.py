@@ -17,9 +17,10 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
+from shared.contracts.streams import Streams
+from shared.contracts.wire import decode_envelope
 from shared.settings import NewsroomSettings
-from shared.streams import Streams, decode_envelope
-from shared.text import url_slug
+from shared.text.arabic import url_slug
 
 from . import dlq
 from .embedded_redis import EmbeddedRedis, redis_answers

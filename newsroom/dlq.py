@@ -7,7 +7,8 @@ from typing import Any
 
 import redis
 
-from shared.streams import DATA_FIELD, Streams
+from shared.contracts.streams import Streams
+from shared.contracts.wire import DATA_FIELD
 
 STREAMS = ("articles", "views", "comments.submitted", "comments")
 

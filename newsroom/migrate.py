@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 
-from shared.migrations import Schema
+from shared.storage.migrations import Schema
 
 #: The services that own a database, in the order their schemas are migrated.
 SERVICES = ("ingest", "views", "comments")

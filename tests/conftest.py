@@ -121,7 +121,7 @@ async def reset_pg_schema(database_url: str) -> AsyncIterator[None]:
     if database_url.startswith("postgresql"):
         from sqlalchemy import text
 
-        from shared.db import make_engine
+        from shared.storage.engines import make_engine
 
         engine = make_engine(database_url)
         async with engine.begin() as conn:

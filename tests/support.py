@@ -12,8 +12,8 @@ from typing import Any, TypeVar
 import httpx
 import redis.asyncio as aioredis
 
-from shared.events import Event
-from shared.streams import DATA_FIELD, encode_envelope
+from shared.contracts.events import Event
+from shared.contracts.wire import DATA_FIELD, encode_envelope
 
 T = TypeVar("T")
 

@@ -12,25 +12,28 @@ from fastapi import Depends, FastAPI, Query, Request
 from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import text
 
-from shared.api import (
+from shared.contracts.api import (
     CommentPage,
     CommentStatusOut,
     ModerationComment,
     ModerationPage,
     PublicComment,
 )
-from shared.broker import make_broker
-from shared.consumer import Entry, StreamConsumer, start_consumers, stop_consumers
-from shared.db import make_engine, session_factory
-from shared.events import ArticleEvent, CommentSubmitted
-from shared.http import Edge, Problem, add_health_routes, bearer_guard, install_problem_handlers
-from shared.metrics import Metrics, add_metrics_route
-from shared.migrations import prepare_schema
-from shared.outbox import OutboxRelay
-from shared.pagination import BadCursor
-from shared.redis_client import make_redis
-from shared.streams import Streams
-from shared.telemetry import http_telemetry, instrument_engine, make_tracer_provider
+from shared.contracts.events import ArticleEvent, CommentSubmitted
+from shared.contracts.streams import Streams
+from shared.messaging.broker import make_broker
+from shared.messaging.consuming import Entry, StreamConsumer, start_consumers, stop_consumers
+from shared.messaging.outbox import OutboxRelay
+from shared.messaging.redis_client import make_redis
+from shared.observability.metrics import Metrics, add_metrics_route
+from shared.observability.tracing import http_telemetry, instrument_engine, make_tracer_provider
+from shared.storage.engines import make_engine, session_factory
+from shared.storage.migrations import prepare_schema
+from shared.storage.pagination import BadCursor
+from shared.web.auth import bearer_guard
+from shared.web.edge import Edge
+from shared.web.health import add_health_routes
+from shared.web.problems import Problem, install_problem_handlers
 
 from . import store
 from .models import Comment, OutboxEvent

@@ -8,8 +8,8 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Date, Index, String, Text, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.db import UtcDateTime
-from shared.outbox import OutboxColumns
+from shared.messaging.outbox import OutboxColumns
+from shared.storage.engines import UtcDateTime
 
 
 class Base(DeclarativeBase):
@@ -60,7 +60,7 @@ class KnownArticle(Base):
 
 
 class OutboxEvent(OutboxColumns, Base):
-    """Decisions written with the comments they announce (see shared.outbox)."""
+    """Decisions written with the comments they announce (see shared.messaging.outbox)."""
 
     # Not "outbox": ingest's outbox may live in the same database.
     __tablename__ = "comment_outbox"

@@ -1,7 +1,7 @@
 """Comment text → safe HTML: keep a small inline tag set, link plain URLs, nothing executable.
 
 The text is sanitised first (nh3, the Ammonia sanitiser, via
-:func:`shared.comments.sanitize_html`), URLs in its text are then turned into
+:func:`shared.text.html_policy.sanitize_html`), URLs in its text are then turned into
 links, and the result is sanitised again, so the linking step can never let
 markup through. (bleach's linkify did the same at 40× the cost: it parses
 with html5lib.)
@@ -14,7 +14,7 @@ import re
 
 import nh3
 
-from shared.comments import sanitize_html
+from shared.text.html_policy import sanitize_html
 
 _TAG = re.compile(r"(<[^>]*>)")
 _LINK = re.compile(r"<a[\s>]", re.IGNORECASE)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, inspect, text
 
-from shared.migrations import Schema
+from shared.storage.migrations import Schema
 
 from .models import Base
 

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.events import (
+from shared.contracts.events import (
     DECISION_EVENTS,
     ArticleData,
     ArticleRef,
@@ -19,9 +19,9 @@ from shared.events import (
     CommentSubmitted,
     Event,
 )
-from shared.outbox import add_to_outbox, outbox_row
-from shared.pagination import decode_cursor, encode_cursor
-from shared.text import fold_arabic
+from shared.messaging.outbox import add_to_outbox, outbox_row
+from shared.storage.pagination import decode_cursor, encode_cursor
+from shared.text.arabic import fold_arabic
 
 from .models import Comment, KnownArticle, OutboxEvent
 from .render import count_links, plain_text, render_comment

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-from shared.text import fold_arabic
+from shared.text.arabic import fold_arabic
 
 _WORD = re.compile(r"[^\W_]+")
 # Proclitics: conjunction + preposition + article combinations.

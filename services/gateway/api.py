@@ -8,8 +8,15 @@ from uuid import UUID
 import orjson
 from fastapi import APIRouter, Query, Request, Response
 
-from shared.api import ArticlePage, CommentAccepted, CommentStatusOut, ModerationPage, SaveOutcome
-from shared.http import PROBLEM_JSON, Problem, ProblemDetails, cached_response
+from shared.contracts.api import (
+    ArticlePage,
+    CommentAccepted,
+    CommentStatusOut,
+    ModerationPage,
+    SaveOutcome,
+)
+from shared.web.caching import cached_response
+from shared.web.problems import PROBLEM_JSON, Problem, ProblemDetails
 
 from .articles import article_view
 from .catalog import ArticleCatalog

@@ -20,16 +20,18 @@ from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.sdk.trace import TracerProvider
 from pydantic import BaseModel, ValidationError
 
-from shared.api import ArticleIn, CommentIn
-from shared.asyncapi import asyncapi_document
-from shared.broker import make_broker
-from shared.comments import FormTokens
-from shared.events import article_event_adapter, comment_event_adapter
-from shared.http import Edge, add_health_routes, install_problem_handlers
-from shared.metrics import Metrics, add_metrics_route
-from shared.redis_client import make_redis
-from shared.streams import Streams
-from shared.telemetry import http_telemetry, make_tracer_provider
+from shared.contracts.api import ArticleIn, CommentIn
+from shared.contracts.asyncapi import asyncapi_document
+from shared.contracts.events import article_event_adapter, comment_event_adapter
+from shared.contracts.streams import Streams
+from shared.messaging.broker import make_broker
+from shared.messaging.redis_client import make_redis
+from shared.observability.metrics import Metrics, add_metrics_route
+from shared.observability.tracing import http_telemetry, make_tracer_provider
+from shared.web.edge import Edge
+from shared.web.form_tokens import FormTokens
+from shared.web.health import add_health_routes
+from shared.web.problems import install_problem_handlers
 
 from . import api, pages
 from .articles import ArticleParts

@@ -13,8 +13,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
-from shared.api import ArticleOut
-from shared.http import etag_for
+from shared.contracts.api import ArticleOut
+from shared.web.caching import etag_for
 
 from .catalog import ArticleCatalog
 from .models import ArticleView, ViewCounts

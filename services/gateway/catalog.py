@@ -12,9 +12,9 @@ import time
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from shared.api import ArticleOut
-from shared.events import ArticleEvent
-from shared.http import Problem
+from shared.contracts.api import ArticleOut
+from shared.contracts.events import ArticleEvent
+from shared.web.problems import Problem
 
 from .upstreams import NotFound, Unavailable, Upstream
 

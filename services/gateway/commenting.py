@@ -14,11 +14,12 @@ from uuid import uuid4
 
 import redis.asyncio as aioredis
 
-from shared.api import CommentAccepted
-from shared.comments import FormTokens, check_comment_form, pick_language
-from shared.events import CommentSubmission, CommentSubmitted
-from shared.http import Problem
-from shared.streams import Streams
+from shared.contracts.api import CommentAccepted
+from shared.contracts.comment_form import check_comment_form, pick_language
+from shared.contracts.events import CommentSubmission, CommentSubmitted
+from shared.contracts.streams import Streams
+from shared.web.form_tokens import FormTokens
+from shared.web.problems import Problem
 
 from .catalog import ArticleCatalog, require_article
 from .recorder import RateLimitedPublisher, event_store_down

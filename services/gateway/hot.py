@@ -19,7 +19,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from shared.http import Problem, problem_response
+from shared.web.problems import Problem, problem_response
 
 try:  # FastAPI's native telemetry names the span after the route it selected
     from fastapi.telemetry._api import _route_selected

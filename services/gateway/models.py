@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from shared.api import ArticleOut
+from shared.contracts.api import ArticleOut
 
 
 class ViewCounts(BaseModel):

@@ -9,9 +9,9 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
-from shared.comments import sanitize_html
-from shared.http import cached_response
-from shared.text import url_slug
+from shared.text.arabic import url_slug
+from shared.text.html_policy import sanitize_html
+from shared.web.caching import cached_response
 
 from .articles import article_view
 from .upstreams import NotFound, Unavailable, Upstreams

@@ -16,9 +16,9 @@ from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.propagate import inject
 from opentelemetry.trace import SpanKind, Tracer
 
-from shared.events import Event
-from shared.http import Problem
-from shared.streams import event_envelope
+from shared.contracts.events import Event
+from shared.contracts.wire import event_envelope
+from shared.web.problems import Problem
 
 RATE_LIMITED_XADD = """
 local n = redis.call('INCR', KEYS[1])

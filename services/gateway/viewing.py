@@ -10,8 +10,8 @@ from uuid import uuid4
 import redis.asyncio as aioredis
 from pydantic import BaseModel, ConfigDict
 
-from shared.events import ViewData, ViewRecorded
-from shared.streams import Streams
+from shared.contracts.events import ViewData, ViewRecorded
+from shared.contracts.streams import Streams
 
 from .catalog import ArticleCatalog, require_article
 from .recorder import RateLimitedPublisher, event_store_down

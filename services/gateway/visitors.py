@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 import redis.asyncio as aioredis
 from crawlerdetect import CrawlerDetect
 
-from shared.streams import Streams
+from shared.contracts.streams import Streams
 
 
 class DailySalts:

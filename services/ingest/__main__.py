@@ -1,4 +1,4 @@
-from shared.runner import serve
+from shared.service.runner import serve
 
 from .app import create_app
 from .settings import IngestSettings

@@ -10,9 +10,9 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import ValidationError
 
-from shared.api import ArticleIn, ArticleOut, ArticlePage, SaveOutcome
-from shared.http import Problem
-from shared.pagination import BadCursor
+from shared.contracts.api import ArticleIn, ArticleOut, ArticlePage, SaveOutcome
+from shared.storage.pagination import BadCursor
+from shared.web.problems import Problem
 
 from . import store
 from .parsing import NoArticleError, parse_html, parse_page_dump

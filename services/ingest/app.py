@@ -10,14 +10,17 @@ from fastapi import FastAPI
 from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import text
 
-from shared.broker import make_broker
-from shared.db import make_engine, session_factory
-from shared.http import Edge, add_health_routes, bearer_guard, install_problem_handlers
-from shared.metrics import Metrics, add_metrics_route
-from shared.migrations import prepare_schema
-from shared.outbox import OutboxRelay
-from shared.streams import Streams
-from shared.telemetry import http_telemetry, instrument_engine, make_tracer_provider
+from shared.contracts.streams import Streams
+from shared.messaging.broker import make_broker
+from shared.messaging.outbox import OutboxRelay
+from shared.observability.metrics import Metrics, add_metrics_route
+from shared.observability.tracing import http_telemetry, instrument_engine, make_tracer_provider
+from shared.storage.engines import make_engine, session_factory
+from shared.storage.migrations import prepare_schema
+from shared.web.auth import bearer_guard
+from shared.web.edge import Edge
+from shared.web.health import add_health_routes
+from shared.web.problems import install_problem_handlers
 
 from .api import router
 from .models import OutboxEvent

@@ -20,8 +20,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.db import UtcDateTime
-from shared.outbox import OutboxColumns
+from shared.messaging.outbox import OutboxColumns
+from shared.storage.engines import UtcDateTime
 
 
 class Base(DeclarativeBase):
@@ -73,4 +73,4 @@ class ArticleRevision(Base):
 
 
 class OutboxEvent(OutboxColumns, Base):
-    """Events written with the article changes they announce (see shared.outbox)."""
+    """Events written with the article changes they announce (see shared.messaging.outbox)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shared.migrations import Schema
+from shared.storage.migrations import Schema
 
 from .models import Base
 

@@ -7,7 +7,7 @@ from fastapi import Request
 from faststream.redis import RedisBroker
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from shared.outbox import OutboxRelay
+from shared.messaging.outbox import OutboxRelay
 
 from .settings import IngestSettings
 

@@ -13,8 +13,8 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.api import ArticleIn, ArticleOut, ArticlePage, ArticleSummary
-from shared.events import (
+from shared.contracts.api import ArticleIn, ArticleOut, ArticlePage, ArticleSummary
+from shared.contracts.events import (
     ArticleData,
     ArticlePublished,
     ArticleRef,
@@ -23,9 +23,9 @@ from shared.events import (
     BodyBlock,
     Event,
 )
-from shared.outbox import add_to_outbox
-from shared.pagination import decode_cursor, encode_cursor
-from shared.text import slugify
+from shared.messaging.outbox import add_to_outbox
+from shared.storage.pagination import decode_cursor, encode_cursor
+from shared.text.arabic import slugify
 
 from .models import Article, ArticleRevision, OutboxEvent
 

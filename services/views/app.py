@@ -14,17 +14,19 @@ from opentelemetry.sdk.trace import TracerProvider
 from pydantic import BaseModel
 from sqlalchemy import text
 
-from shared.broker import make_broker
-from shared.consumer import Entry, StreamConsumer, start_consumers, stop_consumers
-from shared.db import make_engine, make_sync_engine
-from shared.events import ArticleEvent, ViewRecorded
-from shared.http import Edge, Problem, add_health_routes, install_problem_handlers
-from shared.lean import lean
-from shared.metrics import Metrics, add_metrics_route
-from shared.migrations import prepare_schema
-from shared.redis_client import make_redis
-from shared.streams import Streams
-from shared.telemetry import http_telemetry, instrument_engine, make_tracer_provider
+from shared.contracts.events import ArticleEvent, ViewRecorded
+from shared.contracts.lean import lean
+from shared.contracts.streams import Streams
+from shared.messaging.broker import make_broker
+from shared.messaging.consuming import Entry, StreamConsumer, start_consumers, stop_consumers
+from shared.messaging.redis_client import make_redis
+from shared.observability.metrics import Metrics, add_metrics_route
+from shared.observability.tracing import http_telemetry, instrument_engine, make_tracer_provider
+from shared.storage.engines import make_engine, make_sync_engine
+from shared.storage.migrations import prepare_schema
+from shared.web.edge import Edge
+from shared.web.health import add_health_routes
+from shared.web.problems import Problem, install_problem_handlers
 
 from .counting import count_views, record_article, run_write
 from .housekeeping import run_housekeeping

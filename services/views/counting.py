@@ -20,9 +20,9 @@ from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import Connection, Engine
 
-from shared.consumer import Entry
-from shared.db import driver_sql
-from shared.events import ArticleData, ArticleRef
+from shared.contracts.events import ArticleData, ArticleRef
+from shared.messaging.consuming import Entry
+from shared.storage.engines import driver_sql
 
 from .window import VisitorWindow
 
@@ -47,7 +47,7 @@ def _views_of(entries: Sequence[Entry[Any]]) -> list[_View]:
     new = tuple.__new__  # a NamedTuple's own constructor is a Python function
     views: list[_View] = []
     append = views.append
-    for entry_id, event, _headers in entries:  # a ViewRecorded read by shared/lean.py
+    for entry_id, event, _headers in entries:  # a ViewRecorded read by shared/contracts/lean.py
         data = event["data"]
         ms = int(event["occurred_at"].timestamp() * 1000)
         hour = ms // 3_600_000

@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
-from shared.streams import Streams
+from shared.contracts.streams import Streams
 
 # ARGV: window_ms, ttl_ms, unique_ttl_s, prefix, then one JSON array of the views, each
 # [ms, token, article, visitor, previous_visitor, day] (cjson decodes it in C: cheaper than

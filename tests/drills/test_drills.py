@@ -17,7 +17,7 @@ import orjson
 import pytest
 import redis
 
-from shared.events import (
+from shared.contracts.events import (
     ArticleData,
     ArticlePublished,
     BodyBlock,
@@ -26,7 +26,7 @@ from shared.events import (
     ViewData,
     ViewRecorded,
 )
-from shared.streams import DATA_FIELD, encode_envelope
+from shared.contracts.wire import DATA_FIELD, encode_envelope
 from tests.drills.conftest import Report
 from tests.e2e.platform import Services
 from tests.support import free_port, ready, wait_for

@@ -18,8 +18,8 @@ import pytest
 import redis
 
 from newsroom.embedded_redis import EmbeddedRedis
-from shared.events import ViewData, ViewRecorded
-from shared.streams import DATA_FIELD, encode_envelope
+from shared.contracts.events import ViewData, ViewRecorded
+from shared.contracts.wire import DATA_FIELD, encode_envelope
 from tests.conftest import PgDatabase
 from tests.drills.conftest import Report
 from tests.drills.traffic import DRILL_ENV, Readers, Traffic, count_rows, total_views

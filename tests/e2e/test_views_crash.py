@@ -13,8 +13,8 @@ import httpx
 import pytest
 import redis
 
-from shared.events import ViewData, ViewRecorded
-from shared.streams import DATA_FIELD, encode_envelope
+from shared.contracts.events import ViewData, ViewRecorded
+from shared.contracts.wire import DATA_FIELD, encode_envelope
 from tests.support import free_port, ready, wait_for
 
 pytestmark = pytest.mark.e2e

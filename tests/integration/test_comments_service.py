@@ -14,14 +14,14 @@ from fastapi import FastAPI
 
 from services.comments.app import create_app
 from services.comments.settings import CommentsSettings
-from shared.events import (
+from shared.contracts.events import (
     ArticleData,
     ArticlePublished,
     BodyBlock,
     CommentSubmission,
     CommentSubmitted,
 )
-from shared.streams import decode_envelope
+from shared.contracts.wire import decode_envelope
 from tests.support import await_for, publish
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("reset_pg_schema")]

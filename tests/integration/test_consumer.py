@@ -10,11 +10,11 @@ import pytest
 import redis.asyncio as aioredis
 from opentelemetry.sdk.trace import TracerProvider
 
-from shared.broker import make_broker
-from shared.consumer import Entry, StreamConsumer, start_consumers, stop_consumers
-from shared.events import ViewData, ViewRecorded
+from shared.contracts.events import ViewData, ViewRecorded
+from shared.contracts.wire import DATA_FIELD, encode_envelope
+from shared.messaging.broker import make_broker
+from shared.messaging.consuming import Entry, StreamConsumer, start_consumers, stop_consumers
 from shared.settings import NewsroomSettings
-from shared.streams import DATA_FIELD, encode_envelope
 from tests.support import await_for
 
 pytestmark = pytest.mark.integration

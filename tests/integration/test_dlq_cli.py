@@ -9,7 +9,7 @@ import sys
 import pytest
 import redis
 
-from shared.streams import DATA_FIELD
+from shared.contracts.wire import DATA_FIELD
 
 pytestmark = pytest.mark.integration
 

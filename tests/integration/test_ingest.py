@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from shared.streams import decode_envelope
+from shared.contracts.wire import decode_envelope
 from tests.conftest import SEED
 from tests.integration.ingest_helpers import EDITOR, ingest_settings, running_ingest
 from tests.support import await_for
@@ -224,8 +224,8 @@ async def test_concurrent_saves_of_one_article_make_consecutive_revisions(
 
     from services.ingest.schema import SCHEMA
     from services.ingest.store import save_article
-    from shared.api import ArticleIn
-    from shared.db import make_engine, session_factory
+    from shared.contracts.api import ArticleIn
+    from shared.storage.engines import make_engine, session_factory
 
     engine = make_engine(database_url, immediate=True)  # as the ingest app builds it
     await asyncio.to_thread(SCHEMA.upgrade, database_url)

@@ -18,8 +18,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from shared.db import make_sync_engine
-from shared.migrations import Schema, SchemaBehind
+from shared.storage.engines import make_sync_engine
+from shared.storage.migrations import Schema, SchemaBehind
 
 pytestmark = pytest.mark.integration
 

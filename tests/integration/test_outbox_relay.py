@@ -8,7 +8,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from newsroom.embedded_redis import EmbeddedRedis
-from shared.streams import decode_envelope
+from shared.contracts.wire import decode_envelope
 from tests.conftest import SEED
 from tests.integration.ingest_helpers import EDITOR, ingest_settings, running_ingest
 from tests.support import await_for

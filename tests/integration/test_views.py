@@ -14,13 +14,13 @@ from sqlalchemy import text
 from services.views.counting import BatchResult, _View, count_views
 from services.views.schema import SCHEMA
 from services.views.window import VisitorWindow
-from shared.consumer import Entry
-from shared.db import make_sync_engine
-from shared.events import ArticleData, ArticlePublished, BodyBlock, ViewRecorded
-from shared.lean import lean
-from shared.migrations import prepare_schema
-from shared.redis_client import make_redis
-from shared.streams import Streams
+from shared.contracts.events import ArticleData, ArticlePublished, BodyBlock, ViewRecorded
+from shared.contracts.lean import lean
+from shared.contracts.streams import Streams
+from shared.messaging.consuming import Entry
+from shared.messaging.redis_client import make_redis
+from shared.storage.engines import make_sync_engine
+from shared.storage.migrations import prepare_schema
 from tests.integration.views_helpers import publish, running_views, view, views_settings
 from tests.support import await_for
 

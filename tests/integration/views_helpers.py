@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from services.views.app import create_app
 from services.views.settings import ViewsSettings
-from shared.events import ViewData, ViewRecorded
+from shared.contracts.events import ViewData, ViewRecorded
 from tests.support import publish  # noqa: F401  (re-exported for the views tests)
 
 

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from shared.comments import FormTokens, check_comment_form, pick_language
+from shared.contracts.comment_form import check_comment_form, pick_language
+from shared.web.form_tokens import FormTokens
 
 pytestmark = pytest.mark.unit
 

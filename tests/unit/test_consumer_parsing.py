@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from shared.broker import make_broker
-from shared.consumer import Entry, StreamConsumer, sampled
-from shared.events import ViewData, ViewRecorded
-from shared.lean import lean
+from shared.contracts.events import ViewData, ViewRecorded
+from shared.contracts.lean import lean
+from shared.contracts.wire import DATA_FIELD, encode_envelope
+from shared.messaging.broker import make_broker
+from shared.messaging.consuming import Entry, StreamConsumer, sampled
 from shared.settings import NewsroomSettings
-from shared.streams import DATA_FIELD, encode_envelope
 
 pytestmark = pytest.mark.unit
 

@@ -7,9 +7,11 @@ from datetime import date
 import pytest
 from pydantic import ValidationError
 
-from shared.api import ArticleIn
-from shared.events import ArticleData, ArticlePublished, BodyBlock, article_event_adapter
-from shared.streams import JsonEnvelopeFormat, Streams, decode_envelope
+from shared.contracts.api import ArticleIn
+from shared.contracts.events import ArticleData, ArticlePublished, BodyBlock, article_event_adapter
+from shared.contracts.streams import Streams
+from shared.contracts.wire import decode_envelope
+from shared.messaging.broker import JsonEnvelopeFormat
 
 pytestmark = pytest.mark.unit
 

@@ -128,7 +128,7 @@ def test_every_database_owner_migrates_before_it_serves() -> None:
 
 
 def test_alert_rules_use_only_metrics_the_services_export() -> None:
-    from shared.metrics import Metrics
+    from shared.observability.metrics import Metrics
 
     exported = set()
     for metric in Metrics("test").registry.collect():

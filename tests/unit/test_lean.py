@@ -11,7 +11,7 @@ import orjson
 import pytest
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from shared.events import (
+from shared.contracts.events import (
     ArticleData,
     ArticlePublished,
     BodyBlock,
@@ -20,7 +20,7 @@ from shared.events import (
     ViewData,
     ViewRecorded,
 )
-from shared.lean import lean
+from shared.contracts.lean import lean
 
 pytestmark = pytest.mark.unit
 

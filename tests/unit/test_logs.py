@@ -6,7 +6,7 @@ import logging
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
-from shared.logs import JsonFormatter, OutageNoise
+from shared.observability.logs import JsonFormatter, OutageNoise
 
 pytestmark = pytest.mark.unit
 

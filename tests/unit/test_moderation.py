@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from services.comments.render import count_links, plain_text, render_comment
 from services.comments.rules import Context, Policy, decide
 from services.comments.words import WordList
-from shared.comments import ALLOWED_TAGS, sanitize_html
-from shared.text import fold_arabic
+from shared.text.arabic import fold_arabic
+from shared.text.html_policy import ALLOWED_TAGS, sanitize_html
 
 pytestmark = pytest.mark.unit
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from redis.asyncio.connection import Connection
 
-from shared.redis_client import HiredisPackedConnection, make_redis
+from shared.messaging.redis_client import HiredisPackedConnection, make_redis
 
 pytestmark = pytest.mark.unit
 

@@ -16,7 +16,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.sdk.trace.sampling import Decision
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags
 
-from shared.telemetry import DoorSampler, http_telemetry
+from shared.observability.tracing import DoorSampler, http_telemetry
 
 pytestmark = pytest.mark.unit
 

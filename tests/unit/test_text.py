@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.text import SLUG_MAX_BYTES, clean_text, fold_arabic, slugify, url_slug
+from shared.text.arabic import SLUG_MAX_BYTES, clean_text, fold_arabic, slugify, url_slug
 
 pytestmark = pytest.mark.unit
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from shared.text import fold_arabic
+from shared.text.arabic import fold_arabic
 
 _WORD = re.compile(r"[^\W_]+")
 

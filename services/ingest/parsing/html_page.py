@@ -14,9 +14,9 @@ import trafilatura
 from lxml import html as lxml_html
 from trafilatura.settings import Document
 
-from shared.api import ArticleIn
-from shared.events import BodyBlock
-from shared.text import clean_text
+from shared.contracts.api import ArticleIn
+from shared.contracts.events import BodyBlock
+from shared.text.arabic import clean_text
 
 from .chrome import NoArticleError, is_chrome, starts_comment_section
 from .page_dump import _parse_count

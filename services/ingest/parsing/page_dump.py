@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from shared.api import ArticleIn
-from shared.events import BlockKind, BodyBlock
-from shared.text import clean_text
+from shared.contracts.api import ArticleIn
+from shared.contracts.events import BlockKind, BodyBlock
+from shared.text.arabic import clean_text
 
 from .chrome import NoArticleError, is_chrome, looks_like_heading, starts_comment_section
 

@@ -8,8 +8,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shared.events import BodyBlock
-from shared.text import clean_text
+from shared.contracts.events import BodyBlock
+from shared.text.arabic import clean_text
 
 TITLE_MAX = 500
 AUTHOR_MAX = 245

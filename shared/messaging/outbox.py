@@ -25,9 +25,9 @@ from sqlalchemy import JSON, BigInteger, Index, Integer, String, Uuid, func, sel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
-from shared.db import UtcDateTime
-from shared.events import Event
-from shared.streams import Streams
+from shared.contracts.events import Event
+from shared.contracts.streams import Streams
+from shared.storage.engines import UtcDateTime
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from fastapi import FastAPI
 from opentelemetry import trace
 from opentelemetry.instrumentation.redis import RedisInstrumentor
 
-from shared.logs import configure_logging
+from shared.observability.logs import configure_logging
+from shared.observability.tracing import make_tracer_provider, tracing_disabled
 from shared.settings import NewsroomSettings
-from shared.telemetry import make_tracer_provider, tracing_disabled
 
 
 def serve(settings: NewsroomSettings, build: Callable[..., FastAPI]) -> None:

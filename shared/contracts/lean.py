@@ -11,7 +11,7 @@ less than the model (a pydantic dataclass saves nothing: its instances cost as m
 One difference a reader must know: an optional field left out of the JSON is left out
 of the dict (``.get()`` it) where the model would fill in its default.
 
-The contract still lives once, in :mod:`shared.events`; ``tests/unit/test_lean.py``
+The contract still lives once, in :mod:`shared.contracts.events`; ``tests/unit/test_lean.py``
 holds each reader to its model, input by input.
 """
 

@@ -23,7 +23,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from shared.streams import Streams
+from shared.contracts.streams import Streams
 
 
 class Metrics:

@@ -14,12 +14,44 @@ from typing import Any
 
 from faststream.redis import RedisBroker
 from faststream.redis.opentelemetry import RedisTelemetryMiddleware
+from faststream.redis.parser.message import MessageFormat
 from opentelemetry.sdk.trace import TracerProvider
 
-from shared.events import Event
+from shared.contracts.events import Event
+from shared.contracts.wire import encode_envelope, parse_envelope
+from shared.observability.tracing import tracing_disabled
 from shared.settings import NewsroomSettings
-from shared.streams import JsonEnvelopeFormat
-from shared.telemetry import tracing_disabled
+
+
+class JsonEnvelopeFormat(MessageFormat):
+    """FastStream message format that keeps stream entries plain JSON (wire format v1)."""
+
+    __slots__ = ()
+
+    @classmethod
+    async def encode(  # type: ignore[override]
+        cls,
+        *,
+        message: Any,
+        reply_to: str | None,
+        headers: dict[str, Any] | None,
+        correlation_id: str,
+        serializer: Any = None,
+        codec: Any = None,
+    ) -> bytes:
+        msg = await cls.build(
+            message=message,
+            reply_to=reply_to,
+            headers=headers,
+            correlation_id=correlation_id,
+            serializer=serializer,
+            codec=codec,
+        )
+        return encode_envelope(msg.data, msg.headers)
+
+    @classmethod
+    def parse(cls, data: bytes) -> tuple[bytes, dict[str, Any]]:
+        return parse_envelope(data)
 
 
 def make_broker(settings: NewsroomSettings, tracer_provider: TracerProvider) -> RedisBroker:

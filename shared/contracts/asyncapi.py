@@ -10,8 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from shared.events import ArticlePublished, ArticleUnpublished, ArticleUpdated
-from shared.streams import DATA_FIELD
+from shared.contracts.events import ArticlePublished, ArticleUnpublished, ArticleUpdated
+from shared.contracts.wire import DATA_FIELD
 
 ENVELOPE_DOC = (
     f"Each stream entry has one field, `{DATA_FIELD}`, whose value is a JSON object "

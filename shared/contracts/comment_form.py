@@ -7,62 +7,17 @@ and English.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
-import time
 import unicodedata
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-import nh3
 from email_validator import EmailNotValidError, validate_email
 
-from shared.text import nfc
+from shared.text.arabic import nfc
 
 Language = Literal["ar", "en"]
-
-# What may survive in a comment's HTML (the most used blogging platform's inline
-# set, plus paragraphs and line breaks); links get rel="nofollow ugc".
-ALLOWED_TAGS = {
-    "a",
-    "abbr",
-    "acronym",
-    "b",
-    "blockquote",
-    "cite",
-    "code",
-    "del",
-    "em",
-    "i",
-    "q",
-    "s",
-    "strike",
-    "strong",
-    "p",
-    "br",
-}
-ALLOWED_ATTRIBUTES = {
-    "a": {"href", "title"},
-    "abbr": {"title"},
-    "acronym": {"title"},
-    "q": {"cite"},
-    "blockquote": {"cite"},
-}
-URL_SCHEMES = {"http", "https", "mailto"}
-
-
-def sanitize_html(markup: str) -> str:
-    """Keep only the allowed tags and attributes; nothing that can run script survives."""
-    return nh3.clean(
-        markup,
-        tags=ALLOWED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
-        url_schemes=URL_SCHEMES,
-        link_rel="nofollow ugc",
-    )
-
 
 LIMITS = {"name": 245, "email": 100, "website": 200, "comment": 65_525}
 FIELDS = ("name", "email", "website", "comment")
@@ -159,38 +114,3 @@ def _is_http_url(value: str) -> bool:
         and bool(parts.hostname)
         and not any(unicodedata.category(ch) == "Cc" or ch.isspace() for ch in value)
     )
-
-
-class FormTokens:
-    """A signed page-load time in the comment form: submitting faster than a person can is suspect."""
-
-    def __init__(
-        self, secret: str, min_seconds: float = 3.0, max_age_seconds: float = 86_400.0
-    ) -> None:
-        self._key = secret.encode()
-        self.min_seconds = min_seconds
-        self.max_age_seconds = max_age_seconds
-
-    def issue(self, now: float | None = None) -> str:
-        issued = str(int((now if now is not None else time.time()) * 1000))
-        return f"{issued}.{self._sign(issued)}"
-
-    def signals(self, token: str | None, now: float | None = None) -> list[str]:
-        """Spam signals of a token: ``no_form_token``, ``too_fast``, or none."""
-        if not token or "." not in token:
-            return ["no_form_token"]
-        issued, _, signature = token.partition(".")
-        # Bytes: compare_digest refuses non-ASCII text, and a forged token may carry any.
-        if not issued.isdigit() or not hmac.compare_digest(
-            signature.encode(), self._sign(issued).encode()
-        ):
-            return ["no_form_token"]
-        age = (now if now is not None else time.time()) - int(issued) / 1000
-        if age < self.min_seconds:
-            return ["too_fast"]
-        if age > self.max_age_seconds:
-            return ["no_form_token"]
-        return []
-
-    def _sign(self, issued: str) -> str:
-        return hmac.new(self._key, issued.encode(), hashlib.sha256).hexdigest()[:32]

@@ -29,7 +29,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, MetaData, inspect, make_url, text
 
-from shared.db import make_sync_engine, sync_url
+from shared.storage.engines import make_sync_engine, sync_url
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,134 @@
+"""The stream map: every stream of the platform, in one table.
+
+Each row names a stream's events, its producer, the consumer groups that
+read it (a group is named after the service that owns it), the services
+that follow it without a group (every replica reads every entry: caches),
+whether other systems may read it, and its dead-letter stream. Consumers,
+``newsroom dlq``, the AsyncAPI document, the metrics and the autoscaling
+manifests are derived from it or checked against it (tests/unit/test_stream_map.py).
+Adding a stream means adding a row here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Union
+
+from pydantic import BaseModel, Field
+
+from shared.contracts.events import (
+    ArticlePublished,
+    ArticleUnpublished,
+    ArticleUpdated,
+    CommentApproved,
+    CommentHeld,
+    CommentRejected,
+    CommentRemoved,
+    CommentSubmitted,
+    ViewRecorded,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamSpec:
+    name: str
+    description: str
+    events: tuple[type[BaseModel], ...]
+    producer: str
+    groups: tuple[str, ...] = ()
+    followers: tuple[str, ...] = ()
+    public: bool = False
+    #: Entries of lag per replica before KEDA adds one (about a second of work).
+    lag_per_replica: int | None = None
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def dlq(self) -> str:
+        return f"{self.name}.dlq"
+
+    @property
+    def event_type(self) -> Any:
+        """What one entry's ``data`` validates as: the event, or a union by ``type``."""
+        if len(self.events) == 1:
+            return self.events[0]
+        return Annotated[Union[self.events], Field(discriminator="type")]  # noqa: UP007
+
+
+STREAM_MAP: tuple[StreamSpec, ...] = (
+    StreamSpec(
+        "articles",
+        "Article lifecycle, published by ingest (via its outbox).",
+        (ArticlePublished, ArticleUpdated, ArticleUnpublished),
+        producer="ingest",
+        groups=("views", "comments"),
+        followers=("gateway",),
+        public=True,
+    ),
+    StreamSpec(
+        "views",
+        "One entry per view a reader's browser reported (bots left out).",
+        (ViewRecorded,),
+        producer="gateway",
+        groups=("views",),
+        lag_per_replica=20_000,
+    ),
+    StreamSpec(
+        "comments.submitted",
+        "Comments as readers sent them, before any decision (holds personal data).",
+        (CommentSubmitted,),
+        producer="gateway",
+        groups=("comments",),
+        lag_per_replica=2_000,
+    ),
+    StreamSpec(
+        "comments",
+        "Moderation decisions, published by comments (via its outbox): no email, no client data.",
+        (CommentApproved, CommentHeld, CommentRejected, CommentRemoved),
+        producer="comments",
+        followers=("gateway",),
+        public=True,
+    ),
+)
+BY_NAME: dict[str, StreamSpec] = {spec.name: spec for spec in STREAM_MAP}
+
+
+def stream(name: str) -> StreamSpec:
+    return BY_NAME[name]
+
+
+def consumer_groups() -> list[tuple[str, str]]:
+    """Every (stream, group) pair of the platform."""
+    return [(spec.name, group) for spec in STREAM_MAP for group in spec.groups]
+
+
+@dataclass(frozen=True, slots=True)
+class Streams:
+    """Fully qualified stream and key names under one namespace."""
+
+    namespace: str
+
+    def key(self, *parts: str) -> str:
+        return ":".join((self.namespace, *parts))
+
+    def of(self, spec: StreamSpec | str) -> str:
+        return self.key(spec if isinstance(spec, str) else spec.name)
+
+    @property
+    def articles(self) -> str:
+        return self.of("articles")
+
+    @property
+    def views(self) -> str:
+        return self.of("views")
+
+    @property
+    def comments_submitted(self) -> str:
+        return self.of("comments.submitted")
+
+    @property
+    def comments(self) -> str:
+        return self.of("comments")
+
+    @staticmethod
+    def dlq(stream: str) -> str:
+        return f"{stream}.dlq"

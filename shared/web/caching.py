@@ -1,0 +1,24 @@
+"""HTTP validators: ETags and ``304 Not Modified``."""
+
+from __future__ import annotations
+
+import hashlib
+
+from fastapi import Request
+from fastapi.responses import Response
+
+
+def etag_for(body: bytes) -> str:
+    return 'W/"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+
+
+def cached_response(
+    request: Request, body: bytes, media_type: str, cache_control: str, etag: str | None = None
+) -> Response:
+    """A response with an ETag; ``304 Not Modified`` when the client already has it."""
+    etag = etag or etag_for(body)
+    headers = {"ETag": etag, "Cache-Control": cache_control, "Vary": "Accept-Encoding"}
+    if_none_match = request.headers.get("if-none-match", "")
+    if etag in (t.strip() for t in if_none_match.split(",")) or if_none_match.strip() == "*":
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=media_type, headers=headers)

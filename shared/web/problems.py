@@ -1,0 +1,102 @@
+"""Errors in one JSON shape everywhere: RFC 9457 problem details, with
+``errors`` listing one message per field for validation failures."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class FieldError(BaseModel):
+    field: str = Field(examples=["email"])
+    message: str = Field(examples=["البريد الإلكتروني غير صالح."])
+
+
+class ProblemDetails(BaseModel):
+    """Every error, in every service: RFC 9457 problem details (``application/problem+json``)."""
+
+    type: str = Field(default="about:blank")
+    title: str = Field(examples=["Invalid comment"])
+    status: int = Field(examples=[422])
+    detail: str | None = Field(default=None, examples=["بعض الحقول غير صحيحة."])
+    instance: str | None = Field(default=None, examples=["/api/v1/articles/…/comments"])
+    errors: list[FieldError] | None = Field(
+        default=None, description="One message per invalid field"
+    )
+
+
+class Problem(Exception):
+    """An error a client should see, as problem details."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str | None = None,
+        *,
+        errors: list[dict[str, str]] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail or title)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.errors = errors
+        self.headers = dict(headers or {})
+
+    def body(self, instance: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"type": "about:blank", "title": self.title, "status": self.status}
+        if self.detail:
+            body["detail"] = self.detail
+        if instance:
+            body["instance"] = instance
+        if self.errors is not None:
+            body["errors"] = self.errors
+        return body
+
+
+def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
+    return JSONResponse(
+        problem.body(request.url.path if request else None),
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+        headers=problem.headers,
+    )
+
+
+def field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
+    errors = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+        errors.append({"field": ".".join(loc) or "body", "message": str(err.get("msg", ""))})
+    return errors
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    async def on_problem(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, Problem)
+        return problem_response(exc, request)
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        title = exc.detail if isinstance(exc.detail, str) else "Error"
+        return problem_response(Problem(exc.status_code, title, headers=exc.headers), request)
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return problem_response(
+            Problem(422, "Invalid request", "Some fields are invalid.", errors=field_errors(exc)),
+            request,
+        )
+
+    app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(RequestValidationError, on_validation)
