@@ -25,6 +25,14 @@ class NewsroomSettings(BaseSettings):
     data_dir: Path = Path("./var")
     #: Shared fallback for every service's database (each service prefers its own).
     database_url: str | None = None
+    #: A service's own database (``NEWSROOM_<SERVICE>_DATABASE_URL``), over the shared one.
+    ingest_database_url: str | None = None
+    views_database_url: str | None = None
+    comments_database_url: str | None = None
+    #: Where the gateway finds each service (``NEWSROOM_<SERVICE>_URL``); default: its port here.
+    ingest_url: str | None = None
+    views_url: str | None = None
+    comments_url: str | None = None
 
     host: str = "127.0.0.1"
     ingest_port: int = 8001
@@ -34,6 +42,13 @@ class NewsroomSettings(BaseSettings):
 
     #: Approximate cap (XADD MAXLEN ~) of every stream we publish to.
     stream_maxlen: int = 1_000_000
+    #: A reader's repeat views of one article within this window count once (the
+    #: gateway names the reader by it, the views service deduplicates by it).
+    dedupe_window_minutes: int = 30
+    #: Outbox relays: events published per round, and seconds between polls when
+    #: nothing woke the relay.
+    relay_batch_size: int = 200
+    relay_poll_interval: float = 1.0
     #: Deliveries after which an entry moves to ``<stream>.dlq``.
     max_deliveries: int = 5
     #: Idle time after which a live replica reclaims a dead replica's entries.
@@ -60,7 +75,7 @@ class NewsroomSettings(BaseSettings):
     @property
     def own_database_url(self) -> str:
         """This service's database: its own URL, the shared one, or a SQLite file."""
-        own = os.environ.get(f"NEWSROOM_{self.service_name.upper()}_DATABASE_URL")
+        own = getattr(self, f"{self.service_name}_database_url", None)
         if own:
             return own
         if self.database_url:
@@ -69,7 +84,7 @@ class NewsroomSettings(BaseSettings):
 
     def service_url(self, service: str) -> str:
         """Internal base URL of another service, overridable by ``NEWSROOM_<SVC>_URL``."""
-        explicit = os.environ.get(f"NEWSROOM_{service.upper()}_URL")
+        explicit = getattr(self, f"{service}_url")
         if explicit:
             return explicit.rstrip("/")
         port = getattr(self, f"{service}_port")

@@ -19,11 +19,12 @@ from shared.web.caching import cached_response
 from shared.web.problems import PROBLEM_JSON, Problem, ProblemDetails
 
 from .articles import article_view
-from .catalog import ArticleCatalog
-from .commenting import CommentDesk, submit_comment
+from .commenting import submit_comment
+from .lean_route import lean
 from .models import ArticleView, PopularArticle
-from .upstreams import NotFound, Unavailable, Upstream, Upstreams
-from .viewing import RECEIPT_BODIES, ViewDesk, ViewReceipt, record_view
+from .parts import CatalogDep, CommentDeskDep, Parts, UpstreamsDep, gateway
+from .upstreams import NotFound, Unavailable, Upstream
+from .viewing import RECEIPT_BODIES, ViewReceipt, record_view
 
 router = APIRouter(prefix="/api/v1", tags=["articles"])
 
@@ -35,14 +36,6 @@ PROBLEM: dict[str, Any] = {
 }
 
 
-def upstreams(request: Request) -> Upstreams:
-    return request.app.state.upstreams  # type: ignore[no-any-return]
-
-
-def catalog(request: Request) -> ArticleCatalog:
-    return request.app.state.catalog  # type: ignore[no-any-return]
-
-
 def client_ip(request: Request) -> str:
     # uvicorn already took X-Forwarded-For into account for trusted proxies
     # (NEWSROOM_FORWARDED_ALLOW_IPS); anyone else cannot spoof it.
@@ -50,8 +43,10 @@ def client_ip(request: Request) -> str:
 
 
 # First: the hottest route is matched first.
-@router.post(
+@lean(
+    router,
     "/articles/{id_or_slug}/views",
+    methods=["POST"],
     status_code=202,
     response_model=ViewReceipt,
     tags=["views"],
@@ -61,10 +56,9 @@ def client_ip(request: Request) -> str:
     responses={404: PROBLEM, 429: PROBLEM, 503: PROBLEM},
 )
 async def post_view(id_or_slug: str, request: Request) -> Response:
-    desk: ViewDesk = request.app.state.view_desk
     headers = request.headers
     receipt = await record_view(
-        desk,
+        gateway(request).view_desk,
         id_or_slug,
         ip=client_ip(request),
         user_agent=headers.get("user-agent", ""),
@@ -82,6 +76,7 @@ async def post_view(id_or_slug: str, request: Request) -> Response:
 )
 async def list_articles(
     request: Request,
+    upstreams: UpstreamsDep,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Any:
@@ -89,7 +84,7 @@ async def list_articles(
     if cursor:
         params["cursor"] = cursor
     try:
-        response = await upstreams(request).ingest.request("GET", "/articles", params=params)
+        response = await upstreams.ingest.request("GET", "/articles", params=params)
     except Unavailable as exc:
         raise Problem(503, "Articles unavailable", str(exc), headers={"Retry-After": "5"}) from exc
     if response.status_code == 400:
@@ -104,12 +99,13 @@ async def list_articles(
     responses={503: PROBLEM},
 )
 async def popular_articles(
-    request: Request,
+    upstreams: UpstreamsDep,
+    catalog: CatalogDep,
     window: Annotated[Literal["24h", "7d"], Query()] = "24h",
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> list[PopularArticle]:
     try:
-        ranked = await upstreams(request).views.get_json(
+        ranked = await upstreams.views.get_json(
             "/popular", params={"window": window, "limit": limit}
         )
     except (Unavailable, NotFound) as exc:
@@ -119,7 +115,7 @@ async def popular_articles(
     result = []
     for item in ranked:
         try:
-            article = await catalog(request).get(item["article_id"])
+            article = await catalog.get(item["article_id"])
         except Unavailable:
             continue
         if article is not None:
@@ -131,15 +127,18 @@ async def popular_articles(
     return result
 
 
-@router.get(
+@lean(
+    router,
     "/articles/{id_or_slug}",
+    methods=["GET"],
     response_model=ArticleView,
     summary="One article with its view count and approved comments",
     responses={404: PROBLEM, 503: PROBLEM},
 )
 async def get_article(id_or_slug: str, request: Request) -> Response:
+    parts = gateway(request)
     try:
-        view = await article_view(catalog(request), request.app.state.parts, id_or_slug)
+        view = await article_view(parts.catalog, parts.articles, id_or_slug)
     except NotFound as exc:
         raise Problem(
             404, "Article not found", f"No article has the id or slug {id_or_slug!r}."
@@ -148,7 +147,7 @@ async def get_article(id_or_slug: str, request: Request) -> Response:
         raise Problem(503, "Article unavailable", str(exc), headers={"Retry-After": "5"}) from exc
     # Short max-age: the view count and comments move; a CDN may serve it a little stale.
     cache = "public, max-age=5, stale-while-revalidate=30" if not view.degraded else "no-store"
-    body, etag = request.app.state.parts.rendered("json", view, _json)
+    body, etag = parts.articles.rendered("json", view, _json)
     return cached_response(request, body, "application/json", cache, etag)
 
 
@@ -203,8 +202,8 @@ EDITOR_RESPONSES: dict[int | str, dict[str, Any]] = {
         }
     },
 )
-async def create_article(request: Request) -> Response:
-    return await _forward(request, upstreams(request).ingest, "/articles")
+async def create_article(request: Request, upstreams: UpstreamsDep) -> Response:
+    return await _forward(request, upstreams.ingest, "/articles")
 
 
 @router.post(
@@ -225,8 +224,8 @@ async def create_article(request: Request) -> Response:
         }
     },
 )
-async def import_article(request: Request) -> Response:
-    return await _forward(request, upstreams(request).ingest, "/articles/import")
+async def import_article(request: Request, upstreams: UpstreamsDep) -> Response:
+    return await _forward(request, upstreams.ingest, "/articles/import")
 
 
 @router.post(
@@ -250,9 +249,9 @@ async def import_article(request: Request) -> Response:
         }
     },
 )
-async def post_comment(id_or_slug: str, request: Request) -> CommentAccepted:
+async def post_comment(id_or_slug: str, request: Request, desk: CommentDeskDep) -> CommentAccepted:
     return await submit_comment(
-        request.app.state.comment_desk,
+        desk,
         id_or_slug,
         await _form(request),
         ip=client_ip(request),
@@ -282,8 +281,7 @@ async def _form(request: Request) -> dict[str, Any]:
     description="Send it back as `form_token`. Comments sent without one, or sooner than a "
     "person could write them, are held for a moderator as likely spam.",
 )
-async def form_token(request: Request) -> dict[str, Any]:
-    desk: CommentDesk = request.app.state.comment_desk
+async def form_token(desk: CommentDeskDep) -> dict[str, Any]:
     return {"form_token": desk.tokens.issue(), "min_seconds": desk.tokens.min_seconds}
 
 
@@ -294,15 +292,15 @@ async def form_token(request: Request) -> dict[str, Any]:
     summary="A comment's status: pending, approved, held, rejected or removed",
     responses={404: PROBLEM, 503: PROBLEM},
 )
-async def comment_status(comment_id: UUID, request: Request) -> Any:
-    desk: CommentDesk = request.app.state.comment_desk
+async def comment_status(comment_id: UUID, parts: Parts) -> Any:
+    desk = parts.comment_desk
     try:
-        return await upstreams(request).comments.get_json(f"/comments/{comment_id}")
+        return await parts.upstreams.comments.get_json(f"/comments/{comment_id}")
     except NotFound:
         down = None
     except Unavailable as exc:
         down = exc
-    marker = await request.app.state.redis.get(desk.pending_key(str(comment_id)))
+    marker = await parts.redis.get(desk.pending_key(str(comment_id)))
     if marker is None:
         if down is not None:
             raise Problem(503, "Comments unavailable", str(down), headers={"Retry-After": "5"})
@@ -318,8 +316,8 @@ async def comment_status(comment_id: UUID, request: Request) -> Any:
     summary="Comments awaiting moderation (moderator token)",
     responses={401: PROBLEM, 403: PROBLEM, 503: PROBLEM},
 )
-async def moderation_queue(request: Request) -> Response:
-    return await _forward(request, upstreams(request).comments, "/moderation/comments")
+async def moderation_queue(request: Request, upstreams: UpstreamsDep) -> Response:
+    return await _forward(request, upstreams.comments, "/moderation/comments")
 
 
 @router.post(
@@ -330,8 +328,11 @@ async def moderation_queue(request: Request) -> Response:
     responses={401: PROBLEM, 403: PROBLEM, 404: PROBLEM, 409: PROBLEM, 503: PROBLEM},
 )
 async def moderation_action(
-    comment_id: UUID, action: Literal["approve", "reject", "remove"], request: Request
+    comment_id: UUID,
+    action: Literal["approve", "reject", "remove"],
+    request: Request,
+    upstreams: UpstreamsDep,
 ) -> Response:
     return await _forward(
-        request, upstreams(request).comments, f"/moderation/comments/{comment_id}/{action}"
+        request, upstreams.comments, f"/moderation/comments/{comment_id}/{action}"
     )

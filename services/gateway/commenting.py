@@ -6,6 +6,7 @@ field, Arabic or English); the comments service decides what happens to it.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from .recorder import RateLimitedPublisher, event_store_down
 from .settings import GatewaySettings
 from .visitors import VisitorIds
 
+log = logging.getLogger(__name__)
 PENDING_TTL_MS = 24 * 3600 * 1000
 INVALID = {"ar": "بعض الحقول غير صحيحة.", "en": "Some fields are invalid."}
 
@@ -106,3 +108,15 @@ async def submit_comment(
         raise event_store_down("Comments cannot be taken now") from exc
     published.or_too_many()
     return CommentAccepted(id=comment_id, status_url=f"/api/v1/comments/{comment_id}")
+
+
+async def share_form_secret(
+    comment_desk: CommentDesk, redis: aioredis.Redis, settings: GatewaySettings
+) -> None:
+    """Every replica signs and checks form tokens with the same key."""
+    try:
+        secret = await load_form_secret(redis, comment_desk.streams, settings.form_secret)
+    except (aioredis.ConnectionError, aioredis.TimeoutError, OSError) as exc:
+        log.error("form tokens signed with a key of this replica only: %r", exc)
+        return
+    comment_desk.tokens = FormTokens(secret, settings.min_submit_seconds)

@@ -12,8 +12,6 @@ class GatewaySettings(NewsroomSettings):
     #: Largest request body the gateway accepts (article imports are the biggest).
     max_body_bytes: int = 5 * 1024 * 1024
     site_name: str = "نيوزروم"
-    #: Must match the views service's: how long a visitor's repeat views count once.
-    dedupe_window_minutes: int = 30
     #: View posts per client per minute before 429.
     views_per_minute: int = 120
     #: Honour ``DNT: 1`` / ``Sec-GPC: 1`` by not counting the view.
@@ -30,8 +28,5 @@ class GatewaySettings(NewsroomSettings):
     cors_origins: list[str] = Field(default_factory=list)
     #: Seconds view counts are reused before asking the views service again.
     views_cache_seconds: float = 1.0
-    #: Serve the article JSON, page and POST …/views past FastAPI's router (same
-    #: handlers, see hot.py); off sends them the framework's way.
-    hot_routes: bool = True
     #: Seconds approved comments are reused (comment events drop them sooner).
     comments_cache_seconds: float = 30.0

@@ -16,23 +16,12 @@ from shared.web.problems import Problem
 
 from . import store
 from .parsing import NoArticleError, parse_html, parse_page_dump
-from .state import IngestState
+from .parts import IngestParts, Parts, editor
 
 router = APIRouter()
 
 
-def state(request: Request) -> IngestState:
-    return request.app.state.ingest  # type: ignore[no-any-return]
-
-
-State = Annotated[IngestState, Depends(state)]
-
-
-async def editor(request: Request) -> None:
-    await state(request).editor_guard(request)
-
-
-async def _saved(st: IngestState, draft: ArticleIn, response: Response) -> SaveOutcome:
+async def _saved(st: IngestParts, draft: ArticleIn, response: Response) -> SaveOutcome:
     result = await store.save_article(st.sessions, draft)
     if result.outcome != "unchanged":
         st.relay.wake()
@@ -51,7 +40,7 @@ async def _saved(st: IngestState, draft: ArticleIn, response: Response) -> SaveO
         422: {"description": "Invalid fields"},
     },
 )
-async def create_article(draft: ArticleIn, st: State, response: Response) -> SaveOutcome:
+async def create_article(draft: ArticleIn, st: Parts, response: Response) -> SaveOutcome:
     return await _saved(st, draft, response)
 
 
@@ -68,7 +57,7 @@ async def create_article(draft: ArticleIn, st: State, response: Response) -> Sav
 )
 async def import_article(
     request: Request,
-    st: State,
+    st: Parts,
     response: Response,
     source_url: Annotated[str | None, Query(max_length=2000, pattern=r"^https?://\S+$")] = None,
 ) -> SaveOutcome:
@@ -117,7 +106,7 @@ async def import_article(
 
 @router.get("/articles", response_model=ArticlePage, summary="Published articles, newest first")
 async def list_articles(
-    st: State,
+    st: Parts,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> ArticlePage:
@@ -130,7 +119,7 @@ async def list_articles(
 @router.get(
     "/articles/{id_or_slug}", response_model=ArticleOut, summary="One article by id or slug"
 )
-async def get_article(id_or_slug: str, st: State) -> ArticleOut:
+async def get_article(id_or_slug: str, st: Parts) -> ArticleOut:
     article = await store.get_article(st.sessions, id_or_slug)
     if article is None:
         raise Problem(404, "Article not found", f"No article has the id or slug {id_or_slug!r}.")
@@ -143,7 +132,7 @@ async def get_article(id_or_slug: str, st: State) -> ArticleOut:
     dependencies=[Depends(editor)],
     summary="Unpublish an article",
 )
-async def unpublish(article_id: uuid.UUID, st: State) -> ArticleOut:
+async def unpublish(article_id: uuid.UUID, st: Parts) -> ArticleOut:
     article = await store.unpublish_article(st.sessions, article_id)
     if article is None:
         raise Problem(404, "Article not found", f"No article has the id {article_id}.")

@@ -7,6 +7,3 @@ class IngestSettings(NewsroomSettings):
     service_name: str = "ingest"
     #: Largest article upload accepted (HTML pages are rarely over 2 MB).
     max_upload_bytes: int = 5 * 1024 * 1024
-    relay_batch_size: int = 200
-    #: Seconds between outbox polls when nothing woke the relay.
-    relay_poll_interval: float = 1.0

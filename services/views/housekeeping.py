@@ -30,10 +30,10 @@ def prune(engine: Engine, settings: ViewsSettings) -> None:
         )
 
 
-async def run_housekeeping(engine: Engine, settings: ViewsSettings) -> None:
+async def run_housekeeping(writer: Engine, settings: ViewsSettings) -> None:
     while True:
         await asyncio.sleep(settings.housekeeping_interval_seconds)
         try:
-            await run_write(engine, prune, settings)
+            await run_write(writer, prune, settings)
         except Exception as exc:  # the next round retries; never take the service down
             log.warning("housekeeping failed: %r", exc)

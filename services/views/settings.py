@@ -5,8 +5,6 @@ from shared.settings import NewsroomSettings
 
 class ViewsSettings(NewsroomSettings):
     service_name: str = "views"
-    #: A visitor's repeat views of one article within this window count once.
-    dedupe_window_minutes: int = 30
     #: Entries read (and committed) per batch. Each batch costs about a millisecond
     #: whatever its size (one transaction, one dedupe script, one XACK), hence 1000.
     batch_size: int = 1000

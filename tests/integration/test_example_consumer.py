@@ -29,7 +29,7 @@ async def test_plain_redis_consumer_prints_article_events(
             headers={**EDITOR, "Content-Type": "text/plain"},
         )
         assert response.status_code == 201
-        relay = app.state.ingest.relay
+        relay = app.state.parts.relay
 
         async def relayed() -> bool:
             return await relay.pending() == 0

@@ -57,7 +57,7 @@ async def test_seed_import_stores_the_article_and_publishes_one_event(
 
 
 async def settings_outbox_pending(app: Any) -> int:
-    return int(await app.state.ingest.relay.pending())
+    return int(await app.state.parts.relay.pending())
 
 
 async def test_changed_body_makes_a_revision_and_an_update_event_with_a_stable_slug(

@@ -28,7 +28,7 @@ async def test_event_committed_while_redis_is_down_is_published_when_it_returns(
     )
     try:
         async with running_ingest(settings) as (app, client):
-            relay = app.state.ingest.relay
+            relay = app.state.parts.relay
             server.kill()
 
             response = await client.post(

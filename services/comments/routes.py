@@ -1,0 +1,131 @@
+"""The comments service's internal HTTP API: thin routes over :mod:`.store`."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+
+from shared.contracts.api import (
+    CommentPage,
+    CommentStatusOut,
+    ModerationComment,
+    ModerationPage,
+    PublicComment,
+)
+from shared.storage.pagination import BadCursor
+from shared.web.problems import Problem
+
+from . import store
+from .models import Comment
+from .parts import Reads, Relay, Writes, moderator
+
+router = APIRouter()
+Cursor = Annotated[str | None, Query(max_length=200)]
+
+
+def public(comment: Comment) -> PublicComment:
+    return PublicComment(
+        id=comment.id,
+        name=comment.name,
+        website=comment.website,
+        html=comment.html,
+        submitted_at=comment.submitted_at,
+    )
+
+
+def for_moderator(comment: Comment) -> ModerationComment:
+    return ModerationComment(
+        **public(comment).model_dump(),
+        article_id=comment.article_id,
+        email=comment.email,
+        text=comment.text,
+        status=comment.status,
+        reasons=list(comment.reasons),
+        spam_signals=list(comment.spam_signals),
+    )
+
+
+def status_of(comment: Comment) -> CommentStatusOut:
+    return CommentStatusOut(
+        id=comment.id,
+        article_id=comment.article_id,
+        status=comment.status,  # type: ignore[arg-type]
+        reasons=list(comment.reasons),
+        submitted_at=comment.submitted_at,
+        decided_at=comment.decided_at,
+    )
+
+
+async def _page(
+    reads: Reads, status: str, article_id: uuid.UUID | None, limit: int, cursor: str | None
+) -> tuple[list[Comment], str | None]:
+    try:
+        return await store.list_comments(
+            reads, status=status, article_id=article_id, limit=limit, cursor=cursor
+        )
+    except BadCursor as exc:
+        raise Problem(400, "Invalid cursor", str(exc)) from exc
+
+
+@router.get("/comments/{comment_id}", response_model=CommentStatusOut, summary="A comment's status")
+async def comment_status(comment_id: uuid.UUID, reads: Reads) -> CommentStatusOut:
+    comment = await store.get_comment(reads, comment_id)
+    if comment is None:
+        raise Problem(404, "Comment not found", f"No comment has the id {comment_id}.")
+    return status_of(comment)
+
+
+@router.get(
+    "/articles/{article_id}/comments",
+    response_model=CommentPage,
+    summary="Approved comments, oldest first",
+)
+async def article_comments(
+    article_id: uuid.UUID,
+    reads: Reads,
+    cursor: Cursor = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> CommentPage:
+    page, next_cursor = await _page(reads, "approved", article_id, limit, cursor)
+    return CommentPage(items=[public(c) for c in page], next_cursor=next_cursor)
+
+
+@router.get(
+    "/moderation/comments",
+    response_model=ModerationPage,
+    dependencies=[Depends(moderator)],
+    summary="Comments for moderators (held by default)",
+)
+async def moderation_queue(
+    reads: Reads,
+    status: Literal["held", "approved", "rejected", "removed"] = "held",
+    article_id: uuid.UUID | None = None,
+    cursor: Cursor = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> ModerationPage:
+    page, next_cursor = await _page(reads, status, article_id, limit, cursor)
+    return ModerationPage(items=[for_moderator(c) for c in page], next_cursor=next_cursor)
+
+
+@router.post(
+    "/moderation/comments/{comment_id}/{action}",
+    response_model=CommentStatusOut,
+    dependencies=[Depends(moderator)],
+    summary="Approve, reject or remove a comment",
+)
+async def moderation_action(
+    comment_id: uuid.UUID,
+    action: Literal["approve", "reject", "remove"],
+    writes: Writes,
+    relay: Relay,
+) -> CommentStatusOut:
+    try:
+        comment = await store.moderate(writes, comment_id, action)
+    except store.NotAllowed as exc:
+        raise Problem(409, "Not allowed", str(exc)) from exc
+    if comment is None:
+        raise Problem(404, "Comment not found", f"No comment has the id {comment_id}.")
+    relay.wake()
+    return status_of(comment)

@@ -1,0 +1,110 @@
+"""What the gateway's routes and stream followers are given."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated, Any
+
+import redis.asyncio as aioredis
+from fastapi import Depends, Request
+from fastapi.templating import Jinja2Templates
+from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+
+from shared.contracts.asyncapi import asyncapi_document
+from shared.service.skeleton import Kit, parts_of
+from shared.web.form_tokens import FormTokens
+
+from .articles import ArticleParts
+from .catalog import ArticleCatalog
+from .commenting import CommentDesk
+from .recorder import RateLimitedPublisher
+from .rendering import make_templates
+from .settings import GatewaySettings
+from .upstreams import Upstreams
+from .viewing import ViewDesk
+from .visitors import BotFilter, DailySalts, VisitorIds
+
+
+@dataclass(frozen=True)
+class GatewayParts:
+    settings: GatewaySettings
+    upstreams: Upstreams
+    catalog: ArticleCatalog
+    articles: ArticleParts
+    view_desk: ViewDesk
+    comment_desk: CommentDesk
+    redis: aioredis.Redis
+    templates: Jinja2Templates
+    asyncapi: dict[str, Any]
+
+
+def make_parts(kit: Kit) -> GatewayParts:
+    settings: GatewaySettings = kit.settings
+    upstreams = Upstreams(
+        {name: settings.service_url(name) for name in ("ingest", "views", "comments")},
+        timeout=settings.upstream_timeout,
+    )
+    for client in upstreams.clients:
+        HTTPXClientInstrumentor.instrument_client(client, tracer_provider=kit.tracer_provider)
+    catalog = ArticleCatalog(upstreams.ingest, ttl=settings.article_cache_seconds)
+    visitors = VisitorIds(
+        DailySalts(kit.redis, kit.streams), timedelta(minutes=settings.dedupe_window_minutes)
+    )
+    publisher = RateLimitedPublisher(
+        kit.redis, kit.tracer_provider.get_tracer("newsroom.gateway"), maxlen=settings.stream_maxlen
+    )
+    return GatewayParts(
+        settings=settings,
+        upstreams=upstreams,
+        catalog=catalog,
+        articles=ArticleParts(
+            upstreams, settings.views_cache_seconds, settings.comments_cache_seconds
+        ),
+        view_desk=ViewDesk(
+            settings=settings,
+            streams=kit.streams,
+            catalog=catalog,
+            visitors=visitors,
+            bots=BotFilter(),
+            publisher=publisher,
+        ),
+        comment_desk=CommentDesk(
+            settings=settings,
+            streams=kit.streams,
+            catalog=catalog,
+            visitors=visitors,
+            publisher=publisher,
+            # Replaced at start by the key every replica shares (commenting.share_form_secret).
+            tokens=FormTokens(
+                settings.form_secret or secrets.token_hex(32), settings.min_submit_seconds
+            ),
+        ),
+        redis=kit.redis,
+        templates=make_templates(),
+        asyncapi=asyncapi_document(settings.namespace, settings.redis_url),
+    )
+
+
+def gateway(request: Request) -> GatewayParts:
+    """The parts, for the hot routes that take nothing but the request."""
+    return parts_of(request)  # type: ignore[no-any-return]
+
+
+def _upstreams(request: Request) -> Upstreams:
+    return gateway(request).upstreams
+
+
+def _catalog(request: Request) -> ArticleCatalog:
+    return gateway(request).catalog
+
+
+def _comment_desk(request: Request) -> CommentDesk:
+    return gateway(request).comment_desk
+
+
+Parts = Annotated[GatewayParts, Depends(gateway)]
+UpstreamsDep = Annotated[Upstreams, Depends(_upstreams)]
+CatalogDep = Annotated[ArticleCatalog, Depends(_catalog)]
+CommentDeskDep = Annotated[CommentDesk, Depends(_comment_desk)]

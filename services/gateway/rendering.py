@@ -1,0 +1,25 @@
+"""The gateway's Jinja2 templates (autoescaped) and their filters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
+
+from shared.text.arabic import url_slug
+from shared.text.html_policy import sanitize_html
+
+HERE = Path(__file__).parent
+
+
+def comment_html(html: str) -> Markup:
+    """The comments service sanitised it; sanitise again before trusting it in our page."""
+    return Markup(sanitize_html(html))
+
+
+def make_templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.filters["url_slug"] = url_slug
+    templates.env.filters["comment_html"] = comment_html
+    return templates

@@ -1,0 +1,317 @@
+"""One skeleton for every service: a service declares what it is, :func:`build_app` makes it.
+
+A :class:`Service` names its routers, its stream handlers (plain functions,
+given what they need by parameter name), its background tasks and readiness
+checks. The builder makes from settings what every service has: tracer,
+broker, Redis client, engines, metrics, consumers, outbox relay, lifespan, and
+the health, readiness and metrics routes. Nothing is built at import time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, Literal, TypeVar
+
+import redis.asyncio as aioredis
+from fastapi import FastAPI, Request
+from faststream.redis import RedisBroker, StreamSub
+from opentelemetry.sdk.trace import TracerProvider
+from sqlalchemy import Engine, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared.contracts.streams import BY_NAME, Streams, consumer_groups
+from shared.messaging.broker import make_broker
+from shared.messaging.consuming import StreamConsumer, start_consumers, stop_consumers
+from shared.messaging.outbox import OutboxColumns, OutboxRelay
+from shared.messaging.redis_client import make_redis
+from shared.observability.metrics import Metrics, add_metrics_route
+from shared.observability.tracing import http_telemetry, instrument_engine, make_tracer_provider
+from shared.settings import NewsroomSettings
+from shared.storage.engines import make_engine, make_sync_engine, session_factory
+from shared.storage.migrations import Schema, prepare_schema
+from shared.web.edge import Edge
+from shared.web.health import add_health_routes
+from shared.web.problems import install_problem_handlers
+
+S = TypeVar("S", bound=NewsroomSettings)
+D = TypeVar("D")
+log = logging.getLogger(__name__)
+Fn = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class StreamHandler:
+    """Read ``stream`` in the service's consumer group; ``apply(entries, **needs)``
+    gets the batches. ``event_type`` defaults to the stream map's."""
+
+    stream: str
+    apply: Callable[..., Awaitable[Collection[str] | None]]
+    batch_size: int | Callable[[Any], int] = 100
+    workers: int | Callable[[Any], int] = 1
+    event_type: Any = None
+
+
+@dataclass(frozen=True)
+class Follower:
+    """Every replica reads every entry of ``stream`` (no group): ``handle(body, **needs)``."""
+
+    stream: str
+    handle: Fn
+    polling_ms: int = 100
+
+
+@dataclass
+class Kit:
+    """What the builder makes for every service; the service's own pieces are made from it."""
+
+    settings: Any
+    tracer_provider: TracerProvider
+    streams: Streams
+    broker: RedisBroker
+    redis: aioredis.Redis
+    metrics: Metrics
+    reads: AsyncEngine | None = None
+    writer: AsyncEngine | Engine | None = None
+    #: Sessions on the async writer (``writer="async"``).
+    writes: async_sessionmaker[AsyncSession] | None = None
+    relay: OutboxRelay | None = None
+
+
+@dataclass(frozen=True)
+class Service(Generic[S, D]):
+    name: str
+    title: str
+    #: The service's own pieces (desks, policies, caches), made once from the kit.
+    parts: Callable[[Kit], D]
+    routers: Sequence[Any] = ()
+    handlers: Sequence[StreamHandler] = ()
+    followers: Sequence[Follower] = ()
+    #: Run from start to stop; given what they name, from the parts or the kit.
+    tasks: Sequence[Fn] = ()
+    on_start: Sequence[Fn] = ()
+    on_stop: Sequence[Fn] = ()
+    ready: Mapping[str, Fn] = field(default_factory=dict)
+    schema: Schema | None = None
+    #: Writes: an async engine, or a synchronous one (run in a thread, see views).
+    #: Both take SQLite's write lock at BEGIN: a service reads, then writes.
+    writer: Literal["async", "sync"] | None = None
+    outbox: type[OutboxColumns] | None = None
+    #: Largest request body, read from the settings.
+    body_limit: Callable[[Any], int | None] = lambda settings: None
+    security_headers: bool = False
+    #: Report every group's lag, not only this service's (the gateway does).
+    reports_all_groups: bool = False
+    #: Start even when Redis is down (reads can still be served).
+    optional_broker: bool = False
+    redis_options: Mapping[str, Any] = field(default_factory=dict)
+    description: str | None = None
+    #: Anything the app needs that is not a router (middleware, mounts, OpenAPI).
+    configure: Callable[[FastAPI, D], None] | None = None
+
+
+def parts_of(request: Request) -> Any:
+    """The service's parts (for its typed ``Annotated`` dependencies)."""
+    return request.app.state.parts
+
+
+def needs(fn: Callable[..., Any], *sources: Any, skip: int = 0) -> dict[str, Any]:
+    """The arguments ``fn`` names (after the first ``skip``), found by name in ``sources``."""
+    found: dict[str, Any] = {}
+    for name in list(inspect.signature(fn).parameters)[skip:]:
+        for source in sources:
+            if hasattr(source, name):
+                found[name] = getattr(source, name)
+                break
+        else:
+            raise TypeError(f"{fn.__qualname__} needs {name!r}, which no part provides")
+    return found
+
+
+def _setting(value: int | Callable[[Any], int], settings: Any) -> int:
+    return value(settings) if callable(value) else value
+
+
+def _apply_with(handler: StreamHandler, kw: dict[str, Any]) -> Callable[..., Any]:
+    apply = handler.apply
+
+    async def bound(entries: Any) -> Any:
+        return await apply(entries, **kw)
+
+    return bound
+
+
+def _follow_with(follower: Follower, kw: dict[str, Any]) -> Fn:
+    handle = follower.handle
+
+    async def on_event(body: dict[str, Any]) -> None:
+        await handle(body, **kw)
+
+    return on_event
+
+
+def build_app(
+    service: Service[S, D], settings: S, tracer_provider: TracerProvider | None = None
+) -> FastAPI:
+    tracer_provider = tracer_provider or make_tracer_provider(service.name, settings.namespace)
+    streams = Streams(settings.namespace)
+    kit = Kit(
+        settings=settings,
+        tracer_provider=tracer_provider,
+        streams=streams,
+        broker=make_broker(settings, tracer_provider),
+        redis=make_redis(settings.redis_url, **service.redis_options),
+        metrics=Metrics(service.name),
+    )
+    if service.writer is not None:
+        url = settings.own_database_url
+        kit.reads = make_engine(url)
+        kit.writer = (
+            make_engine(url, immediate=True)
+            if service.writer == "async"
+            else make_sync_engine(url, immediate=True)
+        )
+        for engine in (kit.reads, kit.writer):
+            instrument_engine(engine, tracer_provider)
+        if isinstance(kit.writer, AsyncEngine):
+            kit.writes = session_factory(kit.writer)
+    if service.outbox is not None:
+        assert kit.writes is not None, "an outbox needs an async writer"
+        kit.relay = OutboxRelay(
+            kit.writes,
+            service.outbox,
+            kit.broker,
+            streams,
+            maxlen=settings.stream_maxlen,
+            batch_size=settings.relay_batch_size,
+            poll_interval=settings.relay_poll_interval,
+        )
+    parts = service.parts(kit)
+
+    consumers: dict[str, StreamConsumer[Any]] = {}
+    for handler in service.handlers:
+        spec = BY_NAME[handler.stream]
+        if service.name not in spec.groups:
+            raise ValueError(f"the stream map has no {service.name} group on {spec.name}")
+        consumers[spec.name] = StreamConsumer[Any](
+            broker=kit.broker,
+            client=kit.redis,
+            stream=streams.of(spec),
+            group=service.name,
+            consumer=settings.consumer_name,
+            event_type=handler.event_type or spec.event_type,
+            apply=_apply_with(handler, needs(handler.apply, parts, kit, skip=1)),
+            batch_size=_setting(handler.batch_size, settings),
+            workers=_setting(handler.workers, settings),
+            max_deliveries=settings.max_deliveries,
+            claim_idle_ms=settings.claim_idle_ms,
+            tracer_provider=tracer_provider,
+            metrics=kit.metrics,
+        )
+    for follower in service.followers:
+        spec = BY_NAME[follower.stream]
+        if service.name not in spec.followers:
+            raise ValueError(f"the stream map has no {service.name} follower on {spec.name}")
+        kit.broker.subscriber(
+            stream=StreamSub(streams.of(spec), polling_interval=follower.polling_ms),
+            title=f"{spec.name}:{service.name}-follower",
+        )(_follow_with(follower, needs(follower.handle, parts, kit, skip=1)))
+
+    async def call(fn: Fn) -> Any:
+        return await fn(**needs(fn, parts, kit))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if service.schema is not None:
+            await prepare_schema(
+                service.schema, settings.own_database_url, settings.migrate_on_start
+            )
+        for hook in service.on_start:
+            await call(hook)
+        try:
+            await start_consumers(kit.broker, list(consumers.values()))
+        except (aioredis.ConnectionError, OSError) as exc:
+            if not service.optional_broker:
+                raise
+            log.error("%s started without Redis streams: %r", service.name, exc)
+        background: list[asyncio.Task[Any]] = [
+            asyncio.create_task(call(task), name=task.__name__)
+            for task in [*service.tasks, *([kit.relay.run] if kit.relay else [])]
+        ]
+        try:
+            yield
+        finally:
+            await stop_consumers(kit.broker, list(consumers.values()))
+            for task in background:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            for hook in service.on_stop:
+                await call(hook)
+            await kit.redis.aclose()
+            if isinstance(kit.writer, AsyncEngine):
+                await kit.writer.dispose()
+            elif kit.writer is not None:
+                kit.writer.dispose()
+            if kit.reads is not None:
+                await kit.reads.dispose()
+            tracer_provider.force_flush()
+
+    app = FastAPI(
+        title=service.title,
+        version="1",
+        description=service.description or "",
+        lifespan=lifespan,
+        telemetry=http_telemetry(tracer_provider),
+    )
+    app.state.parts = parts
+    app.state.kit = kit
+    app.state.consumers = consumers
+    install_problem_handlers(app)
+    for router in service.routers:
+        app.include_router(router)
+    if service.configure is not None:
+        service.configure(app, parts)
+
+    checks: dict[str, Fn] = {}
+    if kit.reads is not None:
+        reads = kit.reads
+
+        async def database() -> None:
+            async with reads.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+
+        checks["database"] = database
+    checks.update({name: (lambda fn=fn: call(fn)) for name, fn in service.ready.items()})
+
+    async def redis() -> None:
+        await kit.redis.ping()
+
+    checks["redis"] = redis
+    if consumers:
+
+        async def groups() -> None:
+            for consumer in consumers.values():
+                found = await kit.redis.xinfo_groups(consumer.stream)
+                if not any(g["name"] in (service.name, service.name.encode()) for g in found):
+                    raise RuntimeError(f"no consumer group on {consumer.stream}")
+
+        checks["groups"] = groups
+    add_health_routes(app, checks)
+    reported = (
+        [(streams.of(name), group) for name, group in consumer_groups()]
+        if service.reports_all_groups
+        else [(c.stream, c.group) for c in consumers.values()]
+    )
+    add_metrics_route(app, kit.metrics, kit.redis, reported)
+    app.add_middleware(
+        Edge,
+        metrics=kit.metrics,
+        max_body_bytes=service.body_limit(settings),
+        security_headers=service.security_headers,
+    )
+    return app
