@@ -7,10 +7,11 @@ from typing import Any
 
 import redis
 
-from shared.contracts.streams import Streams
+from shared.contracts.streams import STREAM_MAP, Streams
 from shared.contracts.wire import DATA_FIELD
 
-STREAMS = ("articles", "views", "comments.submitted", "comments")
+# Every stream of the map that a consumer group reads can hold dead letters.
+STREAMS = tuple(spec.name for spec in STREAM_MAP if spec.groups)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.messaging.outbox import OutboxRelay
-from shared.service.skeleton import Kit, parts_of
+from shared.service.skeleton import Kit, part, parts_of
 from shared.storage.engines import session_factory
 from shared.web.auth import bearer_guard
 
@@ -49,26 +49,10 @@ def make_parts(kit: Kit) -> CommentsParts:
     )
 
 
-def _parts(request: Request) -> CommentsParts:
-    return parts_of(request)  # type: ignore[no-any-return]
-
-
-def _reads(request: Request) -> Sessions:
-    return _parts(request).reads
-
-
-def _writes(request: Request) -> Sessions:
-    return _parts(request).writes
-
-
-def _relay(request: Request) -> OutboxRelay:
-    return _parts(request).relay
-
-
 async def moderator(request: Request) -> None:
-    await _parts(request).moderator_guard(request)
+    await parts_of(request).moderator_guard(request)
 
 
-Reads = Annotated[Sessions, Depends(_reads)]
-Writes = Annotated[Sessions, Depends(_writes)]
-Relay = Annotated[OutboxRelay, Depends(_relay)]
+Reads = Annotated[Sessions, Depends(part("reads"))]
+Writes = Annotated[Sessions, Depends(part("writes"))]
+Relay = Annotated[OutboxRelay, Depends(part("relay"))]

@@ -3,8 +3,8 @@
 The text is sanitised first (nh3, the Ammonia sanitiser, via
 :func:`shared.text.html_policy.sanitize_html`), URLs in its text are then turned into
 links, and the result is sanitised again, so the linking step can never let
-markup through. (bleach's linkify did the same at 40× the cost: it parses
-with html5lib.)
+markup through. (bleach's linkify did the same at many times the cost: it
+parses with html5lib.)
 """
 
 from __future__ import annotations

@@ -13,6 +13,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
+from cachetools import LRUCache
+
 from shared.contracts.api import ArticleOut
 from shared.web.caching import etag_for
 
@@ -31,7 +33,9 @@ class TtlCache(Generic[T]):
     def __init__(self, ttl: float, max_entries: int = 10_000) -> None:
         self.ttl = ttl
         self.max_entries = max_entries
-        self._entries: dict[str, tuple[T, float]] = {}
+        # Least recently used out first when full: expired values stay until then, for
+        # stale-while-revalidate.
+        self._entries: LRUCache[str, tuple[T, float]] = LRUCache(max_entries)
         self._refreshing: dict[str, asyncio.Future[T]] = {}
 
     def get(self, key: str) -> T | None:
@@ -42,8 +46,6 @@ class TtlCache(Generic[T]):
         return hit[0]
 
     def put(self, key: str, value: T) -> None:
-        if len(self._entries) >= self.max_entries:
-            self._entries.clear()
         self._entries[key] = (value, time.monotonic())
 
     def drop(self, key: str) -> None:
@@ -93,8 +95,8 @@ class ArticleParts:
         self.upstreams = upstreams
         self.views: TtlCache[ViewCounts] = TtlCache(views_ttl)
         self.comments: TtlCache[list[dict[str, Any]]] = TtlCache(comments_ttl)
-        self._assembled: dict[str, tuple[tuple[object, ...], ArticleView]] = {}
-        self._rendered: dict[tuple[str, str], tuple[ArticleView, bytes, str]] = {}
+        self._assembled: LRUCache[str, tuple[tuple[object, ...], ArticleView]] = LRUCache(10_000)
+        self._rendered: LRUCache[tuple[str, str], tuple[ArticleView, bytes, str]] = LRUCache(20_000)
 
     def assemble(
         self,
@@ -108,8 +110,6 @@ class ArticleParts:
         if hit is not None and all(a is b for a, b in zip(hit[0], key, strict=True)):
             return hit[1]
         view = ArticleView(article=article, views=views, comments=comments, degraded=degraded)
-        if len(self._assembled) > 10_000:
-            self._assembled.clear()
         self._assembled[str(article.id)] = (key, view)
         return view
 
@@ -122,10 +122,9 @@ class ArticleParts:
         if hit is not None and hit[0] is view:
             return hit[1], hit[2]
         body = render(view)
-        if len(self._rendered) > 20_000:
-            self._rendered.clear()
-        self._rendered[slot] = (view, body, etag_for(body))
-        return body, self._rendered[slot][2]
+        etag = etag_for(body)
+        self._rendered[slot] = (view, body, etag)
+        return body, etag
 
     async def view_counts(self, article_id: str, legacy: int) -> ViewCounts:
         async def load() -> ViewCounts:

@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from cachetools import LRUCache
+
 from shared.contracts.api import ArticleOut
 from shared.contracts.events import ArticleEvent
 from shared.web.problems import Problem
@@ -26,12 +28,17 @@ class Cached:
 
 
 class ArticleCatalog:
-    def __init__(self, ingest: Upstream, ttl: float = 60.0, negative_ttl: float = 2.0) -> None:
+    def __init__(
+        self,
+        ingest: Upstream,
+        ttl: float = 60.0,
+        negative_ttl: float = 2.0,
+        max_entries: int = 50_000,
+    ) -> None:
         self.ingest = ingest
         self.ttl = ttl
         self.negative_ttl = negative_ttl
-        self._entries: dict[str, Cached] = {}
-        self.version = 0  # bumped on every change: part of ETags
+        self._entries: LRUCache[str, Cached] = LRUCache(max_entries)
 
     async def get(self, id_or_slug: str) -> ArticleOut | None:
         """The published article, or None if there is none. Raises Unavailable."""
@@ -59,8 +66,6 @@ class ArticleCatalog:
         return article
 
     def _store(self, key: str, article: ArticleOut | None, now: float) -> None:
-        if len(self._entries) > 50_000:
-            self._entries.clear()
         entry = Cached(article, now)
         self._entries[key] = entry
         if article is not None:
@@ -73,8 +78,8 @@ class ArticleCatalog:
         for key in (str(data.article_id), data.slug):
             self._entries.pop(key, None)
         # A slug may also be cached as "not found" under another spelling: drop negatives too.
-        self._entries = {k: v for k, v in self._entries.items() if v.article is not None}
-        self.version += 1
+        for key in [k for k, v in self._entries.items() if v.article is None]:
+            self._entries.pop(key, None)
 
 
 async def require_article(catalog: ArticleCatalog, ref: str) -> ArticleOut:

@@ -13,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
 from shared.contracts.asyncapi import asyncapi_document
-from shared.service.skeleton import Kit, parts_of
+from shared.service.skeleton import Kit, part, parts_of
 from shared.web.form_tokens import FormTokens
 
 from .articles import ArticleParts
@@ -92,19 +92,7 @@ def gateway(request: Request) -> GatewayParts:
     return parts_of(request)  # type: ignore[no-any-return]
 
 
-def _upstreams(request: Request) -> Upstreams:
-    return gateway(request).upstreams
-
-
-def _catalog(request: Request) -> ArticleCatalog:
-    return gateway(request).catalog
-
-
-def _comment_desk(request: Request) -> CommentDesk:
-    return gateway(request).comment_desk
-
-
 Parts = Annotated[GatewayParts, Depends(gateway)]
-UpstreamsDep = Annotated[Upstreams, Depends(_upstreams)]
-CatalogDep = Annotated[ArticleCatalog, Depends(_catalog)]
-CommentDeskDep = Annotated[CommentDesk, Depends(_comment_desk)]
+UpstreamsDep = Annotated[Upstreams, Depends(part("upstreams"))]
+CatalogDep = Annotated[ArticleCatalog, Depends(part("catalog"))]
+CommentDeskDep = Annotated[CommentDesk, Depends(part("comment_desk"))]

@@ -36,12 +36,8 @@ def make_parts(kit: Kit) -> IngestParts:
     )
 
 
-def _parts(request: Request) -> IngestParts:
-    return parts_of(request)  # type: ignore[no-any-return]
-
-
 async def editor(request: Request) -> None:
-    await _parts(request).editor_guard(request)
+    await parts_of(request).editor_guard(request)
 
 
-Parts = Annotated[IngestParts, Depends(_parts)]
+Parts = Annotated[IngestParts, Depends(parts_of)]

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.service.skeleton import Kit, parts_of
+from shared.service.skeleton import Kit, part
 
 from .settings import ViewsSettings
 from .window import VisitorWindow
@@ -41,17 +41,5 @@ def make_parts(kit: Kit) -> ViewsParts:
     )
 
 
-def _parts(request: Request) -> ViewsParts:
-    return parts_of(request)  # type: ignore[no-any-return]
-
-
-def _read_engine(request: Request) -> AsyncEngine:
-    return _parts(request).read_engine
-
-
-def _visitors(request: Request) -> VisitorWindow:
-    return _parts(request).visitors
-
-
-ReadEngine = Annotated[AsyncEngine, Depends(_read_engine)]
-Visitors = Annotated[VisitorWindow, Depends(_visitors)]
+ReadEngine = Annotated[AsyncEngine, Depends(part("read_engine"))]
+Visitors = Annotated[VisitorWindow, Depends(part("visitors"))]

@@ -66,10 +66,9 @@ return table.concat(out)
 """
 
 
-#: Views judged per script call. A script holds Redis for everyone while it runs
-#: (~7 µs a view, so ~7 ms here): this bounds that hold whatever NEWSROOM_BATCH_SIZE
-#: an operator sets. Measured: chunks of 250 (~2 ms holds) cost ~13 % of the counting
-#: rate (views bench, 4 rounds: median 0.67 vs 0.77 of the floor).
+#: Views judged per script call. A script holds Redis for everyone while it runs:
+#: this bounds that hold whatever NEWSROOM_BATCH_SIZE an operator sets (smaller chunks
+#: cost counting speed: docs/benchmarks.md).
 CLAIM_CHUNK = 1000
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from shared.contracts.events import ArticlePublished, ArticleUnpublished, ArticleUpdated
+from shared.contracts.streams import STREAM_MAP, StreamSpec
 from shared.contracts.wire import DATA_FIELD
 
 ENVELOPE_DOC = (
@@ -19,14 +19,10 @@ ENVELOPE_DOC = (
     "context; `headers.event_type` and `headers.event_id` repeat the event's own fields."
 )
 
-# (stream suffix, description, event models) — the public catalogue.
-CHANNELS: list[tuple[str, str, list[type[BaseModel]]]] = [
-    (
-        "articles",
-        "Article lifecycle, published by ingest (via its outbox).",
-        [ArticlePublished, ArticleUpdated, ArticleUnpublished],
-    ),
-]
+
+def public_streams() -> list[StreamSpec]:
+    """What other systems may read: the public rows of the stream map."""
+    return [spec for spec in STREAM_MAP if spec.public]
 
 
 def _message(model: type[BaseModel]) -> tuple[str, dict[str, Any]]:
@@ -59,9 +55,10 @@ def asyncapi_document(namespace: str, redis_url: str = "redis://localhost:6379")
     operations: dict[str, Any] = {}
     messages: dict[str, Any] = {}
     schemas: dict[str, Any] = {}
-    for suffix, description, models in CHANNELS:
+    for spec in public_streams():
+        suffix, description = spec.name, spec.description
         channel_messages = {}
-        for model in models:
+        for model in spec.events:
             name, message = _message(model)
             schemas.update(message.pop("x-defs"))
             key = name.replace(".", "_")

@@ -5,8 +5,8 @@ model instance per object and a ``uuid.UUID`` per id, and was the largest single
 of counting a view. :func:`lean` derives from a contract model a reader that checks the
 same JSON against the same fields, types and constraints, and gives plain dicts (a
 TypedDict) with ids as canonical text: any spelling the model accepts is accepted and
-normalised to what ``str(UUID(...))`` gives. Measured on 500-event batches: about 40 %
-less than the model (a pydantic dataclass saves nothing: its instances cost as much).
+normalised to what ``str(UUID(...))`` gives. It costs much less than the model
+(docs/benchmarks.md; a pydantic dataclass saves nothing: its instances cost as much).
 
 One difference a reader must know: an optional field left out of the JSON is left out
 of the dict (``.get()`` it) where the model would fill in its default.

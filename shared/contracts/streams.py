@@ -11,7 +11,7 @@ Adding a stream means adding a row here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated, Any, Union
 
 from pydantic import BaseModel, Field
@@ -40,7 +40,6 @@ class StreamSpec:
     public: bool = False
     #: Entries of lag per replica before KEDA adds one (about a second of work).
     lag_per_replica: int | None = None
-    notes: dict[str, Any] = field(default_factory=dict)
 
     @property
     def dlq(self) -> str:

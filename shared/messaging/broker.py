@@ -17,7 +17,6 @@ from faststream.redis.opentelemetry import RedisTelemetryMiddleware
 from faststream.redis.parser.message import MessageFormat
 from opentelemetry.sdk.trace import TracerProvider
 
-from shared.contracts.events import Event
 from shared.contracts.wire import encode_envelope, parse_envelope
 from shared.observability.tracing import tracing_disabled
 from shared.settings import NewsroomSettings
@@ -65,22 +64,4 @@ def make_broker(settings: NewsroomSettings, tracer_provider: TracerProvider) -> 
         log_level=logging.DEBUG,
         logger=logging.getLogger("newsroom.broker"),
         graceful_timeout=10.0,
-    )
-
-
-async def publish_event(
-    broker: RedisBroker,
-    stream: str,
-    event: Event,
-    *,
-    maxlen: int,
-    headers: dict[str, Any] | None = None,
-) -> None:
-    """Publish one event as JSON (wire format v1) with a capped XADD."""
-    await broker.publish(
-        event.model_dump(mode="json"),
-        stream=stream,
-        maxlen=maxlen,
-        headers={"event_type": event.type, "event_id": str(event.event_id), **(headers or {})},  # type: ignore[attr-defined]
-        correlation_id=str(event.event_id),
     )

@@ -77,6 +77,38 @@ def add_to_outbox(
     session.add(model(**outbox_row(event, stream)))
 
 
+def create_outbox_table(op: Any, table: str) -> None:
+    """Version 1 of an outbox table, for migrations (a later change gets a function of its own)."""
+    import sqlalchemy as sa
+
+    op.create_table(
+        table,
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("stream", sa.String(length=64), nullable=False),
+        sa.Column("event_id", sa.Uuid(), nullable=False),
+        sa.Column("event_type", sa.String(length=64), nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("traceparent", sa.String(length=64), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("event_id"),
+    )
+    with op.batch_alter_table(table, schema=None) as batch_op:
+        batch_op.create_index(f"ix_{table}_pending", ["published_at", "id"], unique=False)
+
+
+def drop_outbox_table(op: Any, table: str) -> None:
+    with op.batch_alter_table(table, schema=None) as batch_op:
+        batch_op.drop_index(f"ix_{table}_pending")
+    op.drop_table(table)
+
+
 class OutboxRelay:
     def __init__(
         self,

@@ -46,7 +46,7 @@ class DoorSampler(Sampler):
 
     FastAPI builds a SERVER span for every request it traces, sampled or not, and
     on the gateway's hottest endpoint that machinery cost a fifth of the request
-    (POST /views: 2,250 req/s with it, 2,750 without). So the apps' telemetry
+    (docs/benchmarks.md). So the apps' telemetry
     asks :meth:`skips` first: a request whose ``traceparent`` is not sampled, and
     all but ``ratio`` of those without one, get no SERVER span; they only carry an
     unsampled span context (the caller's, or a new one), so that what they do

@@ -28,9 +28,9 @@ def serve(settings: NewsroomSettings, build: Callable[..., FastAPI]) -> None:
     # collector from scanning it again and again under load.
     gc.collect()
     gc.freeze()
-    # A batch of 1000 views makes ~5000 short-lived objects, freed by reference
-    # counting, not by the collector: at the default 700 allocations it ran ~7
-    # times per batch for nothing. Measured on the views bench: 1.5-3 µs per view.
+    # A batch of views makes thousands of short-lived objects, freed by reference
+    # counting, not by the collector: at the default 700 allocations it ran several
+    # times per batch for nothing (docs/benchmarks.md).
     gc.set_threshold(50_000, 50, 1000)
     config = uvicorn.Config(
         app,

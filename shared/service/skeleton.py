@@ -119,6 +119,16 @@ def parts_of(request: Request) -> Any:
     return request.app.state.parts
 
 
+def part(name: str) -> Callable[[Request], Any]:
+    """A dependency giving one of the service's parts: ``Annotated[X, Depends(part("x"))]``."""
+
+    def dependency(request: Request) -> Any:
+        return getattr(request.app.state.parts, name)
+
+    dependency.__name__ = name
+    return dependency
+
+
 def needs(fn: Callable[..., Any], *sources: Any, skip: int = 0) -> dict[str, Any]:
     """The arguments ``fn`` names (after the first ``skip``), found by name in ``sources``."""
     found: dict[str, Any] = {}

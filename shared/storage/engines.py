@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -10,7 +9,6 @@ from typing import Any
 from sqlalchemy import DateTime, Dialect, Engine, TypeDecorator, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
-    AsyncConnection,
     AsyncEngine,
     async_sessionmaker,
     create_async_engine,
@@ -26,10 +24,6 @@ def async_url(url: str) -> str:
     elif driver in ("postgres", "postgresql", "postgresql+psycopg2", "postgresql+psycopg"):
         parsed = parsed.set(drivername="postgresql+asyncpg")
     return parsed.render_as_string(hide_password=False)
-
-
-def is_sqlite(engine: AsyncEngine) -> bool:
-    return engine.dialect.name == "sqlite"
 
 
 def make_engine(url: str, *, immediate: bool = False, **kwargs: Any) -> AsyncEngine:
@@ -134,17 +128,6 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value
 
 
-def insert_for(engine_or_dialect_name: str) -> Any:
-    """The dialect's ``insert`` with ON CONFLICT support (SQLite and PostgreSQL)."""
-    if engine_or_dialect_name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-
-        return insert
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert
-
-
 def driver_sql(dialect: Dialect, sql: str) -> str:
     """Rewrite ``?`` placeholders for the driver's paramstyle (hot paths use driver SQL)."""
     style = dialect.paramstyle
@@ -156,13 +139,3 @@ def driver_sql(dialect: Dialect, sql: str) -> str:
     if style in ("format", "pyformat"):
         return "%s".join(parts)
     raise ValueError(f"unsupported paramstyle {style}")
-
-
-async def execute_many(conn: AsyncConnection, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
-    """One statement for many rows, straight to the driver (no per-value type processing).
-
-    For hot paths only, with plain values (str, int): the ORM is ~10× slower
-    here because it processes every bound value in Python.
-    """
-    if rows:
-        await conn.exec_driver_sql(driver_sql(conn.dialect, sql), list(rows))

@@ -13,10 +13,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from shared.messaging.outbox import create_outbox_table, drop_outbox_table
+
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
@@ -59,33 +59,11 @@ def upgrade() -> None:
         sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("article_id"),
     )
-    op.create_table(
-        "comment_outbox",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
-        sa.Column("stream", sa.String(length=64), nullable=False),
-        sa.Column("event_id", sa.Uuid(), nullable=False),
-        sa.Column("event_type", sa.String(length=64), nullable=False),
-        sa.Column("payload", sa.JSON(), nullable=False),
-        sa.Column("traceparent", sa.String(length=64), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("event_id"),
-    )
-    with op.batch_alter_table("comment_outbox", schema=None) as batch_op:
-        batch_op.create_index("ix_comment_outbox_pending", ["published_at", "id"], unique=False)
+    create_outbox_table(op, "comment_outbox")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("comment_outbox", schema=None) as batch_op:
-        batch_op.drop_index("ix_comment_outbox_pending")
-
-    op.drop_table("comment_outbox")
+    drop_outbox_table(op, "comment_outbox")
     op.drop_table("known_articles")
     with op.batch_alter_table("comments", schema=None) as batch_op:
         batch_op.drop_index("ix_comments_status")

@@ -9,10 +9,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from shared.messaging.outbox import create_outbox_table, drop_outbox_table
+
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
@@ -41,26 +41,7 @@ def upgrade() -> None:
     with op.batch_alter_table("articles", schema=None) as batch_op:
         batch_op.create_index("ix_articles_sort", ["sort_at", "id"], unique=False)
 
-    op.create_table(
-        "outbox",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
-        sa.Column("stream", sa.String(length=64), nullable=False),
-        sa.Column("event_id", sa.Uuid(), nullable=False),
-        sa.Column("event_type", sa.String(length=64), nullable=False),
-        sa.Column("payload", sa.JSON(), nullable=False),
-        sa.Column("traceparent", sa.String(length=64), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("event_id"),
-    )
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.create_index("ix_outbox_pending", ["published_at", "id"], unique=False)
+    create_outbox_table(op, "outbox")
 
     op.create_table(
         "article_revisions",
@@ -86,10 +67,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("article_revisions")
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.drop_index("ix_outbox_pending")
-
-    op.drop_table("outbox")
+    drop_outbox_table(op, "outbox")
     with op.batch_alter_table("articles", schema=None) as batch_op:
         batch_op.drop_index("ix_articles_sort")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Collection, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 Apply = Callable[[Sequence[Entry[T]]], Awaitable[Collection[str] | None]]
 
 
+@dataclass(slots=True)
 class BatchApplier(Generic[T]):
     """``apply`` a batch; on failure find the failing entries one by one.
 
@@ -31,28 +33,16 @@ class BatchApplier(Generic[T]):
     stay pending without counting as failures.
     """
 
-    def __init__(
-        self,
-        *,
-        client: aioredis.Redis,
-        stream: str,
-        group: str,
-        apply: Apply[T],
-        dead_letters: DeadLetters,
-        max_deliveries: int,
-        metrics: Metrics | None,
-    ) -> None:
-        self.client = client
-        self.stream = stream
-        self.group = group
-        self.apply = apply
-        self.dead_letters = dead_letters
-        self.max_deliveries = max_deliveries
-        self.metrics = metrics
-        self.processed = 0
-        self.dead_lettered = 0
-        self.failing_since: datetime | None = None
-        self._backoff = 0.0
+    client: aioredis.Redis
+    stream: str
+    group: str
+    apply: Apply[T]
+    dead_letters: DeadLetters
+    max_deliveries: int
+    metrics: Metrics | None
+    processed: int = 0
+    failing_since: datetime | None = None
+    _backoff: float = 0.0
 
     async def handle(self, parsed: Parsed[T], deliveries: int) -> None:
         good = parsed.good
@@ -106,7 +96,6 @@ class BatchApplier(Generic[T]):
 
     async def dead_letter(self, entry_id: str, reason: str, deliveries: int) -> None:
         await self.dead_letters.send(entry_id, reason, deliveries)
-        self.dead_lettered += 1
         if self.metrics:
             self.metrics.message_outcome(self.stream, "dead_lettered")
         log.warning("entry %s of %s dead-lettered: %s", entry_id, self.stream, reason)

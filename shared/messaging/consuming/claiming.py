@@ -8,6 +8,7 @@ while the group has many young pending entries; this one sleeps between scans.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import redis.asyncio as aioredis
@@ -19,29 +20,17 @@ T = TypeVar("T")
 Handle = Callable[[Parsed[T], int], Awaitable[None]]
 
 
+@dataclass(slots=True)
 class Claimer(Generic[T]):
-    def __init__(
-        self,
-        *,
-        client: aioredis.Redis,
-        stream: str,
-        group: str,
-        consumer: str,
-        validator: EntryValidator[T],
-        handle: Handle[T],
-        tracer: Tracer,
-        idle_ms: int,
-        batch: int = 100,
-    ) -> None:
-        self.client = client
-        self.stream = stream
-        self.group = group
-        self.consumer = consumer
-        self.validator = validator
-        self.handle = handle
-        self.tracer = tracer
-        self.idle_ms = idle_ms
-        self.batch = batch
+    client: aioredis.Redis
+    stream: str
+    group: str
+    consumer: str
+    validator: EntryValidator[T]
+    handle: Handle[T]
+    tracer: Tracer
+    idle_ms: int
+    batch: int = 100
 
     async def reclaim(self) -> int:
         """Take over entries idle for ``idle_ms``, and handle them."""

@@ -1,0 +1,91 @@
+"""The stream map is the one table of streams: what is derived from it or written
+beside it (AsyncAPI, ``newsroom dlq``, KEDA triggers, the services' groups) agrees."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from newsroom import dlq
+from services.comments.app import SERVICE as COMMENTS
+from services.gateway.app import SERVICE as GATEWAY
+from services.ingest.app import SERVICE as INGEST
+from services.views.app import SERVICE as VIEWS
+from shared.contracts.asyncapi import asyncapi_document
+from shared.contracts.streams import STREAM_MAP, Streams
+from shared.service.skeleton import Service
+
+pytestmark = pytest.mark.unit
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+SERVICES: list[Service[Any, Any]] = [INGEST, VIEWS, COMMENTS, GATEWAY]
+
+
+def test_asyncapi_documents_every_public_stream_and_each_of_its_events() -> None:
+    document = asyncapi_document("newsroom")
+    channels = {c["address"]: c for c in document["channels"].values()}
+    public = [spec for spec in STREAM_MAP if spec.public]
+    assert set(channels) == {f"newsroom:{spec.name}" for spec in public}
+    assert {"newsroom:articles", "newsroom:comments"} <= set(channels)
+    for spec in public:
+        refs = channels[f"newsroom:{spec.name}"]["messages"].values()
+        names = {
+            document["components"]["messages"][r["$ref"].rsplit("/", 1)[1]]["name"] for r in refs
+        }
+        assert names == {model.model_fields["type"].default for model in spec.events}
+    assert "comment.approved" in {m["name"] for m in document["components"]["messages"].values()}
+
+
+def test_dlq_command_covers_every_stream_a_group_reads() -> None:
+    assert set(dlq.STREAMS) == {spec.name for spec in STREAM_MAP if spec.groups}
+
+
+def _scaled_objects() -> list[dict[str, Any]]:
+    docs = yaml.safe_load_all((DEPLOY / "k8s" / "autoscaling.yaml").read_text())
+    return [d for d in docs if d and d["kind"] == "ScaledObject"]
+
+
+def test_keda_triggers_are_the_stream_maps_groups_and_lag() -> None:
+    streams = Streams("newsroom")
+    triggers = {
+        (t["metadata"]["stream"], t["metadata"]["consumerGroup"]): (
+            doc["spec"]["scaleTargetRef"]["name"],
+            int(t["metadata"]["lagCount"]),
+        )
+        for doc in _scaled_objects()
+        for t in doc["spec"]["triggers"]
+        if t["type"] == "redis-streams"
+    }
+    expected = {
+        (streams.of(spec), group): (group, spec.lag_per_replica)
+        for spec in STREAM_MAP
+        if spec.lag_per_replica
+        for group in spec.groups
+    }
+    assert triggers == expected
+
+
+def test_services_read_only_what_the_map_says_they_read() -> None:
+    for service in SERVICES:
+        for handler in service.handlers:
+            assert service.name in {
+                g for s in STREAM_MAP if s.name == handler.stream for g in s.groups
+            }
+        for follower in service.followers:
+            assert service.name in {
+                f for s in STREAM_MAP if s.name == follower.stream for f in s.followers
+            }
+    # …and every group and follower of the map is some service's.
+    read = {(h.stream, s.name) for s in SERVICES for h in s.handlers}
+    followed = {(f.stream, s.name) for s in SERVICES for f in s.followers}
+    assert read == {(spec.name, g) for spec in STREAM_MAP for g in spec.groups}
+    assert followed == {(spec.name, f) for spec in STREAM_MAP for f in spec.followers}
+
+
+def test_producers_are_services_and_dead_letter_streams_follow_the_name() -> None:
+    names = {s.name for s in SERVICES}
+    for spec in STREAM_MAP:
+        assert spec.producer in names
+        assert spec.dlq == f"{spec.name}.dlq" == Streams.dlq(spec.name)
