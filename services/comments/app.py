@@ -15,7 +15,6 @@ from .settings import CommentsSettings
 
 SERVICE: Service[CommentsSettings, CommentsParts] = Service(
     name="comments",
-    title="Newsroom comments (internal)",
     parts=make_parts,
     routers=[routes.router],
     handlers=[

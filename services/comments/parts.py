@@ -32,8 +32,8 @@ class CommentsParts:
 
 
 def make_parts(kit: Kit) -> CommentsParts:
-    settings: CommentsSettings = kit.settings
     assert kit.writes is not None and kit.reads is not None and kit.relay is not None
+    settings = kit.settings
     return CommentsParts(
         settings=settings,
         writes=kit.writes,

@@ -15,7 +15,6 @@ from .settings import IngestSettings
 
 SERVICE: Service[IngestSettings, IngestParts] = Service(
     name="ingest",
-    title="Newsroom ingest (internal)",
     parts=make_parts,
     routers=[router],
     schema=SCHEMA,

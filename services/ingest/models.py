@@ -21,14 +21,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.messaging.outbox import OutboxColumns
-from shared.storage.engines import UtcDateTime
+from shared.storage.engines import BIG_ID, UtcDateTime
 
 
 class Base(DeclarativeBase):
     pass
-
-
-BigId = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements INTEGER keys only
 
 
 class Article(Base):
@@ -59,7 +56,7 @@ class Article(Base):
 class ArticleRevision(Base):
     __tablename__ = "article_revisions"
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True, autoincrement=True)
     article_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
     revision: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(Text)

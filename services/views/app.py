@@ -17,7 +17,6 @@ from .settings import ViewsSettings
 
 SERVICE: Service[ViewsSettings, ViewsParts] = Service(
     name="views",
-    title="Newsroom views (internal)",
     parts=make_parts,
     routers=[routes.router],
     handlers=[

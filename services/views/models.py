@@ -7,8 +7,10 @@ with driver-level SQL on SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Index, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.storage.engines import BIG_ID
 
 
 class Base(DeclarativeBase):
@@ -56,9 +58,7 @@ class AppliedBatch(Base):
 
     __tablename__ = "applied_batches"
 
-    id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    )
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True, autoincrement=True)
     # Only last_entry is indexed: a new batch lies past nearly every row, so
     # "last_entry >= batch start" finds the few rows it can overlap.
     first_entry: Mapped[str] = mapped_column(String(32))

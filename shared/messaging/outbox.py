@@ -21,13 +21,13 @@ from typing import Any
 from faststream.redis import RedisBroker
 from opentelemetry import context
 from opentelemetry.propagate import extract, inject
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, Uuid, func, select, update
+from sqlalchemy import JSON, Index, String, Uuid, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from shared.contracts.events import Event
 from shared.contracts.streams import Streams
-from shared.storage.engines import UtcDateTime
+from shared.storage.engines import BIG_ID, UtcDateTime
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +37,7 @@ class OutboxColumns:
 
     __tablename__ = "outbox"
 
-    id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    )
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True, autoincrement=True)
     #: Logical stream name (e.g. ``articles``); the relay adds the namespace.
     stream: Mapped[str] = mapped_column(String(64))
     event_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
@@ -83,12 +81,7 @@ def create_outbox_table(op: Any, table: str) -> None:
 
     op.create_table(
         table,
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
+        sa.Column("id", BIG_ID, autoincrement=True, nullable=False),
         sa.Column("stream", sa.String(length=64), nullable=False),
         sa.Column("event_id", sa.Uuid(), nullable=False),
         sa.Column("event_type", sa.String(length=64), nullable=False),

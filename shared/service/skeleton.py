@@ -85,7 +85,6 @@ class Kit:
 @dataclass(frozen=True)
 class Service(Generic[S, D]):
     name: str
-    title: str
     #: The service's own pieces (desks, policies, caches), made once from the kit.
     parts: Callable[[Kit], D]
     routers: Sequence[Any] = ()
@@ -109,6 +108,7 @@ class Service(Generic[S, D]):
     #: Start even when Redis is down (reads can still be served).
     optional_broker: bool = False
     redis_options: Mapping[str, Any] = field(default_factory=dict)
+    title: str | None = None  # default: "Newsroom <name> (internal)"
     description: str | None = None
     #: Anything the app needs that is not a router (middleware, mounts, OpenAPI).
     configure: Callable[[FastAPI, D], None] | None = None
@@ -272,7 +272,7 @@ def build_app(
             tracer_provider.force_flush()
 
     app = FastAPI(
-        title=service.title,
+        title=service.title or f"Newsroom {service.name} (internal)",
         version="1",
         description=service.description or "",
         lifespan=lifespan,

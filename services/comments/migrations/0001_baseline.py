@@ -2,11 +2,7 @@
 
 The outbox is ``comment_outbox`` (ingest's ``outbox`` may share the database);
 databases made before migrations had ``outbox`` and are adopted by renaming it
-(see services.comments.schema).
-
-Revision ID: 0001
-Revises: -
-"""
+(see services.comments.schema). (revision 0001)."""
 
 from __future__ import annotations
 

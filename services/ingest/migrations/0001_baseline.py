@@ -1,8 +1,4 @@
-"""baseline: the schema before migrations
-
-Revision ID: 0001
-Revises: -
-"""
+"""baseline: the schema before migrations (revision 0001)."""
 
 from __future__ import annotations
 
@@ -10,6 +6,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from shared.messaging.outbox import create_outbox_table, drop_outbox_table
+from shared.storage.engines import BIG_ID
 
 revision = "0001"
 down_revision = None
@@ -45,12 +42,7 @@ def upgrade() -> None:
 
     op.create_table(
         "article_revisions",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
+        sa.Column("id", BIG_ID, autoincrement=True, nullable=False),
         sa.Column("article_id", sa.Uuid(), nullable=False),
         sa.Column("revision", sa.Integer(), nullable=False),
         sa.Column("title", sa.Text(), nullable=False),

@@ -1,13 +1,11 @@
-"""baseline: the schema before migrations
-
-Revision ID: 0001
-Revises: -
-"""
+"""baseline: the schema before migrations (revision 0001)."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+
+from shared.storage.engines import BIG_ID
 
 revision = "0001"
 down_revision = None
@@ -16,12 +14,7 @@ down_revision = None
 def upgrade() -> None:
     op.create_table(
         "applied_batches",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
+        sa.Column("id", BIG_ID, autoincrement=True, nullable=False),
         sa.Column("first_entry", sa.String(length=32), nullable=False),
         sa.Column("last_entry", sa.String(length=32), nullable=False),
         sa.Column("entries", sa.Text(), nullable=False),

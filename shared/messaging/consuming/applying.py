@@ -10,12 +10,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
-import redis.asyncio as aioredis
-
 from shared.observability.metrics import Metrics
 
 from .dead_letters import DeadLetters
 from .entries import Entry, Parsed, is_transient
+from .member import Member
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -33,9 +32,7 @@ class BatchApplier(Generic[T]):
     stay pending without counting as failures.
     """
 
-    client: aioredis.Redis
-    stream: str
-    group: str
+    member: Member
     apply: Apply[T]
     dead_letters: DeadLetters
     max_deliveries: int
@@ -79,7 +76,7 @@ class BatchApplier(Generic[T]):
 
     async def _failed(self, entry: Entry[T], exc: Exception, deliveries: int) -> None:
         if self.metrics:
-            self.metrics.message_outcome(self.stream, "failed")
+            self.metrics.message_outcome(self.member.stream, "failed")
         if deliveries >= self.max_deliveries:
             await self.dead_letter(
                 entry.entry_id, f"failed {deliveries} times: {exc!r}", deliveries
@@ -88,7 +85,7 @@ class BatchApplier(Generic[T]):
             log.warning(
                 "entry %s of %s failed (delivery %d of %d), left pending for retry: %r",
                 entry.entry_id,
-                self.stream,
+                self.member.stream,
                 deliveries,
                 self.max_deliveries,
                 exc,
@@ -97,25 +94,29 @@ class BatchApplier(Generic[T]):
     async def dead_letter(self, entry_id: str, reason: str, deliveries: int) -> None:
         await self.dead_letters.send(entry_id, reason, deliveries)
         if self.metrics:
-            self.metrics.message_outcome(self.stream, "dead_lettered")
-        log.warning("entry %s of %s dead-lettered: %s", entry_id, self.stream, reason)
+            self.metrics.message_outcome(self.member.stream, "dead_lettered")
+        log.warning("entry %s of %s dead-lettered: %s", entry_id, self.member.stream, reason)
 
     async def _ack(self, ids: list[str]) -> None:
         if not ids:
             return
-        await self.client.xack(self.stream, self.group, *ids)
+        await self.member.client.xack(self.member.stream, self.member.group, *ids)
         self.processed += len(ids)
         if self.metrics:
-            self.metrics.message_outcome(self.stream, "processed", len(ids))
+            self.metrics.message_outcome(self.member.stream, "processed", len(ids))
         if self.failing_since is not None:
-            log.info("%s consumer recovered (failing since %s)", self.stream, self.failing_since)
+            log.info(
+                "%s consumer recovered (failing since %s)", self.member.stream, self.failing_since
+            )
             self.failing_since = None
         self._backoff = 0.0
 
     async def outage(self, exc: BaseException) -> None:
         if self.failing_since is None:  # one log line per outage, not per batch
             self.failing_since = datetime.now(UTC)
-            log.error("%s consumer cannot commit, entries stay pending: %r", self.stream, exc)
+            log.error(
+                "%s consumer cannot commit, entries stay pending: %r", self.member.stream, exc
+            )
         # Sleeping in the handler delays the next read: that is the back-off.
         self._backoff = min(max(self._backoff * 2, 0.2), 5.0)
         await asyncio.sleep(self._backoff)

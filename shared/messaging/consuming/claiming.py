@@ -11,10 +11,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-import redis.asyncio as aioredis
 from opentelemetry.trace import Link, SpanKind, Tracer
 
 from .entries import EntryValidator, Parsed, producer_spans, text_ids
+from .member import Member
 
 T = TypeVar("T")
 Handle = Callable[[Parsed[T], int], Awaitable[None]]
@@ -22,10 +22,7 @@ Handle = Callable[[Parsed[T], int], Awaitable[None]]
 
 @dataclass(slots=True)
 class Claimer(Generic[T]):
-    client: aioredis.Redis
-    stream: str
-    group: str
-    consumer: str
+    member: Member
     validator: EntryValidator[T]
     handle: Handle[T]
     tracer: Tracer
@@ -37,10 +34,10 @@ class Claimer(Generic[T]):
         cursor: Any = "0-0"
         claimed_total = 0
         while True:
-            reply: Any = await self.client.xautoclaim(
-                self.stream,
-                self.group,
-                self.consumer,
+            reply: Any = await self.member.client.xautoclaim(
+                self.member.stream,
+                self.member.group,
+                self.member.consumer,
                 min_idle_time=self.idle_ms,
                 start_id=cursor,
                 count=self.batch,
@@ -55,13 +52,13 @@ class Claimer(Generic[T]):
     async def handle_claimed(self, claimed: list[tuple[Any, Any]]) -> None:
         """Handle entries this consumer holds, grouped by how often each was delivered."""
         ids = text_ids([i for i, _f in claimed])
-        pending: Any = await self.client.xpending_range(
-            self.stream,
-            self.group,
+        pending: Any = await self.member.client.xpending_range(
+            self.member.stream,
+            self.member.group,
             min=ids[0],
             max=ids[-1],
             count=len(ids) * 2,
-            consumername=self.consumer,
+            consumername=self.member.consumer,
         )
         deliveries = {text_ids([p["message_id"]])[0]: int(p["times_delivered"]) for p in pending}
         parsed, _joined = self.validator.validate(ids, [fields for _i, fields in claimed])
@@ -76,14 +73,14 @@ class Claimer(Generic[T]):
             )
         for count, batch in by_count.items():
             with self.tracer.start_as_current_span(
-                f"process {self.stream}",
+                f"process {self.member.stream}",
                 kind=SpanKind.CONSUMER,
                 links=[Link(c) for c in producer_spans(batch.good)],
                 attributes={
                     "messaging.system": "redis",
-                    "messaging.destination.name": self.stream,
+                    "messaging.destination.name": self.member.stream,
                     "messaging.operation.type": "process",
-                    "messaging.consumer.group.name": self.group,
+                    "messaging.consumer.group.name": self.member.group,
                     "messaging.batch.message_count": len(batch.good) + len(batch.bad),
                     "newsroom.reclaimed": True,
                     "newsroom.delivery_count": count,
@@ -101,8 +98,8 @@ class Claimer(Generic[T]):
         """
         seen: set[str] = set()
         while True:
-            reply: Any = await self.client.xreadgroup(
-                self.group, self.consumer, {self.stream: "0"}, count=self.batch
+            reply: Any = await self.member.client.xreadgroup(
+                self.member.group, self.member.consumer, {self.member.stream: "0"}, count=self.batch
             )
             entries = reply[0][1] if reply else []
             ids = set(text_ids([i for i, _f in entries]))
@@ -111,7 +108,7 @@ class Claimer(Generic[T]):
             seen |= ids
             gone = [i for i, f in entries if not f]  # trimmed from the stream meanwhile
             if gone:
-                await self.client.xack(self.stream, self.group, *gone)
+                await self.member.client.xack(self.member.stream, self.member.group, *gone)
             live = [(i, f) for i, f in entries if f]
             if live:
                 await self.handle_claimed(live)

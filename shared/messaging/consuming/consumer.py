@@ -32,6 +32,7 @@ from .claiming import Claimer
 from .dead_letters import DeadLetters
 from .entries import EntryValidator, Parsed, is_transient
 from .groups import ensure_group
+from .member import Member
 from .reading import BatchReader
 
 T = TypeVar("T")
@@ -62,11 +63,10 @@ class StreamConsumer(Generic[T]):
         self.stream = stream
         self.group = group
         self.consumer = consumer
+        member = Member(client, stream, group, consumer)
         self.validator: EntryValidator[T] = EntryValidator(event_type)
         self.applier = BatchApplier[T](
-            client=client,
-            stream=stream,
-            group=group,
+            member=member,
             apply=apply,
             dead_letters=DeadLetters(client, stream, group, dlq_maxlen),
             max_deliveries=max_deliveries,
@@ -79,10 +79,7 @@ class StreamConsumer(Generic[T]):
         )
         self.reader = BatchReader[T](
             broker=broker,
-            client=client,
-            stream=stream,
-            group=group,
-            consumer=consumer,
+            member=member,
             validator=self.validator,
             queue=self._queue,
             batch_size=batch_size,
@@ -90,10 +87,7 @@ class StreamConsumer(Generic[T]):
         )
         tracer = (tracer_provider or trace.get_tracer_provider()).get_tracer("newsroom.consumer")
         self.claimer = Claimer[T](
-            client=client,
-            stream=stream,
-            group=group,
-            consumer=consumer,
+            member=member,
             validator=self.validator,
             handle=self.applier.handle,
             tracer=tracer,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Generic, TypeVar
 
-import redis.asyncio as aioredis
 from faststream import AckPolicy
 from faststream.redis import RedisBroker, StreamSub
 from faststream.redis.message import RedisBatchStreamMessage
@@ -14,6 +13,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from .entries import EntryValidator, Parsed, sampled, text_ids
+from .member import Member
 
 T = TypeVar("T")
 
@@ -37,23 +37,19 @@ class BatchReader(Generic[T]):
         self,
         *,
         broker: RedisBroker,
-        client: aioredis.Redis,
-        stream: str,
-        group: str,
-        consumer: str,
+        member: Member,
         validator: EntryValidator[T],
         queue: asyncio.Queue[tuple[Parsed[T], otel_context.Context]],
         batch_size: int,
         polling_ms: int,
     ) -> None:
-        self.client = client
-        self.group = group
+        self.member = member
         self.validator = validator
         self.subscriber: Any = broker.subscriber(
             stream=StreamSub(
-                stream,
-                group=group,
-                consumer=consumer,
+                member.stream,
+                group=member.group,
+                consumer=member.consumer,
                 batch=True,
                 max_records=batch_size,
                 polling_interval=polling_ms,
@@ -61,14 +57,14 @@ class BatchReader(Generic[T]):
             ack_policy=AckPolicy.MANUAL,
             parser=self.parse,
             decoder=self.decode,
-            title=f"{stream}:{group}:read",
+            title=f"{member.stream}:{member.group}:read",
         )
 
         @self.subscriber
         async def on_batch(body: Parsed[T]) -> None:
             # FastStream's process span lacks these two messaging conventions.
             span = trace.get_current_span()
-            span.set_attribute("messaging.consumer.group.name", group)
+            span.set_attribute("messaging.consumer.group.name", member.group)
             span.set_attribute("messaging.operation.type", "process")
             await queue.put((body, otel_context.get_current()))
 
@@ -96,8 +92,8 @@ class BatchReader(Generic[T]):
             headers={"content-type": "application/json"},
             batch_headers=[e.headers for e in parsed.good if sampled(e.headers)],
             content_type="application/json",
-            consumer=self.client,
-            group=self.group,
+            consumer=self.member.client,
+            group=self.member.group,
         )
 
     @staticmethod
