@@ -2,31 +2,123 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
-import uuid
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.contracts.api import ArticleIn, ArticleOut, ArticlePage, SaveOutcome
+from shared.contracts.api import (
+    ArticleIn,
+    ArticleOut,
+    ArticlePage,
+    ArticlePatch,
+    ArticleStatus,
+    EditorArticlePage,
+    RevisionDiff,
+    RevisionOut,
+    RevisionSummary,
+    SaveOutcome,
+)
 from shared.storage.pagination import BadCursor
 from shared.web.problems import Problem
 
-from . import store
+from . import revisions, store
 from .parsing import NoArticleError, parse_html, parse_page_dump
 from .parts import IngestParts, Parts, editor
 
 router = APIRouter()
 
 
-async def _saved(st: IngestParts, draft: ArticleIn, response: Response) -> SaveOutcome:
-    result = await store.save_article(st.sessions, draft)
-    if result.outcome != "unchanged":
+Key = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=255,
+        description="A retried request with the same key gets the first answer and changes "
+        "nothing; the same key with another request is refused (422).",
+    ),
+]
+IfMatch = Annotated[
+    str | None,
+    Header(alias="If-Match", max_length=400, description="The article's ETag: 412 if stale."),
+]
+
+
+def article_etag(article: ArticleOut) -> str:
+    return f'"{article.id}.{article.revision}.{article.status}"'
+
+
+def _answer_response(answer: store.Answer) -> Response:
+    headers = {}
+    if "article" in answer.body:
+        headers["ETag"] = article_etag(ArticleOut.model_validate(answer.body["article"]))
+    return Response(
+        orjson.dumps(answer.body),
+        status_code=answer.status_code,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+def _outcome(result: store.SaveResult) -> store.Answer:
+    body = SaveOutcome(outcome=result.outcome, article=store.to_out(result.article))
+    return store.Answer(201 if result.outcome == "created" else 200, body.model_dump(mode="json"))
+
+
+async def _editor_change(
+    st: IngestParts,
+    request: Request,
+    key: str | None,
+    work: Callable[[AsyncSession], Awaitable[store.SaveResult]],
+) -> Response:
+    """One editor change: idempotent by key, errors as problems, the relay woken after."""
+    digest = hashlib.sha256(
+        f"{request.method} {request.url.path}\n".encode() + await request.body()
+    ).hexdigest()
+
+    async def run(session: AsyncSession) -> store.Answer:
+        return _outcome(await work(session))
+
+    try:
+        answer = await store.idempotent(st.sessions, key, digest, run)
+    except store.NotFound as exc:
+        raise Problem(404, "Article not found", f"No article has the id or slug {exc}.") from exc
+    except store.PreconditionFailed as exc:
+        raise Problem(
+            412,
+            "Precondition failed",
+            "The article changed since you read it (If-Match is not its ETag): "
+            "read it again and redo your edit.",
+        ) from exc
+    except store.PreconditionRequired as exc:
+        raise Problem(
+            428, "Precondition required", "Send If-Match with the article's ETag to edit it."
+        ) from exc
+    except store.NotAllowed as exc:
+        raise Problem(409, "Not allowed", str(exc)) from exc
+    except store.IdempotencyMismatch as exc:
+        raise Problem(
+            422,
+            "Idempotency-Key reused",
+            "This Idempotency-Key was used for another request: use a new key.",
+            errors=[{"field": "Idempotency-Key", "message": "used for another request"}],
+        ) from exc
+    if answer.body.get("outcome") != "unchanged":
         st.relay.wake()
-    response.status_code = 201 if result.outcome == "created" else 200
-    return SaveOutcome(outcome=result.outcome, article=store.to_out(result.article))
+    return _answer_response(answer)
+
+
+def _precondition(st: IngestParts, if_match: str | None, edit: bool = True) -> store.Precondition:
+    return store.Precondition(if_match, required=edit and st.settings.require_if_match)
+
+
+async def _saved(st: IngestParts, request: Request, key: str | None, draft: ArticleIn) -> Response:
+    return await _editor_change(st, request, key, lambda s: store.save_in(s, draft))
 
 
 @router.post(
@@ -40,8 +132,10 @@ async def _saved(st: IngestParts, draft: ArticleIn, response: Response) -> SaveO
         422: {"description": "Invalid fields"},
     },
 )
-async def create_article(draft: ArticleIn, st: Parts, response: Response) -> SaveOutcome:
-    return await _saved(st, draft, response)
+async def create_article(
+    draft: ArticleIn, st: Parts, request: Request, key: Key = None
+) -> Response:
+    return await _saved(st, request, key, draft)
 
 
 @router.post(
@@ -58,9 +152,9 @@ async def create_article(draft: ArticleIn, st: Parts, response: Response) -> Sav
 async def import_article(
     request: Request,
     st: Parts,
-    response: Response,
+    key: Key = None,
     source_url: Annotated[str | None, Query(max_length=2000, pattern=r"^https?://\S+$")] = None,
-) -> SaveOutcome:
+) -> Response:
     raw = await request.body()
     if not raw.strip():
         raise Problem(422, "Empty upload", "The request body is empty: send the page to import.")
@@ -96,12 +190,10 @@ async def import_article(
     except json.JSONDecodeError as exc:
         raise Problem(400, "Invalid JSON", f"The body is not valid JSON: {exc.msg}.") from exc
     except ValidationError as exc:
-        errors = [
-            {"field": ".".join(map(str, e["loc"])) or "body", "message": e["msg"]}
-            for e in exc.errors()
-        ]
-        raise Problem(422, "Invalid article", "Some fields are invalid.", errors=errors) from exc
-    return await _saved(st, draft, response)
+        raise Problem(
+            422, "Invalid article", "Some fields are invalid.", errors=_errors(exc)
+        ) from exc
+    return await _saved(st, request, key, draft)
 
 
 @router.get("/articles", response_model=ArticlePage, summary="Published articles, newest first")
@@ -117,24 +209,184 @@ async def list_articles(
 
 
 @router.get(
-    "/articles/{id_or_slug}", response_model=ArticleOut, summary="One article by id or slug"
+    "/articles/{id_or_slug}",
+    response_model=ArticleOut,
+    summary="One article by id or slug, whatever its status (its ETag for editors)",
 )
-async def get_article(id_or_slug: str, st: Parts) -> ArticleOut:
+async def get_article(id_or_slug: str, st: Parts, response: Response) -> ArticleOut:
     article = await store.get_article(st.sessions, id_or_slug)
     if article is None:
         raise Problem(404, "Article not found", f"No article has the id or slug {id_or_slug!r}.")
-    return store.to_out(article)
+    out = store.to_out(article)
+    response.headers["ETag"] = article_etag(out)
+    return out
 
 
-@router.delete(
-    "/articles/{article_id}",
-    response_model=ArticleOut,
-    dependencies=[Depends(editor)],
-    summary="Unpublish an article",
+EDITOR: dict[str, Any] = {"dependencies": [Depends(editor)], "response_model": SaveOutcome}
+
+
+@router.put("/articles/{id_or_slug}", summary="Replace an article (If-Match)", **EDITOR)
+async def replace_article(
+    id_or_slug: str,
+    draft: ArticleIn,
+    st: Parts,
+    request: Request,
+    key: Key = None,
+    if_match: IfMatch = None,
+) -> Response:
+    precondition = _precondition(st, if_match)
+    return await _editor_change(
+        st,
+        request,
+        key,
+        lambda s: store.save_in(s, draft, ref=id_or_slug, precondition=precondition),
+    )
+
+
+@router.patch(
+    "/articles/{id_or_slug}", summary="Change some fields of an article (If-Match)", **EDITOR
 )
-async def unpublish(article_id: uuid.UUID, st: Parts) -> ArticleOut:
-    article = await store.unpublish_article(st.sessions, article_id)
-    if article is None:
-        raise Problem(404, "Article not found", f"No article has the id {article_id}.")
-    st.relay.wake()
-    return store.to_out(article)
+async def patch_article(
+    id_or_slug: str,
+    patch: ArticlePatch,
+    st: Parts,
+    request: Request,
+    key: Key = None,
+    if_match: IfMatch = None,
+) -> Response:
+    precondition = _precondition(st, if_match)
+
+    async def work(session: AsyncSession) -> store.SaveResult:
+        article = await store.find(session, id_or_slug, lock=True)
+        if article is None:
+            raise store.NotFound(id_or_slug)
+        current = store.to_out(article).model_dump(
+            include={
+                "title",
+                "author",
+                "published_on",
+                "body",
+                "legacy_views",
+                "source_url",
+                "external_id",
+                "language",
+                "publish_at",
+            }
+        )
+        current["status"] = "draft" if article.status == "draft" else "published"
+        merged = {**current, **patch.model_dump(exclude_unset=True)}
+        try:
+            draft = ArticleIn.model_validate(merged)
+        except ValidationError as exc:
+            raise Problem(
+                422, "Invalid article", "Some fields are invalid.", errors=_errors(exc)
+            ) from exc
+        return await store.save_in(session, draft, ref=id_or_slug, precondition=precondition)
+
+    return await _editor_change(st, request, key, work)
+
+
+def _errors(exc: ValidationError) -> list[dict[str, str]]:
+    return [
+        {"field": ".".join(map(str, e["loc"])) or "body", "message": e["msg"]} for e in exc.errors()
+    ]
+
+
+def _transition(action: store.Transition) -> Callable[..., Awaitable[Response]]:
+    async def endpoint(
+        id_or_slug: str, st: Parts, request: Request, key: Key = None, if_match: IfMatch = None
+    ) -> Response:
+        precondition = _precondition(st, if_match, edit=False)
+        return await _editor_change(
+            st, request, key, lambda s: store.transition(s, id_or_slug, action, precondition)
+        )
+
+    return endpoint
+
+
+router.add_api_route(
+    "/articles/{id_or_slug}/unpublish",
+    _transition("unpublish"),
+    methods=["POST"],
+    summary="Unpublish: readers no longer see it (restore brings it back)",
+    **EDITOR,
+)
+router.add_api_route(
+    "/articles/{id_or_slug}/restore",
+    _transition("restore"),
+    methods=["POST"],
+    summary="Restore an unpublished or deleted article",
+    **EDITOR,
+)
+router.add_api_route(
+    "/articles/{id_or_slug}",
+    _transition("delete"),
+    methods=["DELETE"],
+    summary="Delete: gone for readers (410); restore can still bring it back",
+    **EDITOR,
+)
+
+
+@router.get(
+    "/editor/articles",
+    response_model=EditorArticlePage,
+    dependencies=[Depends(editor)],
+    summary="Every article, any status, newest change first; search by title",
+)
+async def editor_articles(
+    st: Parts,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    status: ArticleStatus | None = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> EditorArticlePage:
+    try:
+        return await revisions.list_for_editors(
+            st.sessions, q=q, status=status, limit=limit, cursor=cursor
+        )
+    except BadCursor as exc:
+        raise Problem(400, "Invalid cursor", str(exc)) from exc
+
+
+@router.get(
+    "/articles/{id_or_slug}/revisions",
+    response_model=list[RevisionSummary],
+    dependencies=[Depends(editor)],
+    summary="The article's revisions, newest first",
+)
+async def list_revisions(id_or_slug: str, st: Parts) -> list[RevisionSummary]:
+    found = await revisions.history(st.sessions, id_or_slug)
+    if found is None:
+        raise Problem(404, "Article not found", f"No article has the id or slug {id_or_slug!r}.")
+    return found
+
+
+@router.get(
+    "/articles/{id_or_slug}/revisions/{n}",
+    response_model=RevisionOut,
+    dependencies=[Depends(editor)],
+    summary="One revision of the article",
+)
+async def one_revision(id_or_slug: str, n: Annotated[int, Path(ge=1)], st: Parts) -> RevisionOut:
+    found = await revisions.revision(st.sessions, id_or_slug, n)
+    if found is None:
+        raise Problem(404, "Revision not found", f"{id_or_slug!r} has no revision {n}.")
+    return found
+
+
+@router.get(
+    "/articles/{id_or_slug}/diff",
+    response_model=RevisionDiff,
+    dependencies=[Depends(editor)],
+    summary="What changed between two revisions (a unified diff)",
+)
+async def diff_revisions(
+    id_or_slug: str,
+    st: Parts,
+    from_: Annotated[int, Query(alias="from", ge=1)],
+    to: Annotated[int, Query(ge=1)],
+) -> RevisionDiff:
+    found = await revisions.diff(st.sessions, id_or_slug, from_, to)
+    if found is None:
+        raise Problem(404, "Revision not found", f"{id_or_slug!r} lacks revision {from_} or {to}.")
+    return found

@@ -10,6 +10,7 @@ from shared.service.skeleton import Service, build_app
 from .api import router
 from .models import OutboxEvent
 from .parts import IngestParts, make_parts
+from .scheduling import run_scheduler
 from .schema import SCHEMA
 from .settings import IngestSettings
 
@@ -17,6 +18,7 @@ SERVICE: Service[IngestSettings, IngestParts] = Service(
     name="ingest",
     parts=make_parts,
     routers=[router],
+    tasks=[run_scheduler],
     schema=SCHEMA,
     writer="async",
     outbox=OutboxEvent,

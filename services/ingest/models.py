@@ -45,12 +45,20 @@ class Article(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     revision: Mapped[int] = mapped_column(Integer, default=1)
     status: Mapped[str] = mapped_column(String(16), default="published")
+    #: The article's id where it comes from (a CMS, a feed's guid): its key when no slug is given.
+    external_id: Mapped[str | None] = mapped_column(String(300))
+    #: When a scheduled article goes out (status ``scheduled`` until then).
+    publish_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     #: Newest-first order: the publication date, else the ingestion time.
     sort_at: Mapped[datetime] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
-    __table_args__ = (Index("ix_articles_sort", "sort_at", "id"),)
+    __table_args__ = (
+        Index("ix_articles_sort", "sort_at", "id"),
+        Index("ix_articles_due", "status", "publish_at"),
+        UniqueConstraint("external_id", name="uq_articles_external_id"),
+    )
 
 
 class ArticleRevision(Base):
@@ -67,6 +75,19 @@ class ArticleRevision(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     __table_args__ = (UniqueConstraint("article_id", "revision"),)
+
+
+class IdempotentAnswer(Base):
+    """The first answer to an editor's request sent with an ``Idempotency-Key``."""
+
+    __tablename__ = "idempotent_answers"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    #: Method, path and body of the first request: a reuse with another is refused.
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class OutboxEvent(OutboxColumns, Base):

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from shared.contracts.events import BodyBlock
 from shared.text.arabic import clean_text
@@ -45,8 +45,26 @@ class ArticleIn(BaseModel):
     published_on: date | None = None
     legacy_views: int = Field(default=0, ge=0, le=10**12)
     source_url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://\S+$")
-    slug: str | None = Field(default=None, max_length=200)
+    slug: str | None = Field(
+        default=None,
+        max_length=200,
+        description="The article's key when given: sending it again updates that article.",
+    )
+    external_id: str | None = Field(
+        default=None,
+        max_length=300,
+        description="The article's id in the system it comes from (a CMS, a feed's guid): "
+        "the key when no slug is given.",
+    )
     language: str = Field(default="ar", max_length=16)
+    status: Literal["published", "draft"] = Field(
+        default="published", description="A draft is never served to readers."
+    )
+    publish_at: AwareDatetime | None = Field(
+        default=None,
+        description="Publish at this time (RFC 3339 with offset); the article waits unseen "
+        "until then.",
+    )
 
     @field_validator("title", "author")
     @classmethod
@@ -82,6 +100,26 @@ class ArticleIn(BaseModel):
         return blocks
 
 
+ArticleStatus = Literal["published", "draft", "scheduled", "unpublished", "deleted"]
+
+
+class ArticlePatch(BaseModel):
+    """A partial edit: only the fields sent change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(default=None, min_length=1, max_length=TITLE_MAX)
+    body: list[BodyBlock] | str | None = None
+    author: str | None = Field(default=None, max_length=AUTHOR_MAX)
+    published_on: date | None = None
+    legacy_views: int | None = Field(default=None, ge=0, le=10**12)
+    source_url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://\S+$")
+    external_id: str | None = Field(default=None, max_length=300)
+    language: str | None = Field(default=None, max_length=16)
+    status: Literal["published", "draft"] | None = None
+    publish_at: AwareDatetime | None = None
+
+
 class ArticleOut(BaseModel):
     id: UUID
     slug: str
@@ -91,11 +129,48 @@ class ArticleOut(BaseModel):
     body: list[BodyBlock]
     legacy_views: int
     revision: int
-    status: Literal["published", "unpublished"]
+    status: ArticleStatus
     source_url: str | None
     language: str
     created_at: datetime
     updated_at: datetime
+    external_id: str | None = None
+    publish_at: datetime | None = None
+
+
+class EditorArticleSummary(BaseModel):
+    id: UUID
+    slug: str
+    title: str
+    status: ArticleStatus
+    revision: int
+    publish_at: datetime | None
+    updated_at: datetime
+
+
+class EditorArticlePage(BaseModel):
+    items: list[EditorArticleSummary]
+    next_cursor: str | None = None
+
+
+class RevisionSummary(BaseModel):
+    revision: int
+    title: str
+    created_at: datetime
+
+
+class RevisionOut(RevisionSummary):
+    author: str | None
+    published_on: date | None
+    body: list[BodyBlock]
+
+
+class RevisionDiff(BaseModel):
+    article_id: UUID
+    from_revision: int
+    to_revision: int
+    #: A unified diff of title, author, date and body, one block a line.
+    diff: str
 
 
 class ArticleSummary(BaseModel):
@@ -115,7 +190,7 @@ class ArticlePage(BaseModel):
 
 
 class SaveOutcome(BaseModel):
-    outcome: Literal["created", "updated", "unchanged"]
+    outcome: Literal["created", "updated", "unchanged", "unpublished", "restored", "deleted"]
     article: ArticleOut
 
 

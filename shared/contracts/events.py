@@ -49,6 +49,8 @@ class ArticleData(Contract):
 class ArticleRef(Contract):
     article_id: UUID
     slug: str
+    #: The article's revision when it was withdrawn.
+    revision: int | None = None
 
 
 class Event(Contract):
@@ -72,8 +74,16 @@ class ArticleUnpublished(Event):
     data: ArticleRef
 
 
+class ArticleDeleted(Event):
+    """Gone for readers for good (``410``); the article's id and slug stay taken."""
+
+    type: Literal["article.deleted"] = "article.deleted"
+    data: ArticleRef
+
+
 ArticleEvent = Annotated[
-    ArticlePublished | ArticleUpdated | ArticleUnpublished, Field(discriminator="type")
+    ArticlePublished | ArticleUpdated | ArticleUnpublished | ArticleDeleted,
+    Field(discriminator="type"),
 ]
 article_event_adapter: TypeAdapter[ArticleEvent] = TypeAdapter(ArticleEvent)
 

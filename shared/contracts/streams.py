@@ -17,6 +17,7 @@ from typing import Annotated, Any, Union
 from pydantic import BaseModel, Field
 
 from shared.contracts.events import (
+    ArticleDeleted,
     ArticlePublished,
     ArticleUnpublished,
     ArticleUpdated,
@@ -57,7 +58,7 @@ STREAM_MAP: tuple[StreamSpec, ...] = (
     StreamSpec(
         "articles",
         "Article lifecycle, published by ingest (via its outbox).",
-        (ArticlePublished, ArticleUpdated, ArticleUnpublished),
+        (ArticlePublished, ArticleUpdated, ArticleUnpublished, ArticleDeleted),
         producer="ingest",
         groups=("views", "comments"),
         followers=("gateway",),

@@ -98,12 +98,16 @@ async def test_unpublish_hides_the_article_and_announces_it(
         article = (
             await client.post("/articles/import", content=SEED.read_bytes(), headers=DUMP)
         ).json()["article"]
-        gone = await client.delete(f"/articles/{article['id']}", headers=EDITOR)
-        assert gone.status_code == 200 and gone.json()["status"] == "unpublished"
+        gone = await client.post(f"/articles/{article['id']}/unpublish", headers=EDITOR)
+        assert gone.status_code == 200 and gone.json()["article"]["status"] == "unpublished"
         assert (await client.get("/articles")).json()["items"] == []
         events = await await_for(lambda: _two(redis_url, namespace), what="unpublished event")
         assert events[-1]["type"] == "article.unpublished"
-        assert events[-1]["data"] == {"article_id": article["id"], "slug": article["slug"]}
+        assert events[-1]["data"] == {
+            "article_id": article["id"],
+            "slug": article["slug"],
+            "revision": 1,
+        }
 
 
 async def test_list_is_newest_first_with_cursor_pagination(

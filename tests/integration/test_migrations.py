@@ -233,5 +233,5 @@ def test_newsroom_migrate_command(database_url: str, tmp_path: Path) -> None:
     assert "comments\tempty → 0002" in newsroom()
     assert "comments\t0002 → 0001" in newsroom("comments", "--revision", "0001")
     status = newsroom("--status")
-    assert "ingest\t0001\tup to date" in status and "comments\t0001\tbehind" in status
+    assert "ingest\t0002\tup to date" in status and "comments\t0001\tbehind" in status
     assert "CREATE INDEX ix_comments_client_recent" in newsroom("comments", "--sql")

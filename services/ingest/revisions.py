@@ -1,0 +1,134 @@
+"""What editors read: every article whatever its status, and its revision history."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.contracts.api import (
+    EditorArticlePage,
+    EditorArticleSummary,
+    RevisionDiff,
+    RevisionOut,
+    RevisionSummary,
+)
+from shared.contracts.events import BodyBlock
+from shared.storage.pagination import decode_cursor, encode_cursor
+
+from .models import Article, ArticleRevision
+from .store import find
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+async def list_for_editors(
+    sessions: Sessions, *, q: str | None, status: str | None, limit: int, cursor: str | None
+) -> EditorArticlePage:
+    query = select(Article)
+    if q:
+        # A title search for the console: LIKE, case-insensitive for Latin text.
+        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(func.lower(Article.title).like(f"%{escaped.lower()}%", escape="\\"))
+    if status:
+        query = query.where(Article.status == status)
+    if cursor:
+        at, article_id = decode_cursor(cursor)
+        query = query.where(
+            or_(Article.updated_at < at, and_(Article.updated_at == at, Article.id < article_id))
+        )
+    query = query.order_by(Article.updated_at.desc(), Article.id.desc()).limit(limit + 1)
+    async with sessions() as session:
+        rows = list(await session.scalars(query))
+    page, more = rows[:limit], len(rows) > limit
+    return EditorArticlePage(
+        items=[
+            EditorArticleSummary(
+                id=a.id,
+                slug=a.slug,
+                title=a.title,
+                status=a.status,  # type: ignore[arg-type]
+                revision=a.revision,
+                publish_at=a.publish_at,
+                updated_at=a.updated_at,
+            )
+            for a in page
+        ],
+        next_cursor=encode_cursor(page[-1].updated_at, page[-1].id) if more else None,
+    )
+
+
+async def history(sessions: Sessions, ref: str) -> list[RevisionSummary] | None:
+    async with sessions() as session:
+        article = await find(session, ref)
+        if article is None:
+            return None
+        rows = await session.scalars(
+            select(ArticleRevision)
+            .where(ArticleRevision.article_id == article.id)
+            .order_by(ArticleRevision.revision.desc())
+        )
+        return [
+            RevisionSummary(revision=r.revision, title=r.title, created_at=r.created_at)
+            for r in rows
+        ]
+
+
+async def _revision(session: AsyncSession, ref: str, n: int) -> ArticleRevision | None:
+    article = await find(session, ref)
+    if article is None:
+        return None
+    return await session.scalar(
+        select(ArticleRevision).where(
+            ArticleRevision.article_id == article.id, ArticleRevision.revision == n
+        )
+    )
+
+
+def _out(row: ArticleRevision) -> RevisionOut:
+    return RevisionOut(
+        revision=row.revision,
+        title=row.title,
+        created_at=row.created_at,
+        author=row.author,
+        published_on=row.published_on,
+        body=[BodyBlock(**b) for b in row.body],
+    )
+
+
+async def revision(sessions: Sessions, ref: str, n: int) -> RevisionOut | None:
+    async with sessions() as session:
+        row = await _revision(session, ref, n)
+        return _out(row) if row is not None else None
+
+
+def _lines(row: ArticleRevision) -> Iterator[str]:
+    yield f"title: {row.title}"
+    yield f"author: {row.author or ''}"
+    yield f"date: {row.published_on or ''}"
+    for block in row.body:
+        yield _block_line(block)
+
+
+def _block_line(block: dict[str, Any]) -> str:
+    return f"## {block['text']}" if block.get("kind") == "heading" else str(block["text"])
+
+
+async def diff(sessions: Sessions, ref: str, a: int, b: int) -> RevisionDiff | None:
+    async with sessions() as session:
+        old, new = await _revision(session, ref, a), await _revision(session, ref, b)
+        if old is None or new is None:
+            return None
+        lines = difflib.unified_diff(
+            list(_lines(old)),
+            list(_lines(new)),
+            fromfile=f"revision {a}",
+            tofile=f"revision {b}",
+            lineterm="",
+        )
+        return RevisionDiff(
+            article_id=old.article_id, from_revision=a, to_revision=b, diff="\n".join(lines)
+        )
