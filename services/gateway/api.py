@@ -23,12 +23,20 @@ from .commenting import submit_comment
 from .lean_route import lean
 from .models import ArticleView, PopularArticle
 from .parts import CatalogDep, CommentDeskDep, Parts, UpstreamsDep, gateway
-from .upstreams import NotFound, Unavailable, Upstream
+from .upstreams import Gone, NotFound, Unavailable, Upstream
 from .viewing import RECEIPT_BODIES, ViewReceipt, record_view
 
 router = APIRouter(prefix="/api/v1", tags=["articles"])
 
-FORWARDED_HEADERS = ("authorization", "content-type", "accept-language", "traceparent")
+FORWARDED_HEADERS = (
+    "authorization",
+    "content-type",
+    "accept-language",
+    "traceparent",
+    "if-match",
+    "idempotency-key",
+)
+ANSWERED_HEADERS = ("www-authenticate", "etag")
 PROBLEM: dict[str, Any] = {
     "model": ProblemDetails,
     "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}},
@@ -116,7 +124,7 @@ async def popular_articles(
     for item in ranked:
         try:
             article = await catalog.get(item["article_id"])
-        except Unavailable:
+        except (Unavailable, Gone):
             continue
         if article is not None:
             result.append(
@@ -139,6 +147,8 @@ async def get_article(id_or_slug: str, request: Request) -> Response:
     parts = gateway(request)
     try:
         view = await article_view(parts.catalog, parts.articles, id_or_slug)
+    except Gone as exc:
+        raise Problem(410, "Article deleted", f"The article {id_or_slug!r} was deleted.") from exc
     except NotFound as exc:
         raise Problem(
             404, "Article not found", f"No article has the id or slug {id_or_slug!r}."
@@ -155,7 +165,7 @@ def _json(view: ArticleView) -> bytes:
     return view.model_dump_json().encode()
 
 
-async def _forward(request: Request, upstream: Upstream, path: str) -> Response:
+async def forward(request: Request, upstream: Upstream, path: str) -> Response:
     """Editor and moderator calls go on as they came; the service checks token and body."""
     headers = {k: v for k, v in request.headers.items() if k in FORWARDED_HEADERS}
     try:
@@ -174,7 +184,7 @@ async def _forward(request: Request, upstream: Upstream, path: str) -> Response:
         response.content,
         status_code=response.status_code,
         media_type=response.headers.get("content-type"),
-        headers={k: v for k, v in response.headers.items() if k == "www-authenticate"},
+        headers={k: v for k, v in response.headers.items() if k in ANSWERED_HEADERS},
     )
 
 
@@ -203,7 +213,7 @@ EDITOR_RESPONSES: dict[int | str, dict[str, Any]] = {
     },
 )
 async def create_article(request: Request, upstreams: UpstreamsDep) -> Response:
-    return await _forward(request, upstreams.ingest, "/articles")
+    return await forward(request, upstreams.ingest, "/articles")
 
 
 @router.post(
@@ -225,7 +235,7 @@ async def create_article(request: Request, upstreams: UpstreamsDep) -> Response:
     },
 )
 async def import_article(request: Request, upstreams: UpstreamsDep) -> Response:
-    return await _forward(request, upstreams.ingest, "/articles/import")
+    return await forward(request, upstreams.ingest, "/articles/import")
 
 
 @router.post(
@@ -317,7 +327,7 @@ async def comment_status(comment_id: UUID, parts: Parts) -> Any:
     responses={401: PROBLEM, 403: PROBLEM, 503: PROBLEM},
 )
 async def moderation_queue(request: Request, upstreams: UpstreamsDep) -> Response:
-    return await _forward(request, upstreams.comments, "/moderation/comments")
+    return await forward(request, upstreams.comments, "/moderation/comments")
 
 
 @router.post(
@@ -333,6 +343,4 @@ async def moderation_action(
     request: Request,
     upstreams: UpstreamsDep,
 ) -> Response:
-    return await _forward(
-        request, upstreams.comments, f"/moderation/comments/{comment_id}/{action}"
-    )
+    return await forward(request, upstreams.comments, f"/moderation/comments/{comment_id}/{action}")

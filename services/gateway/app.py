@@ -7,10 +7,10 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from opentelemetry.sdk.trace import TracerProvider
 
-from shared.contracts.api import ArticleIn, CommentIn
+from shared.contracts.api import ArticleIn, ArticlePatch, CommentIn
 from shared.service.skeleton import Follower, Service, build_app
 
-from . import api, developer, followers, pages
+from . import api, developer, editorial, followers, pages
 from .commenting import share_form_secret
 from .parts import GatewayParts, make_parts
 from .rendering import HERE
@@ -28,7 +28,7 @@ async def close_upstreams(upstreams: Upstreams) -> None:
 
 def configure(app: FastAPI, parts: GatewayParts) -> None:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    developer.document_request_bodies(app, [ArticleIn, CommentIn])
+    developer.document_request_bodies(app, [ArticleIn, ArticlePatch, CommentIn])
     if parts.settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -45,7 +45,8 @@ SERVICE: Service[GatewaySettings, GatewayParts] = Service(
     description="The public API of Newsroom: articles, views and comments. "
     "Errors are RFC 9457 problem details. Events: see `/asyncapi`.",
     parts=make_parts,
-    routers=[api.router, pages.router, developer.router],
+    # The editors' routes after the API's: `POST …/{id}/views` is not an action.
+    routers=[api.router, editorial.router, pages.router, developer.router],
     followers=[
         Follower("articles", followers.refresh_catalog, polling_ms=200),
         Follower("comments", followers.drop_comments, polling_ms=100),

@@ -18,7 +18,7 @@ from shared.contracts.api import ArticleOut
 from shared.contracts.events import ArticleEvent
 from shared.web.problems import Problem
 
-from .upstreams import NotFound, Unavailable, Upstream
+from .upstreams import Gone, NotFound, Unavailable, Upstream
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +41,18 @@ class ArticleCatalog:
         self._entries: LRUCache[str, Cached] = LRUCache(max_entries)
 
     async def get(self, id_or_slug: str) -> ArticleOut | None:
-        """The published article, or None if there is none. Raises Unavailable."""
+        """The published article, or None if there is none (drafts, scheduled and
+        unpublished articles included). Raises :class:`Gone` for a deleted article and
+        Unavailable when ingest cannot say."""
+        article = await self.lookup(id_or_slug)
+        if article is None or article.status == "published":
+            return article
+        if article.status == "deleted":
+            raise Gone(id_or_slug)
+        return None
+
+    async def lookup(self, id_or_slug: str) -> ArticleOut | None:
+        """The article whatever its status, or None."""
         if len(id_or_slug) > 400 or not id_or_slug.isprintable():
             return None  # no slug or id looks like that: no need to ask
         cached = self._entries.get(id_or_slug)
@@ -60,8 +71,6 @@ class ArticleCatalog:
             if cached is not None and cached.article is not None:
                 return cached.article  # stale beats nothing while ingest is down
             raise
-        if article is not None and article.status != "published":
-            article = None
         self._store(id_or_slug, article, now)
         return article
 
@@ -83,9 +92,12 @@ class ArticleCatalog:
 
 
 async def require_article(catalog: ArticleCatalog, ref: str) -> ArticleOut:
-    """The published article ``ref`` names, or the reader's 404 (503 when ingest is down)."""
+    """The published article ``ref`` names, or the reader's 404 (410 when deleted, 503
+    when ingest is down)."""
     try:
         article = await catalog.get(ref)
+    except Gone as exc:
+        raise Problem(410, "Article deleted", f"The article {ref!r} was deleted.") from exc
     except Unavailable as exc:
         raise Problem(
             503, "Cannot check the article now", str(exc), headers={"Retry-After": "5"}

@@ -10,7 +10,7 @@ from shared.web.caching import cached_response
 from .articles import article_view
 from .lean_route import lean
 from .parts import GatewayParts, Parts, gateway
-from .upstreams import NotFound, Unavailable
+from .upstreams import Gone, NotFound, Unavailable
 
 router = APIRouter(include_in_schema=False)
 PAGE_CACHE = "public, max-age=5, stale-while-revalidate=30"
@@ -44,6 +44,8 @@ async def article_page(slug: str, request: Request) -> Response:
     parts = gateway(request)
     try:
         view = await article_view(parts.catalog, parts.articles, slug)
+    except Gone:
+        return render(parts, request, "error.html", 410, message="حُذف هذا المقال.")
     except NotFound:
         return render(parts, request, "error.html", 404, message="المقال غير موجود.")
     except Unavailable:

@@ -24,6 +24,10 @@ class NotFound(Exception):
     pass
 
 
+class Gone(NotFound):
+    """The article was deleted: readers get ``410``."""
+
+
 class Upstream:
     def __init__(self, name: str, client: httpx.AsyncClient) -> None:
         self.name = name

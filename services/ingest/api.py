@@ -213,6 +213,12 @@ async def list_articles(
     response_model=ArticleOut,
     summary="One article by id or slug, whatever its status (its ETag for editors)",
 )
+@router.get(
+    "/editor/articles/{id_or_slug}",
+    response_model=ArticleOut,
+    dependencies=[Depends(editor)],
+    summary="The same, for editors",
+)
 async def get_article(id_or_slug: str, st: Parts, response: Response) -> ArticleOut:
     article = await store.get_article(st.sessions, id_or_slug)
     if article is None:
