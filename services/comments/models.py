@@ -37,6 +37,10 @@ class Comment(Base):
     submitted_at: Mapped[datetime] = mapped_column(UtcDateTime)
     decided_at: Mapped[datetime] = mapped_column(UtcDateTime)
     decided_by: Mapped[str] = mapped_column(String(16), default="rules")
+    #: The moderator's reason, in their words.
+    note: Mapped[str | None] = mapped_column(Text)
+    #: The comment this one answers (one level deep).
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
 
     __table_args__ = (
         Index("ix_comments_article_status", "article_id", "status", "submitted_at"),
@@ -45,6 +49,7 @@ class Comment(Base):
         # Flood control asks "this client or this email since T": a range scan each.
         Index("ix_comments_client_recent", "client_key", "submitted_at"),
         Index("ix_comments_email_recent", "email", "submitted_at"),
+        Index("ix_comments_parent", "parent_id"),
     )
 
 

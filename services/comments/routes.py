@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Body, Depends, Query
 
 from shared.contracts.api import (
     CommentPage,
     CommentStatusOut,
     ModerationComment,
+    ModerationNote,
     ModerationPage,
     PublicComment,
 )
@@ -32,6 +33,7 @@ def public(comment: Comment) -> PublicComment:
         website=comment.website,
         html=comment.html,
         submitted_at=comment.submitted_at,
+        parent_id=comment.parent_id,
     )
 
 
@@ -44,6 +46,9 @@ def for_moderator(comment: Comment) -> ModerationComment:
         status=comment.status,
         reasons=list(comment.reasons),
         spam_signals=list(comment.spam_signals),
+        decided_by=comment.decided_by,  # type: ignore[arg-type]
+        decided_at=comment.decided_at,
+        note=comment.note,
     )
 
 
@@ -51,6 +56,7 @@ def status_of(comment: Comment) -> CommentStatusOut:
     return CommentStatusOut(
         id=comment.id,
         article_id=comment.article_id,
+        parent_id=comment.parent_id,
         status=comment.status,  # type: ignore[arg-type]
         reasons=list(comment.reasons),
         submitted_at=comment.submitted_at,
@@ -59,11 +65,16 @@ def status_of(comment: Comment) -> CommentStatusOut:
 
 
 async def _page(
-    reads: Reads, status: str, article_id: uuid.UUID | None, limit: int, cursor: str | None
+    reads: Reads,
+    status: str,
+    article_id: uuid.UUID | None,
+    limit: int,
+    cursor: str | None,
+    reason: str | None = None,
 ) -> tuple[list[Comment], str | None]:
     try:
         return await store.list_comments(
-            reads, status=status, article_id=article_id, limit=limit, cursor=cursor
+            reads, status=status, article_id=article_id, limit=limit, cursor=cursor, reason=reason
         )
     except BadCursor as exc:
         raise Problem(400, "Invalid cursor", str(exc)) from exc
@@ -102,10 +113,11 @@ async def moderation_queue(
     reads: Reads,
     status: Literal["held", "approved", "rejected", "removed"] = "held",
     article_id: uuid.UUID | None = None,
+    reason: Annotated[str | None, Query(max_length=64)] = None,
     cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> ModerationPage:
-    page, next_cursor = await _page(reads, status, article_id, limit, cursor)
+    page, next_cursor = await _page(reads, status, article_id, limit, cursor, reason)
     return ModerationPage(items=[for_moderator(c) for c in page], next_cursor=next_cursor)
 
 
@@ -120,9 +132,10 @@ async def moderation_action(
     action: Literal["approve", "reject", "remove"],
     writes: Writes,
     relay: Relay,
+    note: Annotated[ModerationNote | None, Body()] = None,
 ) -> CommentStatusOut:
     try:
-        comment = await store.moderate(writes, comment_id, action)
+        comment = await store.moderate(writes, comment_id, action, note.reason if note else None)
     except store.NotAllowed as exc:
         raise Problem(409, "Not allowed", str(exc)) from exc
     if comment is None:

@@ -25,6 +25,8 @@ class Context:
     first_time: bool  # no approved comment from this email yet
     links: int
     empty: bool  # nothing left after sanitising
+    #: A reply to a comment readers cannot see (held, rejected, removed, unknown) or to a reply.
+    reply_to_hidden: bool = False
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ def decide(
         reject.append("duplicate")
     if context.empty:
         reject.append("empty")
+    if context.reply_to_hidden:
+        reject.append("parent_hidden")
     if policy.banned_words.find(name, email, website, text):
         reject.append("banned_word")
     if reject:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import and_, insert, or_, select
+from sqlalchemy import String, and_, cast, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.contracts.events import (
@@ -49,6 +50,8 @@ def decision_event(values: Mapping[str, Any]) -> Event:
         reasons=tuple(values["reasons"]),
         submitted_at=values["submitted_at"],
         decided_by=values["decided_by"],
+        note=values.get("note"),
+        parent_id=values.get("parent_id"),
     )
     return DECISION_EVENTS[values["status"]](data=decision)  # type: ignore[call-arg]
 
@@ -148,6 +151,15 @@ async def decide_submissions(
                 )
             )
         ]
+        parent_ids = {d.parent_id for d in data if d.parent_id is not None}
+        parents = {
+            row.id: row
+            for row in await session.execute(
+                select(Comment.id, Comment.article_id, Comment.status, Comment.parent_id).where(
+                    Comment.id.in_(parent_ids)
+                )
+            )
+        }
         approved_emails = set(
             await session.scalars(
                 select(Comment.email)
@@ -177,6 +189,8 @@ async def decide_submissions(
                 first_time=d.email not in approved_emails,
                 links=count_links(html),
                 empty=not plain_text(html),
+                reply_to_hidden=d.parent_id is not None
+                and not _visible_parent(parents.get(d.parent_id), d.article_id),
             )
             status, reasons = decide(
                 policy,
@@ -204,6 +218,7 @@ async def decide_submissions(
                 submitted_at=at,
                 decided_at=datetime.now(UTC),
                 decided_by="rules",
+                parent_id=d.parent_id,
             )
             rows.append(values)
             announcements.append(outbox_row(decision_event(values), COMMENTS_STREAM))
@@ -218,12 +233,24 @@ async def decide_submissions(
     return [r["id"] for r in rows], later
 
 
+def _visible_parent(parent: Any, article_id: uuid.UUID) -> bool:
+    return (
+        parent is not None
+        and parent.status == "approved"
+        and parent.article_id == article_id
+        and parent.parent_id is None
+    )
+
+
 class NotAllowed(ValueError):
     pass
 
 
 async def moderate(
-    sessions: async_sessionmaker[AsyncSession], comment_id: uuid.UUID, action: Action
+    sessions: async_sessionmaker[AsyncSession],
+    comment_id: uuid.UUID,
+    action: Action,
+    note: str | None = None,
 ) -> Comment | None:
     """A moderator's decision; repeating it changes nothing and announces nothing."""
     target = ACTION_STATUS[action]
@@ -236,6 +263,7 @@ async def moderate(
         comment.status = target
         comment.reasons = [f"moderator_{action}"]
         comment.decided_by = "moderator"
+        comment.note = note
         comment.decided_at = datetime.now(UTC)
         add_to_outbox(session, OutboxEvent, decision_event(_columns(comment)), COMMENTS_STREAM)
     return comment
@@ -255,11 +283,17 @@ async def list_comments(
     article_id: uuid.UUID | None,
     limit: int,
     cursor: str | None,
+    reason: str | None = None,
 ) -> tuple[list[Comment], str | None]:
-    """Comments with ``status``, oldest first (newest last), cursor-paginated."""
+    """Comments with ``status``, oldest first (newest last), cursor-paginated; with
+    ``reason``, only those the rules or a moderator gave that reason."""
     query = select(Comment).where(Comment.status == status)
     if article_id is not None:
         query = query.where(Comment.article_id == article_id)
+    if reason is not None:
+        # The reasons are a JSON list of words: match one as a quoted JSON string.
+        quoted = json.dumps(reason).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(cast(Comment.reasons, String).like(f"%{quoted}%", escape="\\"))
     if cursor:
         at, after_id = decode_cursor(cursor)
         query = query.where(

@@ -326,7 +326,21 @@ async def comment_status(comment_id: UUID, parts: Parts) -> Any:
     summary="Comments awaiting moderation (moderator token)",
     responses={401: PROBLEM, 403: PROBLEM, 503: PROBLEM},
 )
-async def moderation_queue(request: Request, upstreams: UpstreamsDep) -> Response:
+async def moderation_queue(
+    request: Request,
+    upstreams: UpstreamsDep,
+    status: Annotated[
+        Literal["held", "approved", "rejected", "removed"],
+        Query(description="Which decisions to list; the held queue by default"),
+    ] = "held",
+    article_id: Annotated[UUID | None, Query(description="Only this article's comments")] = None,
+    reason: Annotated[
+        str | None,
+        Query(max_length=64, description="Only comments given this reason, e.g. `links`"),
+    ] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Response:
     return await forward(request, upstreams.comments, "/moderation/comments")
 
 
@@ -335,7 +349,17 @@ async def moderation_queue(request: Request, upstreams: UpstreamsDep) -> Respons
     response_model=CommentStatusOut,
     tags=["moderators"],
     summary="Approve, reject or remove a comment (moderator token)",
+    description="The decision goes out on the `comments` stream with `decided_by: moderator` "
+    "and the reason given here as `note`.",
     responses={401: PROBLEM, 403: PROBLEM, 404: PROBLEM, 409: PROBLEM, 503: PROBLEM},
+    openapi_extra={
+        "requestBody": {
+            "required": False,
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/ModerationNote"}}
+            },
+        }
+    },
 )
 async def moderation_action(
     comment_id: UUID,

@@ -7,7 +7,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from opentelemetry.sdk.trace import TracerProvider
 
-from shared.contracts.api import ArticleIn, ArticlePatch, CommentIn
+from shared.contracts.api import ArticleIn, ArticlePatch, CommentIn, ModerationNote
 from shared.service.skeleton import Follower, Service, build_app
 
 from . import api, developer, editorial, followers, pages
@@ -28,7 +28,7 @@ async def close_upstreams(upstreams: Upstreams) -> None:
 
 def configure(app: FastAPI, parts: GatewayParts) -> None:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    developer.document_request_bodies(app, [ArticleIn, ArticlePatch, CommentIn])
+    developer.document_request_bodies(app, [ArticleIn, ArticlePatch, CommentIn, ModerationNote])
     if parts.settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -11,12 +11,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import redis.asyncio as aioredis
 
 from shared.contracts.api import CommentAccepted
-from shared.contracts.comment_form import check_comment_form, pick_language
+from shared.contracts.comment_form import Language, check_comment_form, pick_language
 from shared.contracts.events import CommentSubmission, CommentSubmitted
 from shared.contracts.streams import Streams
 from shared.web.form_tokens import FormTokens
@@ -25,11 +25,50 @@ from shared.web.problems import Problem
 from .catalog import ArticleCatalog, require_article
 from .recorder import RateLimitedPublisher, event_store_down
 from .settings import GatewaySettings
+from .upstreams import NotFound, Unavailable, Upstream
 from .visitors import VisitorIds
 
 log = logging.getLogger(__name__)
 PENDING_TTL_MS = 24 * 3600 * 1000
 INVALID = {"ar": "بعض الحقول غير صحيحة.", "en": "Some fields are invalid."}
+CANNOT_REPLY = {
+    "ar": "لا يمكن الرد على هذا التعليق: غير منشور أو هو رد بنفسه.",
+    "en": "This comment cannot be answered: it is not published, or is itself a reply.",
+}
+
+
+async def reply_parent(
+    desk: CommentDesk, form: dict[str, Any], article_id: UUID, language: Language
+) -> UUID | None:
+    """The comment a reply answers: approved, on this article, not itself a reply."""
+    raw = form.get("parent_id")
+    if raw in (None, ""):
+        return None
+    refused = Problem(
+        422,
+        "Invalid comment",
+        INVALID[language],
+        errors=[{"field": "parent_id", "message": CANNOT_REPLY[language]}],
+    )
+    try:
+        parent_id = UUID(str(raw))
+    except ValueError:
+        raise refused from None
+    try:
+        parent = await desk.comments.get_json(f"/comments/{parent_id}")
+    except NotFound:
+        raise refused from None
+    except Unavailable as exc:
+        raise Problem(
+            503, "Replies cannot be checked now", str(exc), headers={"Retry-After": "5"}
+        ) from exc
+    if (
+        parent.get("status") != "approved"
+        or parent.get("article_id") != str(article_id)
+        or parent.get("parent_id") is not None
+    ):
+        raise refused
+    return parent_id
 
 
 @dataclass
@@ -40,6 +79,8 @@ class CommentDesk:
     visitors: VisitorIds
     publisher: RateLimitedPublisher
     tokens: FormTokens
+    #: The comments service, asked whether a reply's parent can be answered.
+    comments: Upstream
 
     def pending_key(self, comment_id: str) -> str:
         return self.streams.key("comments", "pending", comment_id)
@@ -69,6 +110,7 @@ async def submit_comment(
     clean, errors = check_comment_form(form, language)
     if clean is None:
         raise Problem(422, "Invalid comment", INVALID[language], errors=errors)
+    parent_id = await reply_parent(desk, form, article.id, language)
 
     signals = list(
         desk.tokens.signals(
@@ -94,6 +136,7 @@ async def submit_comment(
                 user_agent=user_agent[:1000],
                 spam_signals=tuple(signals),
                 language=language,
+                parent_id=parent_id,
             ),
         )
         published = await desk.publisher.publish(

@@ -80,6 +80,7 @@ def make_parts(kit: Kit) -> GatewayParts:
             tokens=FormTokens(
                 settings.form_secret or secrets.token_hex(32), settings.min_submit_seconds
             ),
+            comments=upstreams.comments,
         ),
         redis=kit.redis,
         templates=make_templates(),

@@ -223,6 +223,11 @@ class CommentIn(BaseModel):
         default=None, description="The signed token the article page's form carries"
     )
     hp: str | None = Field(default=None, description="Honeypot: people leave it empty")
+    parent_id: UUID | None = Field(
+        default=None,
+        description="The comment this one answers: an approved comment of the same article "
+        "that is not itself a reply (replies are one level deep).",
+    )
 
 
 class CommentAccepted(BaseModel):
@@ -234,10 +239,19 @@ class CommentAccepted(BaseModel):
 class CommentStatusOut(BaseModel):
     id: UUID
     article_id: UUID | None = Field(default=None, description="null while pending")
+    parent_id: UUID | None = None
     status: Literal["pending", "approved", "held", "rejected", "removed"]
     reasons: list[str] = Field(default_factory=list)
     submitted_at: datetime | None = None
     decided_at: datetime | None = None
+
+
+class ModerationNote(BaseModel):
+    """Why a moderator decided so (kept with the comment and sent on its event)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, max_length=500)
 
 
 class PublicComment(BaseModel):
@@ -246,6 +260,7 @@ class PublicComment(BaseModel):
     website: str | None
     html: str = Field(description="Sanitised HTML, safe to insert into a page")
     submitted_at: datetime
+    parent_id: UUID | None = Field(default=None, description="The comment this one answers")
 
 
 class CommentPage(BaseModel):
@@ -260,6 +275,9 @@ class ModerationComment(PublicComment):
     status: str
     reasons: list[str]
     spam_signals: list[str]
+    decided_by: Literal["rules", "moderator"] = "rules"
+    decided_at: datetime | None = None
+    note: str | None = None
 
 
 class ModerationPage(BaseModel):

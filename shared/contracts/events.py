@@ -122,6 +122,8 @@ class CommentSubmission(Contract):
     #: Why the gateway thinks it may be spam: ``honeypot``, ``too_fast``, ``no_form_token``.
     spam_signals: tuple[str, ...] = ()
     language: Literal["ar", "en"] = "ar"
+    #: The approved comment this one answers (replies are one level deep).
+    parent_id: UUID | None = None
 
 
 class CommentSubmitted(Event):
@@ -142,7 +144,11 @@ class CommentDecision(Contract):
     #: Machine-readable reasons, e.g. ``["links"]`` or ``["banned_word"]``.
     reasons: tuple[str, ...] = ()
     submitted_at: datetime
+    #: Who decided: the rules, or a person in the moderator role.
     decided_by: Literal["rules", "moderator"] = "rules"
+    #: The moderator's reason, in their words.
+    note: str | None = None
+    parent_id: UUID | None = None
 
 
 class CommentApproved(Event):

@@ -8,6 +8,7 @@ status the reader gets and the decision the comments service makes.
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -360,3 +361,84 @@ def test_moderators_approve_reject_and_remove(site: Site) -> None:
     assert removed.json()["status"] == "removed"
     assert comment_id not in shown()
     assert httpx.post(f"{queue_url}/{comment_id}/approve", headers=auth).status_code == 409
+
+
+def test_replies_show_under_their_parent_and_a_hidden_parent_is_refused(site: Site) -> None:
+    parent = site.post(form(site, 1400, comment="تعليق أول يمكن الرد عليه"))
+    assert site.decision(parent)["status"] == "approved"
+    parent_id = parent.json()["id"]
+    reply = site.post(form(site, 1401, comment="رد على التعليق الأول", parent_id=parent_id))
+    assert reply.status_code == 202, reply.text
+    decided = site.decision(reply)
+    assert decided["status"] == "approved" and decided["parent_id"] == parent_id
+
+    def page() -> str:
+        return httpx.get(f"{site.gw}/articles/{site.slug}").text
+
+    wait_for(lambda: f'id="comment-{reply.json()["id"]}"' in page(), what="the reply")
+    html = page()
+    parent_at = html.index(f'id="comment-{parent_id}"')
+    replies_at = html.index('class="comment-replies"', parent_at)
+    assert parent_at < replies_at < html.index(f'id="comment-{reply.json()["id"]}"')
+
+    # No reply to a reply (one level), to a held comment, or to nothing at all.
+    held = site.post(form(site, 1402, comment="زوروا موقع مراهنة"))
+    assert site.decision(held)["status"] == "held"
+    for bad, language in [
+        (reply.json()["id"], "ar"),
+        (held.json()["id"], "en"),
+        (str(uuid.uuid4()), "ar"),
+        ("not-an-id", "ar"),
+    ]:
+        refused = site.post(form(site, 1403, parent_id=bad), language=language)
+        assert refused.status_code == 422, refused.text
+        error = refused.json()["errors"][0]
+        assert error["field"] == "parent_id"
+        assert ("cannot be answered" in error["message"]) == (language == "en")
+
+
+def test_moderators_filter_the_queue_and_their_reason_goes_on_the_event(site: Site) -> None:
+    linked = site.post(
+        form(site, 1500, comment="انظر https://a.example و https://b.example و https://c.example")
+    )
+    worded = site.post(form(site, 1501, comment="casino tonight"))
+    assert site.decision(linked)["reasons"] == ["links"]
+    assert "moderation_word" in site.decision(worded)["reasons"]
+    auth = {"Authorization": f"Bearer {site.platform.moderator_token}"}
+    queue_url = f"{site.gw}/api/v1/moderation/comments"
+    by_links = httpx.get(queue_url, params={"reason": "links"}, headers=auth).json()["items"]
+    assert linked.json()["id"] in [c["id"] for c in by_links]
+    assert worded.json()["id"] not in [c["id"] for c in by_links]
+    by_article = httpx.get(
+        queue_url, params={"article_id": site.old_article_id}, headers=auth
+    ).json()["items"]
+    assert linked.json()["id"] not in [c["id"] for c in by_article]
+
+    rejected = httpx.post(
+        f"{queue_url}/{worded.json()['id']}/reject",
+        json={"reason": "إعلان تجاري"},
+        headers=auth,
+    )
+    assert rejected.status_code == 200
+    listed = httpx.get(queue_url, params={"status": "rejected"}, headers=auth).json()["items"]
+    mine = next(c for c in listed if c["id"] == worded.json()["id"])
+    assert (mine["decided_by"], mine["note"]) == ("moderator", "إعلان تجاري")
+    client = redis.Redis.from_url(site.platform.redis_url)
+    try:
+        events = [
+            json.loads(fields[b"__data__"])["data"]
+            for _i, fields in client.xrange(f"{site.platform.namespace}:comments")
+        ]
+    finally:
+        client.close()
+    event = next(
+        e
+        for e in events
+        if e["data"]["comment_id"] == worded.json()["id"] and e["type"] == "comment.rejected"
+    )
+    assert event["data"]["decided_by"] == "moderator" and event["data"]["note"] == "إعلان تجاري"
+    schema = httpx.get(f"{site.gw}/openapi.json").json()
+    params = {
+        p["name"] for p in schema["paths"]["/api/v1/moderation/comments"]["get"]["parameters"]
+    }
+    assert {"status", "article_id", "reason", "cursor", "limit"} <= params

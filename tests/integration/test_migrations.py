@@ -145,7 +145,7 @@ def test_comments_upgrade_from_the_previous_revision_keeps_the_comments(database
     schema.upgrade(database_url, "0001")
     _insert(database_url, "comments", _comment_row(uuid.uuid4()))
     schema.upgrade(database_url)
-    assert schema.current(database_url) == "0002"
+    assert schema.current(database_url) == "0003"
     assert _scalar(database_url, "SELECT count(*) FROM comments") == 1
     engine = make_sync_engine(database_url)
     with engine.connect() as conn:
@@ -229,9 +229,9 @@ def test_newsroom_migrate_command(database_url: str, tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr
         return done.stdout
 
-    assert "comments\tempty\tbehind (head 0002)" in newsroom("--status")
-    assert "comments\tempty → 0002" in newsroom()
-    assert "comments\t0002 → 0001" in newsroom("comments", "--revision", "0001")
+    assert "comments\tempty\tbehind (head 0003)" in newsroom("--status")
+    assert "comments\tempty → 0003" in newsroom()
+    assert "comments\t0003 → 0001" in newsroom("comments", "--revision", "0001")
     status = newsroom("--status")
     assert "ingest\t0002\tup to date" in status and "comments\t0001\tbehind" in status
     assert "CREATE INDEX ix_comments_client_recent" in newsroom("comments", "--sql")

@@ -21,6 +21,13 @@
   // The form's time token is fetched when the reader opens the page, so a
   // cached copy of the page does not carry an old one.
   var tokenInput = form.querySelector('[name="form_token"]');
+  var parentInput = form.querySelector('[name="parent_id"]');
+  document.querySelectorAll("[data-reply-to]").forEach(function (link) {
+    link.addEventListener("click", function () {
+      parentInput.value = link.getAttribute("data-reply-to");
+      form.querySelector('[name="comment"]').focus();
+    });
+  });
   fetch("/api/v1/comments/form-token", { headers: { "Accept": "application/json" } })
     .then(function (r) { return r.json(); })
     .then(function (body) { tokenInput.value = body.form_token; })
