@@ -12,6 +12,7 @@ from shared.service.skeleton import Follower, Service, build_app
 
 from . import api, developer, editorial, followers, pages
 from .commenting import share_form_secret
+from .console.app import make_console
 from .parts import GatewayParts, make_parts
 from .rendering import HERE
 from .settings import GatewaySettings
@@ -28,6 +29,7 @@ async def close_upstreams(upstreams: Upstreams) -> None:
 
 def configure(app: FastAPI, parts: GatewayParts) -> None:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.mount("/admin", make_console(parts), name="console")
     developer.document_request_bodies(app, [ArticleIn, ArticlePatch, CommentIn, ModerationNote])
     if parts.settings.cors_origins:
         app.add_middleware(

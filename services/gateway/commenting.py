@@ -6,6 +6,8 @@ field, Arabic or English); the comments service decides what happens to it.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import secrets
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ from shared.web.form_tokens import FormTokens
 from shared.web.problems import Problem
 
 from .catalog import ArticleCatalog, require_article
+from .console.sessions import ConsoleKeys
 from .recorder import RateLimitedPublisher, event_store_down
 from .settings import GatewaySettings
 from .upstreams import NotFound, Unavailable, Upstream
@@ -154,12 +157,17 @@ async def submit_comment(
 
 
 async def share_form_secret(
-    comment_desk: CommentDesk, redis: aioredis.Redis, settings: GatewaySettings
+    comment_desk: CommentDesk,
+    console_keys: ConsoleKeys,
+    redis: aioredis.Redis,
+    settings: GatewaySettings,
 ) -> None:
-    """Every replica signs and checks form tokens with the same key."""
+    """Every replica signs and checks form tokens and console sessions with the same key."""
     try:
         secret = await load_form_secret(redis, comment_desk.streams, settings.form_secret)
     except (aioredis.ConnectionError, aioredis.TimeoutError, OSError) as exc:
         log.error("form tokens signed with a key of this replica only: %r", exc)
         return
     comment_desk.tokens = FormTokens(secret, settings.min_submit_seconds)
+    # A key of its own for the console, derived: a form token never opens a session.
+    console_keys.secret = hmac.new(secret.encode(), b"console", hashlib.sha256).hexdigest()

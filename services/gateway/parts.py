@@ -19,6 +19,7 @@ from shared.web.form_tokens import FormTokens
 from .articles import ArticleParts
 from .catalog import ArticleCatalog
 from .commenting import CommentDesk
+from .console.sessions import ConsoleKeys
 from .recorder import RateLimitedPublisher
 from .rendering import make_templates
 from .settings import GatewaySettings
@@ -38,6 +39,7 @@ class GatewayParts:
     redis: aioredis.Redis
     templates: Jinja2Templates
     asyncapi: dict[str, Any]
+    console_keys: ConsoleKeys
 
 
 def make_parts(kit: Kit) -> GatewayParts:
@@ -85,6 +87,9 @@ def make_parts(kit: Kit) -> GatewayParts:
         redis=kit.redis,
         templates=make_templates(),
         asyncapi=asyncapi_document(settings.namespace, settings.redis_url),
+        console_keys=ConsoleKeys(
+            secret=secrets.token_hex(32), max_age_seconds=int(settings.console_session_hours * 3600)
+        ),
     )
 
 

@@ -30,3 +30,8 @@ class GatewaySettings(NewsroomSettings):
     views_cache_seconds: float = 1.0
     #: Seconds approved comments are reused (comment events drop them sooner).
     comments_cache_seconds: float = 30.0
+    #: Hours a console login lasts.
+    console_session_hours: float = 8.0
+    #: Mark the console's CSRF cookie Secure (set where the console is served over HTTPS;
+    #: the session cookie follows the request's scheme by itself).
+    console_secure_cookies: bool = False

@@ -1,0 +1,1 @@
+"""The editors' and moderators' console at ``/admin``: server-rendered, Arabic, no JavaScript."""
