@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -95,3 +96,70 @@ def test_reader_sees_the_article_and_comments_on_it(platform_factory: Any, page:
     page.screenshot(path=str(shot), full_page=True)
     print(f"\nscreenshot: {shot}")
     assert Path(shot).stat().st_size > 10_000
+
+
+def test_console_in_a_browser_moderate_schedule_and_refuse_a_cross_site_post(
+    platform_factory: Any, page: Page
+) -> None:
+    platform = platform_factory(
+        extra_env={"NEWSROOM_MODERATION_WORDS": '["casino"]', "NEWSROOM_MIN_SUBMIT_SECONDS": "0"}
+    )
+    gw = platform.gateway
+    article = httpx.get(f"{gw}/api/v1/articles").json()["items"][0]
+    reader = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Firefox/128.0"}
+    token = httpx.get(f"{gw}/api/v1/comments/form-token").json()["form_token"]
+    held = httpx.post(
+        f"{gw}/api/v1/articles/{article['id']}/comments",
+        json={"name": "قارئ", "email": "r@example.com", "comment": "casino!", "form_token": token},
+        headers=reader,
+    ).json()["id"]
+
+    # A moderator logs in, approves the held comment, and sees it on the article page.
+    page.goto(f"{gw}/admin/comments")
+    expect(page).to_have_url(f"{gw}/admin/login")
+    page.fill("#token", platform.moderator_token)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(f"{gw}/admin/comments")
+    row = page.locator(f'[data-comment-id="{held}"]')
+    for _ in range(100):  # the decision may still be on its way: reload until it is listed
+        if row.count():
+            break
+        page.wait_for_timeout(100)
+        page.reload()
+    row.locator("input[type=checkbox]").check()
+    page.click("button[value=approve]")
+    expect(page.locator(".notice")).to_contain_text("تمت الموافقة على 1")
+    page.goto(f"{gw}/articles/{quote(article['slug'])}")
+    expect(page.locator(f"#comment-{held}")).to_be_visible(timeout=10_000)
+    page.goto(f"{gw}/admin/")
+    page.click("form.logout button")
+
+    # An editor schedules an article a few seconds ahead; it appears at its time.
+    page.fill("#token", platform.editor_token)
+    page.click("button[type=submit]")
+    page.goto(f"{gw}/admin/articles/new")
+    at = datetime.now(UTC) + timedelta(seconds=4)
+    page.fill("#a-title", "خبر مجدول من المتصفح")
+    page.fill("#a-slug", "scheduled-in-browser")
+    page.fill("#a-body", "نص الخبر المجدول.")
+    page.fill("#a-at", at.strftime("%Y-%m-%dT%H:%M:%S"))
+    page.click("form.console-form button[type=submit]")
+    expect(page.locator(".notice")).to_contain_text("حُفظ المقال")
+    assert httpx.get(f"{gw}/articles/scheduled-in-browser").status_code == 404
+    wait_for(
+        lambda: httpx.get(f"{gw}/articles/scheduled-in-browser").status_code == 200,
+        timeout=30,
+        what="the scheduled article at its time",
+    )
+    assert datetime.now(UTC) >= at.replace(microsecond=0)
+
+    # A page on another origin auto-submits a form to the console: refused.
+    other = page.context.new_page()
+    other.set_content(
+        f'<form id="f" method="post" action="{gw}/admin/articles/{article["id"]}/unpublish">'
+        '<input name="etag" value="*"></form><script>document.getElementById("f").submit()</script>'
+    )
+    other.wait_for_load_state()
+    wait_for(lambda: other.url.startswith(gw), what="the cross-site post sent")
+    assert "غير مسموح" in other.content() or other.url.endswith("/admin/login")
+    assert httpx.get(f"{gw}/api/v1/articles/{article['id']}").status_code == 200
