@@ -31,6 +31,8 @@ app = typer.Typer(help="Newsroom: an event-driven platform for news sites.", no_
 console = Console()
 
 CONTENT_TYPES = {".html": "text/html", ".htm": "text/html", ".json": "application/json"}
+#: What a folder's files are imported as: pages, JSON articles, page text dumps.
+IMPORTABLE = {*CONTENT_TYPES, ".txt", ".md"}
 
 
 def demo_article_path() -> Path:
@@ -38,7 +40,7 @@ def demo_article_path() -> Path:
 
 
 def _token(data_dir: Path, name: str) -> str:
-    """The configured token, else one generated once and kept under the data dir."""
+    """The configured token, else one generated once and kept under the data dir (``up``)."""
     configured = os.environ.get(f"NEWSROOM_{name.upper()}_TOKEN")
     if configured:
         return configured
@@ -48,6 +50,59 @@ def _token(data_dir: Path, name: str) -> str:
         path.write_text(secrets.token_urlsafe(24))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def _state_file() -> Path:
+    """Where ``newsroom up`` says which data directory and gateway it runs with."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "newsroom" / "up.json"
+
+
+def _remember_up(data_dir: Path, gateway: str) -> None:
+    try:
+        path = _state_file()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"data_dir": str(data_dir), "gateway": gateway}))
+    except OSError:  # a read-only home: the commands then need the settings spelled out
+        pass
+
+
+def _editor_access(gateway: str | None) -> tuple[str, str]:
+    """The gateway and the editor token, whatever the current directory: the settings,
+    else the data directory of the running ``newsroom up``. Never a new token."""
+    settings = NewsroomSettings()
+    if configured := os.environ.get("NEWSROOM_EDITOR_TOKEN"):
+        return (gateway or f"http://127.0.0.1:{settings.gateway_port}").rstrip("/"), configured
+    candidates = [(settings.data_dir.resolve(), None)]
+    try:
+        last = json.loads(_state_file().read_text())
+        candidates.append((Path(last["data_dir"]), last.get("gateway")))
+    except (OSError, ValueError, KeyError):
+        pass
+    for data_dir, running in candidates:
+        path = data_dir / "editor-token"
+        if path.exists():
+            url = gateway or running or f"http://127.0.0.1:{settings.gateway_port}"
+            return url.rstrip("/"), path.read_text().strip()
+    console.print(
+        "[red]No editor token:[/] set NEWSROOM_EDITOR_TOKEN, or NEWSROOM_DATA_DIR to the "
+        "data directory of `newsroom up` (it keeps editor-token there).",
+        soft_wrap=True,
+    )
+    raise typer.Exit(2)
+
+
+def _files(paths: list[Path]) -> list[Path]:
+    """Files as given, and folders' files by extension (recursively), each once, sorted."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(
+                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMPORTABLE
+            )
+        else:
+            found.append(path)
+    return list(dict.fromkeys(found))
 
 
 def _parse_scale(values: list[str]) -> dict[str, int]:
@@ -110,6 +165,8 @@ def up(
         print(f"  API docs:     {gateway}/docs")
         print(f"  Events:       {gateway}/asyncapi")
         print(f"  Editor token: {data_dir / 'editor-token'} (or NEWSROOM_EDITOR_TOKEN)", flush=True)
+        print(f"  Console:      {gateway}/admin/", flush=True)
+        _remember_up(data_dir, gateway)
         console.print("Press Ctrl-C to stop.", highlight=False)
         while not stop.wait(0.5):
             for name in supervisor.restart_dead():
@@ -149,13 +206,12 @@ def _import_file(path: Path, gateway: str, token: str) -> dict[str, Any]:
 
 @app.command("import")
 def import_(
-    paths: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True)],
+    paths: Annotated[list[Path], typer.Argument(exists=True, readable=True)],
     gateway: Annotated[str | None, typer.Option(help="Gateway base URL")] = None,
 ) -> None:
-    """Send article files (.html, .json, or page text dumps) to ingest."""
-    settings = NewsroomSettings()
-    gateway = (gateway or f"http://127.0.0.1:{settings.gateway_port}").rstrip("/")
-    token = _token(settings.data_dir.resolve(), "editor")
+    """Send article files (.html, .json, or page text dumps), or folders of them, to ingest."""
+    gateway, token = _editor_access(gateway)
+    paths = _files(paths)
     counts = {"created": 0, "updated": 0, "unchanged": 0, "failed": 0}
     with Progress(console=console) as progress:
         task = progress.add_task("Importing", total=len(paths))
@@ -165,14 +221,111 @@ def import_(
                 counts[str(outcome["outcome"])] += 1
                 article = outcome["article"]
                 link = f"{gateway}/articles/{url_slug(article['slug'])}"
-                progress.console.print(f"{outcome['outcome']:>9}  {path}  →  {link}")
+                # Whole lines: a wrapped or cropped URL cannot be clicked or copied.
+                progress.console.print(
+                    f"{outcome['outcome']:>9}  {path}  →  {link}",
+                    soft_wrap=True,
+                    crop=False,
+                    highlight=False,
+                )
             except (RuntimeError, httpx.HTTPError) as exc:
                 counts["failed"] += 1
-                progress.console.print(f"[red]   failed  {exc}[/]")
+                progress.console.print(f"[red]   failed  {exc}[/]", soft_wrap=True, crop=False)
             progress.advance(task)
-    console.print(", ".join(f"{v} {k}" for k, v in counts.items()))
+    print(", ".join(f"{v} {k}" for k, v in counts.items()))
     if counts["failed"]:
         raise typer.Exit(1)
+
+
+articles_app = typer.Typer(
+    help="Articles as editors see them: list, show, unpublish, restore, delete.",
+    no_args_is_help=True,
+)
+app.add_typer(articles_app, name="articles")
+
+
+def _editor_call(method: str, path: str, gateway: str | None, **options: Any) -> httpx.Response:
+    base, token = _editor_access(gateway)
+    try:
+        response = httpx.request(
+            method,
+            f"{base}/api/v1{path}",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+            **options,
+        )
+    except httpx.HTTPError as exc:
+        console.print(f"[red]The gateway at {base} does not answer: {exc}[/]", soft_wrap=True)
+        raise typer.Exit(1) from exc
+    if response.status_code >= 400:
+        try:
+            problem = response.json()
+            detail = problem.get("detail") or problem.get("title")
+        except ValueError:
+            detail = response.text[:200]
+        console.print(f"[red]HTTP {response.status_code}: {detail}[/]", soft_wrap=True)
+        raise typer.Exit(1)
+    return response
+
+
+Gateway = Annotated[str | None, typer.Option(help="Gateway base URL")]
+KeyArg = Annotated[str, typer.Argument(help="The article's id or slug")]
+
+
+@articles_app.command("list")
+def articles_list(
+    q: Annotated[str | None, typer.Option(help="Part of the title")] = None,
+    status: Annotated[str | None, typer.Option(help="published, draft, scheduled, …")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100)] = 50,
+    gateway: Gateway = None,
+) -> None:
+    """Every article (any status), last changed first."""
+    params = {k: v for k, v in {"q": q, "status": status, "limit": limit}.items() if v}
+    items = _editor_call("GET", "/editor/articles", gateway, params=params).json()["items"]
+    for a in items:
+        when = f"  at {a['publish_at']}" if a.get("publish_at") else ""
+        print(f"{a['id']}  {a['status']:<11}  r{a['revision']:<3} {a['slug']}  {a['title']}{when}")
+    print(f"{len(items)} articles")
+
+
+@articles_app.command("show")
+def articles_show(key: KeyArg, gateway: Gateway = None) -> None:
+    """One article, whatever its status, as JSON (with its ETag)."""
+    response = _editor_call("GET", f"/editor/articles/{key}", gateway)
+    print(f"ETag: {response.headers.get('etag', '')}")
+    print(json.dumps(response.json(), ensure_ascii=False, indent=2))
+
+
+def _change(key: str, action: str, gateway: str | None) -> None:
+    method, path = (
+        ("DELETE", f"/articles/{key}")
+        if action == "delete"
+        else (
+            "POST",
+            f"/articles/{key}/{action}",
+        )
+    )
+    outcome = _editor_call(method, path, gateway).json()
+    article = outcome["article"]
+    print(f"{outcome['outcome']}  {article['slug']}  ({article['status']})")
+
+
+@articles_app.command("unpublish")
+def articles_unpublish(key: KeyArg, gateway: Gateway = None) -> None:
+    """Take an article off the site (restore brings it back)."""
+    _change(key, "unpublish", gateway)
+
+
+@articles_app.command("restore")
+def articles_restore(key: KeyArg, gateway: Gateway = None) -> None:
+    """Publish an unpublished or deleted article again."""
+    _change(key, "restore", gateway)
+
+
+@articles_app.command("delete")
+def articles_delete(key: KeyArg, gateway: Gateway = None) -> None:
+    """Delete an article: readers get 410."""
+    _change(key, "delete", gateway)
 
 
 @app.command()

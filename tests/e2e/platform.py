@@ -37,13 +37,17 @@ class Platform:
                 "NEWSROOM_DATA_DIR": str(self.data_dir),
                 "NEWSROOM_REDIS_URL": self.redis_url,
                 "NEWSROOM_NAMESPACE": self.namespace,
-                "NEWSROOM_EDITOR_TOKEN": self.editor_token,
-                "NEWSROOM_MODERATOR_TOKEN": self.moderator_token,
                 "NEWSROOM_CLAIM_IDLE_MS": "2000",
                 **{f"NEWSROOM_{s.upper()}_PORT": str(p) for s, p in self.ports.items()},
                 **self.extra_env,
             }
         )
+        # Empty tokens: `newsroom up` makes its own under the data directory.
+        for name, token in (("EDITOR", self.editor_token), ("MODERATOR", self.moderator_token)):
+            if token:
+                env[f"NEWSROOM_{name}_TOKEN"] = token
+            else:
+                env.pop(f"NEWSROOM_{name}_TOKEN", None)
         return env
 
     @property
@@ -80,10 +84,13 @@ class Platform:
     def _exited(self) -> bool:
         return self.process is not None and self.process.poll() is not None
 
-    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "newsroom.cli", *args],
-            env=self.env,
+            env=env if env is not None else self.env,
+            cwd=cwd,
             capture_output=True,
             text=True,
             timeout=120,

@@ -1,0 +1,71 @@
+"""The `newsroom` command as an editor uses it: from any directory, on folders, and on
+articles by key; printed URLs stay whole on a narrow terminal."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.e2e
+PAGES = REPO / "tests" / "fixtures" / "pages"
+
+
+def test_editor_commands_work_from_any_directory(platform_factory: Any, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    platform = platform_factory(
+        editor_token="", moderator_token="", extra_env={"XDG_STATE_HOME": str(state)}
+    )
+    assert (platform.data_dir / "editor-token").exists()  # made by `newsroom up`
+    folder = tmp_path / "to-import"
+    (folder / "2025" / "11").mkdir(parents=True)
+    shutil.copy(PAGES / "article-en.html", folder / "2025" / "11" / "page.html")
+    (folder / "article.json").write_text(
+        json.dumps({"title": "مقال من ملف", "body": "نص.", "slug": "from-a-file"})
+    )
+    (folder / "picture.png").write_bytes(b"\x89PNG")  # not an article: left alone
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    # Another directory, no token or data directory in the environment: the running
+    # platform's own, never a new token.
+    env = {
+        k: v
+        for k, v in platform.env.items()
+        if k not in ("NEWSROOM_EDITOR_TOKEN", "NEWSROOM_DATA_DIR")
+    }
+    env["COLUMNS"] = "40"
+    imported = platform.cli("import", str(folder), env=env, cwd=elsewhere)
+    assert imported.returncode == 0, imported.stdout + imported.stderr
+    assert "2 created" in imported.stdout and "0 failed" in imported.stdout
+    assert f"{platform.gateway}/articles/from-a-file" in imported.stdout  # one unbroken line
+    assert not (elsewhere / "var").exists()
+
+    listed = platform.cli("articles", "list", env=env, cwd=elsewhere).stdout
+    assert "from-a-file" in listed and "published" in listed
+    shown = platform.cli("articles", "show", "from-a-file", env=env, cwd=elsewhere).stdout
+    assert "ETag:" in shown and "مقال من ملف" in shown
+    out = platform.cli("articles", "unpublish", "from-a-file", env=env, cwd=elsewhere)
+    assert out.stdout.startswith("unpublished")
+    assert httpx.get(f"{platform.gateway}/api/v1/articles/from-a-file").status_code in (404, 200)
+    assert platform.cli(
+        "articles", "restore", "from-a-file", env=env, cwd=elsewhere
+    ).stdout.startswith("restored")
+    assert platform.cli(
+        "articles", "delete", "from-a-file", env=env, cwd=elsewhere
+    ).stdout.startswith("deleted")
+    missing = platform.cli("articles", "show", "no-such-article", env=env, cwd=elsewhere)
+    assert missing.returncode == 1 and "404" in missing.stdout
+
+    # Nothing to find at all: a clear refusal, not a new token that gets a 403.
+    lost = {**env, "XDG_STATE_HOME": str(tmp_path / "empty")}
+    refused = platform.cli("articles", "list", env=lost, cwd=elsewhere)
+    assert refused.returncode == 2 and "NEWSROOM_EDITOR_TOKEN" in refused.stdout
+    assert not (elsewhere / "var").exists()
+    assert os.listdir(elsewhere) == []
