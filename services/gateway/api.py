@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from urllib.parse import parse_qsl
 from uuid import UUID
 
 import orjson
@@ -272,7 +273,20 @@ async def post_comment(id_or_slug: str, request: Request, desk: CommentDeskDep) 
 
 async def _form(request: Request) -> dict[str, Any]:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind in ("application/x-www-form-urlencoded", "multipart/form-data"):
+    if kind == "application/x-www-form-urlencoded":
+        try:
+            pairs = parse_qsl(
+                (await request.body()).decode("ascii"),
+                keep_blank_values=True,
+                encoding="utf-8",
+                errors="strict",
+            )
+        except UnicodeDecodeError as exc:
+            raise Problem(
+                400, "Not UTF-8", "The form is not valid UTF-8: nothing was stored."
+            ) from exc
+        return dict(pairs)
+    if kind == "multipart/form-data":
         form = await request.form()
         return {k: v for k, v in form.items() if isinstance(v, str)}
     try:

@@ -7,6 +7,7 @@ ingest checks them and owns the articles. Documented here, in the public API.
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
@@ -68,7 +69,7 @@ async def replace_article(
     if_match: IfMatch = None,
     key: IdempotencyKey = None,
 ) -> Response:
-    return await forward(request, upstreams.ingest, f"/articles/{id_or_slug}")
+    return await forward(request, upstreams.ingest, f"/articles/{quote(id_or_slug, safe='')}")
 
 
 @router.patch(
@@ -85,7 +86,7 @@ async def patch_article(
     if_match: IfMatch = None,
     key: IdempotencyKey = None,
 ) -> Response:
-    return await forward(request, upstreams.ingest, f"/articles/{id_or_slug}")
+    return await forward(request, upstreams.ingest, f"/articles/{quote(id_or_slug, safe='')}")
 
 
 @router.post(
@@ -104,7 +105,9 @@ async def change_status(
     if_match: IfMatch = None,
     key: IdempotencyKey = None,
 ) -> Response:
-    return await forward(request, upstreams.ingest, f"/articles/{id_or_slug}/{action}")
+    return await forward(
+        request, upstreams.ingest, f"/articles/{quote(id_or_slug, safe='')}/{action}"
+    )
 
 
 @router.delete(
@@ -120,7 +123,7 @@ async def delete_article(
     if_match: IfMatch = None,
     key: IdempotencyKey = None,
 ) -> Response:
-    return await forward(request, upstreams.ingest, f"/articles/{id_or_slug}")
+    return await forward(request, upstreams.ingest, f"/articles/{quote(id_or_slug, safe='')}")
 
 
 @router.get(
@@ -149,7 +152,9 @@ async def editor_articles(
     responses=EDITS,
 )
 async def editor_article(id_or_slug: str, request: Request, upstreams: UpstreamsDep) -> Response:
-    return await forward(request, upstreams.ingest, f"/editor/articles/{id_or_slug}")
+    return await forward(
+        request, upstreams.ingest, f"/editor/articles/{quote(id_or_slug, safe='')}"
+    )
 
 
 @router.get(
@@ -159,7 +164,9 @@ async def editor_article(id_or_slug: str, request: Request, upstreams: Upstreams
     responses=EDITS,
 )
 async def revisions(id_or_slug: str, request: Request, upstreams: UpstreamsDep) -> Response:
-    return await forward(request, upstreams.ingest, f"/articles/{id_or_slug}/revisions")
+    return await forward(
+        request, upstreams.ingest, f"/articles/{quote(id_or_slug, safe='')}/revisions"
+    )
 
 
 @router.get(
@@ -171,7 +178,9 @@ async def revisions(id_or_slug: str, request: Request, upstreams: UpstreamsDep) 
 async def revision(
     id_or_slug: str, n: Annotated[int, Path(ge=1)], request: Request, upstreams: UpstreamsDep
 ) -> Response:
-    return await forward(request, upstreams.ingest, f"/articles/{id_or_slug}/revisions/{n}")
+    return await forward(
+        request, upstreams.ingest, f"/articles/{quote(id_or_slug, safe='')}/revisions/{n}"
+    )
 
 
 @router.get(
@@ -187,4 +196,4 @@ async def diff(
     from_: Annotated[int, Query(alias="from", ge=1)],
     to: Annotated[int, Query(ge=1)],
 ) -> Response:
-    return await forward(request, upstreams.ingest, f"/articles/{id_or_slug}/diff")
+    return await forward(request, upstreams.ingest, f"/articles/{quote(id_or_slug, safe='')}/diff")

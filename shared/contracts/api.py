@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from shared.contracts.events import BodyBlock
 from shared.text.arabic import clean_text
+from shared.text.storable import storable
 
 TITLE_MAX = 500
 AUTHOR_MAX = 245
@@ -66,6 +67,11 @@ class ArticleIn(BaseModel):
         "until then.",
     )
 
+    @field_validator("title", "author", "slug", "external_id", "language", mode="before")
+    @classmethod
+    def _storable(cls, value: object) -> object:
+        return storable(value) if isinstance(value, str) else value
+
     @field_validator("title", "author")
     @classmethod
     def _clean_line(cls, value: str | None) -> str | None:
@@ -85,6 +91,7 @@ class ArticleIn(BaseModel):
     @classmethod
     def _text_to_blocks(cls, value: object) -> object:
         if isinstance(value, str):
+            storable(value)
             parts = [p.strip() for p in clean_text(value).split("\n\n")]
             return [{"kind": "paragraph", "text": " ".join(p.split("\n"))} for p in parts if p]
         return value
@@ -92,6 +99,8 @@ class ArticleIn(BaseModel):
     @field_validator("body")
     @classmethod
     def _body_blocks(cls, value: list[BodyBlock]) -> list[BodyBlock]:
+        for block in value:
+            storable(block.text)
         blocks = [
             BodyBlock(kind=b.kind, text=clean_text(b.text)) for b in value if clean_text(b.text)
         ]

@@ -7,7 +7,6 @@ and English.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -15,7 +14,8 @@ from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 
-from shared.text.arabic import nfc
+from shared.text.arabic import has_visible_text, nfc
+from shared.text.storable import is_storable
 
 Language = Literal["ar", "en"]
 
@@ -35,10 +35,11 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "en": "The website must be an http:// or https:// address.",
     },
     "not_text": {"ar": "يجب أن تكون القيمة نصاً.", "en": "This must be text."},
+    "not_storable": {
+        "ar": "يحتوي النص على محارف تحكم لا يمكن حفظها.",
+        "en": "This contains control characters that cannot be stored.",
+    },
 }
-
-# Characters that make a field look filled while showing nothing.
-_INVISIBLE = re.compile(r"[\s\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\u061c]+")
 
 
 def pick_language(accept_language: str | None) -> Language:
@@ -63,7 +64,8 @@ class CleanComment:
 
 
 def is_blank(value: str) -> bool:
-    return not _INVISIBLE.sub("", value)
+    """Required means visible: nothing but spaces, marks or invisible letters is blank."""
+    return not has_visible_text(value)
 
 
 def check_comment_form(
@@ -80,6 +82,9 @@ def check_comment_form(
             errors.append({"field": field, "message": message("not_text", language)})
             continue
         value = nfc(raw).strip() if field != "comment" else nfc(raw).strip("\r\n\t ")
+        if not is_storable(value):
+            errors.append({"field": field, "message": message("not_storable", language)})
+            continue
         if field in REQUIRED and is_blank(value):
             errors.append({"field": field, "message": message("required", language)})
             continue

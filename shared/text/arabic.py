@@ -35,6 +35,23 @@ def clean_text(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.split("\n")).strip()
 
 
+# Letters and symbols that show nothing: Hangul fillers, the braille blank, tatweel…
+_BLANK_LOOKING = frozenset("\u115f\u1160\u3164\uffa0\u2800\u0640\u17b4\u17b5")
+
+
+def has_visible_text(text: str) -> bool:
+    """Whether a reader would see something: a letter, digit, punctuation or symbol that
+    draws ink. Spaces, format and control characters, lone marks (harakat) and the
+    blank-looking letters do not count."""
+    return any(unicodedata.category(ch)[0] in "LNPS" and ch not in _BLANK_LOOKING for ch in text)
+
+
+def without_bidi_controls(text: str) -> str:
+    """The text without bidi embeddings, overrides and isolates: shown as written, a
+    U+202E could turn a reader's name or a link around."""
+    return text.translate(_BIDI_CONTROLS)
+
+
 def fold_arabic(text: str) -> str:
     """Fold for matching: NFC, case-fold, alef/ya/ta-marbuta forms, no tashkeel/tatweel."""
     text = nfc(text).casefold().translate(_FOLD_MAP).translate(_BIDI_CONTROLS)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 from uuid import UUID
 
 import httpx
@@ -279,11 +279,15 @@ async def new_article(request: Request, parts: Editor) -> Response:
 @router.get("/articles/{ref}")
 async def article(request: Request, ref: str, parts: Editor) -> Response:
     token = parts.settings.editor_token
-    answer = await call(parts.upstreams.ingest, "GET", f"/editor/articles/{ref}", token)
+    answer = await call(
+        parts.upstreams.ingest, "GET", f"/editor/articles/{quote(ref, safe='')}", token
+    )
     if answer.status_code == 404:
         raise Problem(404, "Article not found", f"No article has the id or slug {ref!r}.")
     found = answer.json()
-    history = await call(parts.upstreams.ingest, "GET", f"/articles/{ref}/revisions", token)
+    history = await call(
+        parts.upstreams.ingest, "GET", f"/articles/{quote(ref, safe='')}/revisions", token
+    )
     return page(
         parts,
         request,
@@ -338,7 +342,12 @@ async def save(
     if ref:
         headers = {"If-Match": etag} if etag else {}
         answer = await call(
-            parts.upstreams.ingest, "PUT", f"/articles/{ref}", token, json=draft, headers=headers
+            parts.upstreams.ingest,
+            "PUT",
+            f"/articles/{quote(ref, safe='')}",
+            token,
+            json=draft,
+            headers=headers,
         )
     else:
         answer = await call(parts.upstreams.ingest, "POST", "/articles", token, json=draft)
@@ -373,11 +382,11 @@ async def change(
     if action not in ("unpublish", "restore", "delete"):
         raise Problem(404, "Not found", "No such action.")
     method, path = (
-        ("DELETE", f"/articles/{ref}")
+        ("DELETE", f"/articles/{quote(ref, safe='')}")
         if action == "delete"
         else (
             "POST",
-            f"/articles/{ref}/{action}",
+            f"/articles/{quote(ref, safe='')}/{action}",
         )
     )
     headers = {"If-Match": etag} if etag else {}
@@ -400,7 +409,7 @@ async def diff(
     answer = await call(
         parts.upstreams.ingest,
         "GET",
-        f"/articles/{ref}/diff",
+        f"/articles/{quote(ref, safe='')}/diff",
         parts.settings.editor_token,
         params={"from": from_, "to": to},
     )
