@@ -129,7 +129,10 @@ def load_gateway(base: str, article: dict[str, Any], seconds: float, threads: in
                 else:
                     client.post(
                         f"{base}/api/v1/articles/{article['id']}/views",
-                        headers={"X-Forwarded-For": ip, "User-Agent": "Mozilla/5.0 Firefox/128.0"},
+                        headers={
+                            "X-Forwarded-For": ip,
+                            "User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+                        },
                     )
                 i += 1
             done[n] = i

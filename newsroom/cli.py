@@ -144,7 +144,7 @@ def up(
     env["NEWSROOM_MIGRATE_ON_START"] = "false"  # done once here, not again by every replica
 
     ports = {s: getattr(settings, f"{s}_port") for s in ("ingest", "views", "comments", "gateway")}
-    supervisor = Supervisor(env, ports, _parse_scale(scale))
+    supervisor = Supervisor(env, ports, _parse_scale(scale), port_step=settings.replica_port_step)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

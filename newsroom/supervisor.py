@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import ctypes
 import importlib.util
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import httpx
+
+from .ports import PortTaken, check_free
 
 SERVICES = ("ingest", "views", "comments", "gateway")  # start order: gateway last
 
@@ -42,12 +45,31 @@ class Replica:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", f"services.{self.service}"], env=self.env
+            [sys.executable, "-m", f"services.{self.service}"],
+            env=self.env,
+            preexec_fn=_die_with_parent(os.getpid()),
         )
         self.started_at = time.monotonic()
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
+
+
+def _die_with_parent(parent: int) -> Callable[[], None]:
+    """In the child, before it runs: ask Linux for SIGTERM when the supervisor dies, even
+    by SIGKILL (PR_SET_PDEATHSIG); and exit at once if it is already gone."""
+
+    def arrange() -> None:
+        if sys.platform.startswith("linux"):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return arrange
+
+
+PR_SET_PDEATHSIG = 1
 
 
 @dataclass
@@ -56,8 +78,24 @@ class Supervisor:
     ports: Mapping[str, int]
     scale: Mapping[str, int] = field(default_factory=dict)
     replicas: list[Replica] = field(default_factory=list)
+    #: Extra replicas of an internal service listen at its port + step × index.
+    port_step: int = 100
+
+    def port_of(self, service: str, index: int) -> int:
+        return self.ports[service] + (0 if service == "gateway" else self.port_step * index)
+
+    def check_ports(self, host: str = "127.0.0.1") -> None:
+        """Every port free before anything starts: a clash names the port and its owner."""
+        for service in available_services():
+            for index in range(max(1, self.scale.get(service, 1))):
+                port = self.port_of(service, index)
+                try:
+                    check_free(host, port)
+                except PortTaken as taken:
+                    raise RuntimeError(f"{service}-{index} cannot listen: {taken}") from taken
 
     def start_all(self) -> None:
+        self.check_ports()
         for service in available_services():
             for index in range(max(1, self.scale.get(service, 1))):
                 env = dict(self.base_env)
@@ -67,7 +105,7 @@ class Supervisor:
                     env["NEWSROOM_REUSE_PORT"] = "true"
                 elif index > 0:
                     # Extra replicas of internal services listen on their own ports.
-                    env[f"NEWSROOM_{service.upper()}_PORT"] = str(self.ports[service] + 100 * index)
+                    env[f"NEWSROOM_{service.upper()}_PORT"] = str(self.port_of(service, index))
                 replica = Replica(service, index, env)
                 replica.start()
                 self.replicas.append(replica)

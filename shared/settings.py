@@ -39,6 +39,9 @@ class NewsroomSettings(BaseSettings):
     views_port: int = 8002
     comments_port: int = 8003
     gateway_port: int = 8000
+    #: ``newsroom up --scale``: extra replicas of an internal service listen at its port
+    #: plus this step times their index (gateway replicas share the gateway's port).
+    replica_port_step: int = 100
 
     #: Approximate cap (XADD MAXLEN ~) of every stream we publish to.
     stream_maxlen: int = 1_000_000
@@ -49,6 +52,9 @@ class NewsroomSettings(BaseSettings):
     #: nothing woke the relay.
     relay_batch_size: int = 200
     relay_poll_interval: float = 1.0
+    #: Days personal data (emails, user agents, client keys) stays in the streams that
+    #: carry it (``comments.submitted`` and its dead letters): trimmed by age after that.
+    personal_data_days: float = 7.0
     #: Deliveries after which an entry moves to ``<stream>.dlq``.
     max_deliveries: int = 5
     #: Idle time after which a live replica reclaims a dead replica's entries.

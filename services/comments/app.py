@@ -10,6 +10,7 @@ from shared.service.skeleton import Service, StreamHandler, build_app
 from . import handlers, routes
 from .models import OutboxEvent
 from .parts import CommentsParts, make_parts
+from .retention import run_retention
 from .schema import SCHEMA
 from .settings import CommentsSettings
 
@@ -21,6 +22,7 @@ SERVICE: Service[CommentsSettings, CommentsParts] = Service(
         StreamHandler("comments.submitted", handlers.decide_submissions),
         StreamHandler("articles", handlers.record_articles),
     ],
+    tasks=[run_retention],
     schema=SCHEMA,
     writer="async",
     outbox=OutboxEvent,

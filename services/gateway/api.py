@@ -17,6 +17,7 @@ from shared.contracts.api import (
     SaveOutcome,
 )
 from shared.web.caching import cached_response
+from shared.web.origin import cross_site, own_origin
 from shared.web.problems import PROBLEM_JSON, Problem, ProblemDetails
 
 from .articles import article_view
@@ -45,6 +46,10 @@ PROBLEM: dict[str, Any] = {
 }
 
 
+def origin_of(request: Request) -> str:
+    return own_origin(request.url.scheme, request.headers.get("host", ""))
+
+
 def client_ip(request: Request) -> str:
     # uvicorn already took X-Forwarded-For into account for trusted proxies
     # (NEWSROOM_FORWARDED_ALLOW_IPS); anyone else cannot spoof it.
@@ -66,12 +71,14 @@ def client_ip(request: Request) -> str:
 )
 async def post_view(id_or_slug: str, request: Request) -> Response:
     headers = request.headers
+    parts = gateway(request)
     receipt = await record_view(
-        gateway(request).view_desk,
+        parts.view_desk,
         id_or_slug,
         ip=client_ip(request),
         user_agent=headers.get("user-agent", ""),
         opted_out=headers.get("dnt") == "1" or headers.get("sec-gpc") == "1",
+        cross_site=cross_site(headers, origin_of(request), parts.settings.cors_origins),
     )
     # The hottest endpoint: a prebuilt body instead of response-model serialisation.
     return Response(RECEIPT_BODIES[receipt], status_code=202, media_type="application/json")
@@ -193,6 +200,7 @@ EDITOR_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "Updated or unchanged", "model": SaveOutcome},
     401: PROBLEM,
     403: PROBLEM,
+    409: PROBLEM,
     413: PROBLEM,
     422: PROBLEM,
     503: PROBLEM,
@@ -260,7 +268,14 @@ async def import_article(request: Request, upstreams: UpstreamsDep) -> Response:
         }
     },
 )
-async def post_comment(id_or_slug: str, request: Request, desk: CommentDeskDep) -> CommentAccepted:
+async def post_comment(id_or_slug: str, request: Request, parts: Parts) -> CommentAccepted:
+    if cross_site(request.headers, origin_of(request), parts.settings.cors_origins):
+        raise Problem(
+            403,
+            "Cross-site form refused",
+            "Comments are sent from this site's own article page.",
+        )
+    desk = parts.comment_desk
     return await submit_comment(
         desk,
         id_or_slug,

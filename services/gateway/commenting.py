@@ -40,6 +40,31 @@ CANNOT_REPLY = {
 }
 
 
+USED_TOKEN = {
+    "ar": "أُرسل هذا النموذج من قبل: أعد تحميل الصفحة لكتابة تعليق آخر.",
+    "en": "This form was already sent: reload the page to write another comment.",
+}
+
+
+async def claim_form_token(desk: CommentDesk, token: str, language: Language) -> None:
+    """A form token is good for one comment: the first post claims it (every replica
+    sees the claim), a second one with it is refused."""
+    key = desk.streams.key("comments", "form-token-used", token.rpartition(".")[2])
+    try:
+        fresh = await desk.publisher.client.set(
+            key, "1", nx=True, px=int(desk.tokens.max_age_seconds * 1000)
+        )
+    except (aioredis.ConnectionError, aioredis.TimeoutError) as exc:
+        raise event_store_down("Comments cannot be taken now") from exc
+    if not fresh:
+        raise Problem(
+            422,
+            "Invalid comment",
+            INVALID[language],
+            errors=[{"field": "form_token", "message": USED_TOKEN[language]}],
+        )
+
+
 async def reply_parent(
     desk: CommentDesk, form: dict[str, Any], article_id: UUID, language: Language
 ) -> UUID | None:
@@ -115,11 +140,10 @@ async def submit_comment(
         raise Problem(422, "Invalid comment", INVALID[language], errors=errors)
     parent_id = await reply_parent(desk, form, article.id, language)
 
-    signals = list(
-        desk.tokens.signals(
-            form.get("form_token") if isinstance(form.get("form_token"), str) else None
-        )
-    )
+    token = form.get("form_token") if isinstance(form.get("form_token"), str) else None
+    signals = list(desk.tokens.signals(token))
+    if token and "no_form_token" not in signals:
+        await claim_form_token(desk, token, language)
     if form.get("hp"):
         signals.insert(0, "honeypot")
     now = datetime.now(UTC)
@@ -168,6 +192,8 @@ async def share_form_secret(
     except (aioredis.ConnectionError, aioredis.TimeoutError, OSError) as exc:
         log.error("form tokens signed with a key of this replica only: %r", exc)
         return
-    comment_desk.tokens = FormTokens(secret, settings.min_submit_seconds)
+    comment_desk.tokens = FormTokens(
+        secret, settings.min_submit_seconds, settings.form_token_seconds
+    )
     # A key of its own for the console, derived: a form token never opens a session.
     console_keys.secret = hmac.new(secret.encode(), b"console", hashlib.sha256).hexdigest()

@@ -48,6 +48,14 @@ EDITS: dict[int | str, dict[str, Any]] = {
     412: PROBLEM,
     428: PROBLEM,
 }
+READS: dict[int | str, dict[str, Any]] = {
+    400: PROBLEM,
+    401: PROBLEM,
+    403: PROBLEM,
+    404: PROBLEM,
+    422: PROBLEM,
+    503: PROBLEM,
+}
 
 
 def _body(schema: str) -> dict[str, Any]:
@@ -130,7 +138,7 @@ async def delete_article(
     "/editor/articles",
     response_model=EditorArticlePage,
     summary="Every article whatever its status, last changed first; search by title",
-    responses=EDITS,
+    responses=READS,
 )
 async def editor_articles(
     request: Request,
@@ -149,7 +157,7 @@ async def editor_articles(
     "/editor/articles/{id_or_slug}",
     response_model=ArticleOut,
     summary="One article whatever its status, with its ETag (for If-Match)",
-    responses=EDITS,
+    responses=READS,
 )
 async def editor_article(id_or_slug: str, request: Request, upstreams: UpstreamsDep) -> Response:
     return await forward(
@@ -161,7 +169,7 @@ async def editor_article(id_or_slug: str, request: Request, upstreams: Upstreams
     "/articles/{id_or_slug}/revisions",
     response_model=list[RevisionSummary],
     summary="The article's revisions, newest first",
-    responses=EDITS,
+    responses=READS,
 )
 async def revisions(id_or_slug: str, request: Request, upstreams: UpstreamsDep) -> Response:
     return await forward(
@@ -173,10 +181,13 @@ async def revisions(id_or_slug: str, request: Request, upstreams: UpstreamsDep) 
     "/articles/{id_or_slug}/revisions/{n}",
     response_model=RevisionOut,
     summary="One revision",
-    responses=EDITS,
+    responses=READS,
 )
 async def revision(
-    id_or_slug: str, n: Annotated[int, Path(ge=1)], request: Request, upstreams: UpstreamsDep
+    id_or_slug: str,
+    n: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    request: Request,
+    upstreams: UpstreamsDep,
 ) -> Response:
     return await forward(
         request, upstreams.ingest, f"/articles/{quote(id_or_slug, safe='')}/revisions/{n}"
@@ -187,13 +198,13 @@ async def revision(
     "/articles/{id_or_slug}/diff",
     response_model=RevisionDiff,
     summary="What changed between two revisions, as a unified diff",
-    responses=EDITS,
+    responses=READS,
 )
 async def diff(
     id_or_slug: str,
     request: Request,
     upstreams: UpstreamsDep,
-    from_: Annotated[int, Query(alias="from", ge=1)],
-    to: Annotated[int, Query(ge=1)],
+    from_: Annotated[int, Query(alias="from", ge=1, le=2**31 - 1)],
+    to: Annotated[int, Query(ge=1, le=2**31 - 1)],
 ) -> Response:
     return await forward(request, upstreams.ingest, f"/articles/{quote(id_or_slug, safe='')}/diff")

@@ -51,9 +51,8 @@ def make_parts(kit: Kit) -> GatewayParts:
     for client in upstreams.clients:
         HTTPXClientInstrumentor.instrument_client(client, tracer_provider=kit.tracer_provider)
     catalog = ArticleCatalog(upstreams.ingest, ttl=settings.article_cache_seconds)
-    visitors = VisitorIds(
-        DailySalts(kit.redis, kit.streams), timedelta(minutes=settings.dedupe_window_minutes)
-    )
+    window = timedelta(minutes=settings.dedupe_window_minutes)
+    visitors = VisitorIds(DailySalts(kit.redis, kit.streams, grace=window), window)
     publisher = RateLimitedPublisher(
         kit.redis, kit.tracer_provider.get_tracer("newsroom.gateway"), maxlen=settings.stream_maxlen
     )
@@ -80,7 +79,9 @@ def make_parts(kit: Kit) -> GatewayParts:
             publisher=publisher,
             # Replaced at start by the key every replica shares (commenting.share_form_secret).
             tokens=FormTokens(
-                settings.form_secret or secrets.token_hex(32), settings.min_submit_seconds
+                settings.form_secret or secrets.token_hex(32),
+                settings.min_submit_seconds,
+                settings.form_token_seconds,
             ),
             comments=upstreams.comments,
         ),

@@ -20,14 +20,25 @@ from shared.contracts.events import Event
 from shared.contracts.wire import event_envelope
 from shared.web.problems import Problem
 
+# KEYS: rate counter, stream, [marker | readers of this address]; ARGV: limit, window ms,
+# maxlen, payload, then either the marker's ttl ms, or "" and (reader, bound, ttl ms).
 RATE_LIMITED_XADD = """
 local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 if n > tonumber(ARGV[1]) then
   return {0, redis.call('PTTL', KEYS[1])}
 end
+if ARGV[6] then
+  if redis.call('SADD', KEYS[3], ARGV[6]) == 1 then
+    if redis.call('SCARD', KEYS[3]) > tonumber(ARGV[7]) then
+      redis.call('SREM', KEYS[3], ARGV[6])
+      return {2, 0}
+    end
+    redis.call('PEXPIRE', KEYS[3], ARGV[8])
+  end
+end
 local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', '__data__', ARGV[4])
-if KEYS[3] then redis.call('SET', KEYS[3], id, 'PX', ARGV[5]) end
+if KEYS[3] and ARGV[5] ~= '' then redis.call('SET', KEYS[3], id, 'PX', ARGV[5]) end
 return {1, id}
 """
 
@@ -37,6 +48,8 @@ class Published:
     accepted: bool
     retry_after_ms: int = 0
     entry_id: str | None = None
+    #: Not published: one address already sent this many distinct readers.
+    capped: bool = False
 
     def or_too_many(self) -> Published:
         """Itself if accepted; else the reader's 429 with ``Retry-After``."""
@@ -49,6 +62,16 @@ class Published:
                 headers={"Retry-After": str(seconds)},
             )
         return self
+
+
+@dataclass(frozen=True)
+class Readers:
+    """The distinct readers one address sent for one article, bounded."""
+
+    key: str
+    reader: str
+    bound: int
+    ttl_ms: int
 
 
 def event_store_down(what: str) -> Problem:
@@ -72,17 +95,19 @@ class RateLimitedPublisher:
         limit: int,
         window_ms: int,
         marker: tuple[str, int] | None = None,
+        readers: Readers | None = None,
     ) -> Published:
         """XADD ``event`` unless ``rate_key`` is over ``limit`` per ``window_ms``.
 
         ``marker`` (key, ttl ms) is set to the entry id on success: proof, for a
-        while, that the event was accepted.
+        while, that the event was accepted. ``readers`` bounds the distinct readers
+        one address may send for one article in a window (the rest are not published).
         """
         if not trace.get_current_span().is_recording():
             # An unsampled request (most of them): a PRODUCER span would record
             # nothing; the trace context still travels on (sampled=0), so every
             # later hop makes the same decision.
-            return await self._send(stream, event, rate_key, limit, window_ms, marker)
+            return await self._send(stream, event, rate_key, limit, window_ms, marker, readers)
         with self.tracer.start_as_current_span(
             f"send {stream}",
             kind=SpanKind.PRODUCER,
@@ -94,7 +119,7 @@ class RateLimitedPublisher:
                 "messaging.message.id": str(event.event_id),
             },
         ) as span:
-            published = await self._send(stream, event, rate_key, limit, window_ms, marker)
+            published = await self._send(stream, event, rate_key, limit, window_ms, marker, readers)
             if published.accepted:
                 span.set_attribute("messaging.redis.entry_id", published.entry_id or "")
             else:
@@ -109,6 +134,7 @@ class RateLimitedPublisher:
         limit: int,
         window_ms: int,
         marker: tuple[str, int] | None,
+        readers: Readers | None = None,
     ) -> Published:
         headers: dict[str, Any] = {
             "event_type": event.type,  # type: ignore[attr-defined]
@@ -118,14 +144,20 @@ class RateLimitedPublisher:
         }
         inject(headers)  # traceparent of the PRODUCER span (or of the unsampled request)
         payload = event_envelope(event.__pydantic_serializer__.to_json(event), headers)
-        keys = [rate_key, stream] + ([marker[0]] if marker else [])
-        args: list[int | bytes] = [limit, window_ms, self.maxlen, payload]
+        keys = [rate_key, stream]
+        args: list[int | bytes | str] = [limit, window_ms, self.maxlen, payload]
         if marker:
+            keys.append(marker[0])
             args.append(marker[1])
+        elif readers is not None:
+            keys.append(readers.key)
+            args += ["", readers.reader, readers.bound, readers.ttl_ms]
         # The PRODUCER span is the XADD (with the rate-limit check): no CLIENT span
         # of redis-py's instrumentation under it, on the hottest path of all.
         with suppress_instrumentation():
             accepted, value = await self.script(keys=keys, args=args)
+        if accepted == 2:
+            return Published(False, capped=True)
         if not accepted:
             return Published(False, retry_after_ms=max(int(value), 0))
         entry_id = value.decode() if isinstance(value, bytes) else str(value)

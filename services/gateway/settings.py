@@ -14,6 +14,11 @@ class GatewaySettings(NewsroomSettings):
     site_name: str = "نيوزروم"
     #: View posts per client per minute before 429.
     views_per_minute: int = 120
+    #: Distinct readers one client address may bring one article per dedupe window;
+    #: more are not counted (readers behind one shared address: docs/privacy.md). 0: no bound.
+    readers_per_address: int = 50
+    #: Seconds a comment form's token is good for, after the page loaded.
+    form_token_seconds: float = 7200.0
     #: Honour ``DNT: 1`` / ``Sec-GPC: 1`` by not counting the view.
     honor_dnt: bool = False
     #: Seconds a cached article is served before it is checked again with ingest.

@@ -14,7 +14,7 @@ from shared.contracts.events import ViewData, ViewRecorded
 from shared.contracts.streams import Streams
 
 from .catalog import ArticleCatalog, require_article
-from .recorder import RateLimitedPublisher, event_store_down
+from .recorder import RateLimitedPublisher, Readers, event_store_down
 from .settings import GatewaySettings
 from .visitors import BotFilter, VisitorIds
 
@@ -23,13 +23,19 @@ class ViewReceipt(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     counted: bool
-    reason: Literal["accepted", "bot", "opt-out"]
+    reason: Literal["accepted", "bot", "opt-out", "cross-site", "shared-address"]
 
 
 ACCEPTED = ViewReceipt(counted=True, reason="accepted")
 BOT = ViewReceipt(counted=False, reason="bot")
 OPTED_OUT = ViewReceipt(counted=False, reason="opt-out")
-RECEIPT_BODIES = {r: r.model_dump_json().encode() for r in (ACCEPTED, BOT, OPTED_OUT)}
+#: Another site's page made the browser post the view: not a reading of this page.
+CROSS_SITE = ViewReceipt(counted=False, reason="cross-site")
+#: One address already sent the most readers one address may send for this article.
+SHARED_ADDRESS = ViewReceipt(counted=False, reason="shared-address")
+RECEIPT_BODIES = {
+    r: r.model_dump_json().encode() for r in (ACCEPTED, BOT, OPTED_OUT, CROSS_SITE, SHARED_ADDRESS)
+}
 
 
 @dataclass
@@ -43,9 +49,17 @@ class ViewDesk:
 
 
 async def record_view(
-    desk: ViewDesk, article_ref: str, *, ip: str, user_agent: str, opted_out: bool
+    desk: ViewDesk,
+    article_ref: str,
+    *,
+    ip: str,
+    user_agent: str,
+    opted_out: bool,
+    cross_site: bool = False,
 ) -> ViewReceipt:
     article = await require_article(desk.catalog, article_ref)
+    if cross_site:
+        return CROSS_SITE
     if desk.bots.is_bot(user_agent):
         return BOT
     if opted_out and desk.settings.honor_dnt:
@@ -64,16 +78,26 @@ async def record_view(
                 article_id=article.id, visitor_id=visitor, previous_visitor_id=previous
             ),
         )
+        client = await desk.visitors.client_key(ip, now)
+        bound = desk.settings.readers_per_address
         published = await desk.publisher.publish(
             desk.streams.views,
             event,
-            rate_key=desk.streams.key(
-                "ratelimit", "views", await desk.visitors.client_key(ip, now)
-            ),
+            rate_key=desk.streams.key("ratelimit", "views", client),
             limit=desk.settings.views_per_minute,
             window_ms=60_000,
+            readers=Readers(
+                desk.streams.key("views", "readers", client, str(article.id)),
+                visitor,
+                bound,
+                int(desk.visitors.window.total_seconds() * 1000),
+            )
+            if bound
+            else None,
         )
     except (aioredis.ConnectionError, aioredis.TimeoutError) as exc:
         raise event_store_down("Views cannot be recorded now") from exc
+    if published.capped:
+        return SHARED_ADDRESS
     published.or_too_many()
     return ACCEPTED

@@ -1,28 +1,40 @@
 """Who is viewing, without knowing who: keyed hashes with a salt that rotates daily.
 
-The salt of each UTC day lives in Redis (shared by every gateway replica) and
-expires after two days; nobody can recompute yesterday's ids after that. No
-raw IP address is stored or published anywhere.
+The salt of each UTC day lives in Redis (shared by every gateway replica) and is
+deleted when its day is over (plus the dedupe window, so a reader's view just
+after midnight still finds yesterday's id): nobody can recompute its ids, or
+guess the addresses behind them, after that. No raw IP address is stored or
+published anywhere.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from datetime import UTC, date, datetime, timedelta
 
 import redis.asyncio as aioredis
+from cachetools import LRUCache
 from crawlerdetect import CrawlerDetect
 
 from shared.contracts.streams import Streams
 
 
 class DailySalts:
-    def __init__(self, client: aioredis.Redis, streams: Streams) -> None:
+    def __init__(
+        self, client: aioredis.Redis, streams: Streams, grace: timedelta = timedelta(0)
+    ) -> None:
         self.client = client
         self.streams = streams
+        self.grace = grace
         self._cache: dict[date, bytes] = {}
+
+    def expires_at(self, day: date) -> datetime:
+        """When the day's salt is deleted: the day's end, plus the dedupe window."""
+        end = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
+        return end + self.grace
 
     async def salt(self, day: date) -> bytes:
         if (cached := self._cache.get(day)) is not None:
@@ -30,7 +42,7 @@ class DailySalts:
         key = self.streams.key("views", "salt", day.isoformat())
         # First replica to ask creates the day's salt; the others read the same one.
         await self.client.set(
-            key, secrets.token_hex(32), nx=True, ex=int(timedelta(days=2).total_seconds())
+            key, secrets.token_hex(32), nx=True, exat=int(self.expires_at(day).timestamp())
         )
         value = await self.client.get(key)
         if value is None:  # expired in between: only possible for a stale day
@@ -69,21 +81,24 @@ class VisitorIds:
         return keyed_hash(await self.salts.salt(now.astimezone(UTC).date()), "client", ip)
 
 
+# Every browser in use says "Mozilla/5.0 (platform…) engine/version…": the platform in
+# parentheses and an engine or browser token. "x" or a bare "Mozilla" is a script.
+_BROWSER = re.compile(
+    r"^Mozilla/5\.0 \([^)]{3,}\).*\b(Gecko|AppleWebKit|Chrome|Firefox|Safari|Edg|OPR|Trident)/"
+)
+
+
 class BotFilter:
-    """Crawler detection with the maintained Crawler-Detect patterns, cached per user agent."""
+    """Crawlers (the maintained Crawler-Detect patterns) and user agents no browser sends,
+    cached per user agent (least recently used out first)."""
 
     def __init__(self, cache_size: int = 20_000) -> None:
         self._detector = CrawlerDetect()
-        self._cache: dict[str, bool] = {}
-        self._cache_size = cache_size
+        self._cache: LRUCache[str, bool] = LRUCache(cache_size)
 
     def is_bot(self, user_agent: str) -> bool:
-        if not user_agent.strip():
-            return True  # browsers always send one
         cached = self._cache.get(user_agent)
         if cached is None:
-            cached = bool(self._detector.isCrawler(user_agent))
-            if len(self._cache) >= self._cache_size:
-                self._cache.clear()
+            cached = not _BROWSER.match(user_agent) or bool(self._detector.isCrawler(user_agent))
             self._cache[user_agent] = cached
         return cached

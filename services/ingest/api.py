@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts.api import (
@@ -101,6 +102,13 @@ async def _editor_change(
         ) from exc
     except store.NotAllowed as exc:
         raise Problem(409, "Not allowed", str(exc)) from exc
+    except IntegrityError as exc:
+        raise Problem(
+            409,
+            "Conflict",
+            "Another article already has this external_id or slug.",
+            errors=[{"field": "external_id", "message": "belongs to another article"}],
+        ) from exc
     except store.IdempotencyMismatch as exc:
         raise Problem(
             422,
@@ -373,7 +381,9 @@ async def list_revisions(id_or_slug: str, st: Parts) -> list[RevisionSummary]:
     dependencies=[Depends(editor)],
     summary="One revision of the article",
 )
-async def one_revision(id_or_slug: str, n: Annotated[int, Path(ge=1)], st: Parts) -> RevisionOut:
+async def one_revision(
+    id_or_slug: str, n: Annotated[int, Path(ge=1, le=2**31 - 1)], st: Parts
+) -> RevisionOut:
     found = await revisions.revision(st.sessions, id_or_slug, n)
     if found is None:
         raise Problem(404, "Revision not found", f"{id_or_slug!r} has no revision {n}.")
@@ -389,8 +399,8 @@ async def one_revision(id_or_slug: str, n: Annotated[int, Path(ge=1)], st: Parts
 async def diff_revisions(
     id_or_slug: str,
     st: Parts,
-    from_: Annotated[int, Query(alias="from", ge=1)],
-    to: Annotated[int, Query(ge=1)],
+    from_: Annotated[int, Query(alias="from", ge=1, le=2**31 - 1)],
+    to: Annotated[int, Query(ge=1, le=2**31 - 1)],
 ) -> RevisionDiff:
     found = await revisions.diff(st.sessions, id_or_slug, from_, to)
     if found is None:

@@ -27,6 +27,7 @@ from tests.e2e.platform import Services
 from tests.support import free_port, wait_for
 
 pytestmark = pytest.mark.drill
+FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 
 #: How long Redis stays away in the outage drill (the issue asks for 30 s).
 OUTAGE_SECONDS = 30.0
@@ -200,7 +201,7 @@ def test_redis_unreachable_for_30s_reads_served_writes_refused_outbox_holds(
             reads = writes = 0
             while time.monotonic() - down_since < OUTAGE_SECONDS:  # the drill is the outage
                 assert httpx.get(url, timeout=10).status_code == 200
-                refused = httpx.post(f"{url}/views", headers={"User-Agent": "Firefox/128.0"})
+                refused = httpx.post(f"{url}/views", headers={"User-Agent": FIREFOX})
                 assert refused.status_code == 503 and int(refused.headers["retry-after"]) >= 1
                 reads, writes = reads + 1, writes + 1
             server.start()  # the same port and data: the outbox's events wait for it
@@ -215,8 +216,7 @@ def test_redis_unreachable_for_30s_reads_served_writes_refused_outbox_holds(
             wait_for(updated_events, timeout=30, what="the outbox delivering the held event")
             wait_for(
                 lambda: (
-                    httpx.post(f"{url}/views", headers={"User-Agent": "Firefox/128.0"}).status_code
-                    == 202
+                    httpx.post(f"{url}/views", headers={"User-Agent": FIREFOX}).status_code == 202
                 ),
                 timeout=30,
                 what="writes accepted again",

@@ -164,7 +164,9 @@ def test_hot_routes_answer_as_every_other_route_does(services: Services) -> None
     assert missing.json()["instance"] == "/api/v1/articles/no-such-article"
     page = httpx.get(f"{services.gateway}/articles/no-such-article")
     assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
-    reader = {"User-Agent": "Mozilla/5.0 Firefox/128.0"}
+    reader = {
+        "User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+    }
     counted = httpx.post(
         f"{services.gateway}/api/v1/articles/{article['id']}/views", headers=reader
     )

@@ -403,8 +403,8 @@ async def diff(
     request: Request,
     ref: str,
     parts: Editor,
-    from_: Annotated[int, Query(alias="from", ge=1)],
-    to: Annotated[int, Query(ge=1)],
+    from_: Annotated[int, Query(alias="from", ge=1, le=2**31 - 1)],
+    to: Annotated[int, Query(ge=1, le=2**31 - 1)],
 ) -> Response:
     answer = await call(
         parts.upstreams.ingest,

@@ -28,10 +28,14 @@
       form.querySelector('[name="comment"]').focus();
     });
   });
-  fetch("/api/v1/comments/form-token", { headers: { "Accept": "application/json" } })
-    .then(function (r) { return r.json(); })
-    .then(function (body) { tokenInput.value = body.form_token; })
-    .catch(function () {});
+  // A token is good for one comment: a new one after each comment sent.
+  function newToken() {
+    return fetch("/api/v1/comments/form-token", { headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.json(); })
+      .then(function (body) { tokenInput.value = body.form_token; })
+      .catch(function () {});
+  }
+  newToken();
   var statusLine = form.querySelector(".form-status");
   var STATUS = {
     pending: "تم استلام تعليقك وهو قيد المراجعة.",
@@ -80,9 +84,8 @@
     }).then(function (res) {
       button.disabled = false;
       if (res.status === 202) {
-        var token = tokenInput.value;
         form.reset();
-        tokenInput.value = token;
+        newToken();
         showStatus("pending");
         poll(res.body.status_url, 20);
       } else if (res.status === 422 && res.body.errors) {
