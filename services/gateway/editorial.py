@@ -6,8 +6,8 @@ ingest checks them and owns the articles. Documented here, in the public API.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
@@ -22,6 +22,7 @@ from shared.contracts.api import (
 
 from .api import EDITOR_RESPONSES, PROBLEM, forward
 from .parts import UpstreamsDep
+from .upstreams import Upstreams
 
 router = APIRouter(prefix="/api/v1", tags=["editors"])
 IfMatch = Annotated[
@@ -63,75 +64,75 @@ def _body(schema: str) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": ref}}}}
 
 
-@router.put(
-    "/articles/{id_or_slug}",
-    response_model=SaveOutcome,
-    summary="Replace an article (If-Match with its ETag)",
-    responses=EDITS,
-    openapi_extra=_body("ArticleIn"),
-)
-async def replace_article(
-    id_or_slug: str,
-    request: Request,
-    upstreams: UpstreamsDep,
-    if_match: IfMatch = None,
-    key: IdempotencyKey = None,
-) -> Response:
-    return await forward(request, upstreams.ingest, f"/articles/{quote(id_or_slug, safe='')}")
+async def to_ingest(request: Request, upstreams: Upstreams) -> Response:
+    """The same call on ingest's API: the gateway's path without ``/api/v1``, still
+    percent-encoded as the client sent it."""
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    return await forward(request, upstreams.ingest, raw.decode("latin-1").removeprefix("/api/v1"))
 
 
-@router.patch(
-    "/articles/{id_or_slug}",
-    response_model=SaveOutcome,
-    summary="Change some fields of an article (If-Match with its ETag)",
-    responses=EDITS,
-    openapi_extra=_body("ArticlePatch"),
-)
-async def patch_article(
-    id_or_slug: str,
-    request: Request,
-    upstreams: UpstreamsDep,
-    if_match: IfMatch = None,
-    key: IdempotencyKey = None,
-) -> Response:
-    return await forward(request, upstreams.ingest, f"/articles/{quote(id_or_slug, safe='')}")
+def _change() -> Callable[..., Awaitable[Response]]:
+    async def change(
+        id_or_slug: str,
+        request: Request,
+        upstreams: UpstreamsDep,
+        if_match: IfMatch = None,
+        key: IdempotencyKey = None,
+    ) -> Response:
+        return await to_ingest(request, upstreams)
+
+    return change
 
 
-@router.post(
-    "/articles/{id_or_slug}/{action}",
-    response_model=SaveOutcome,
-    summary="Unpublish an article, or restore an unpublished or deleted one",
-    description="Unpublished articles leave the front page, lists and popular lists within "
-    "seconds (the `article.unpublished` event); `restore` publishes them again.",
-    responses=EDITS,
-)
-async def change_status(
-    id_or_slug: str,
-    action: Literal["unpublish", "restore"],
-    request: Request,
-    upstreams: UpstreamsDep,
-    if_match: IfMatch = None,
-    key: IdempotencyKey = None,
-) -> Response:
-    return await forward(
-        request, upstreams.ingest, f"/articles/{quote(id_or_slug, safe='')}/{action}"
+# (method, path, name, summary, request body schema)
+CHANGES = [
+    (
+        "PUT",
+        "/articles/{id_or_slug}",
+        "replace_article",
+        "Replace an article (If-Match)",
+        "ArticleIn",
+    ),
+    (
+        "PATCH",
+        "/articles/{id_or_slug}",
+        "patch_article",
+        "Change some fields of an article (If-Match)",
+        "ArticlePatch",
+    ),
+    (
+        "POST",
+        "/articles/{id_or_slug}/unpublish",
+        "unpublish_article",
+        "Unpublish: the article leaves the front page, lists and popular lists within seconds",
+        None,
+    ),
+    (
+        "POST",
+        "/articles/{id_or_slug}/restore",
+        "restore_article",
+        "Restore an unpublished or deleted article",
+        None,
+    ),
+    (
+        "DELETE",
+        "/articles/{id_or_slug}",
+        "delete_article",
+        "Delete an article: readers get 410 (`article.deleted`); restore undoes it",
+        None,
+    ),
+]
+for method, path, name, summary, schema in CHANGES:
+    router.add_api_route(
+        path,
+        _change(),
+        methods=[method],
+        name=name,
+        response_model=SaveOutcome,
+        summary=summary,
+        responses=EDITS,
+        openapi_extra=_body(schema) if schema else None,
     )
-
-
-@router.delete(
-    "/articles/{id_or_slug}",
-    response_model=SaveOutcome,
-    summary="Delete an article: readers get 410 (`article.deleted`); restore undoes it",
-    responses=EDITS,
-)
-async def delete_article(
-    id_or_slug: str,
-    request: Request,
-    upstreams: UpstreamsDep,
-    if_match: IfMatch = None,
-    key: IdempotencyKey = None,
-) -> Response:
-    return await forward(request, upstreams.ingest, f"/articles/{quote(id_or_slug, safe='')}")
 
 
 @router.get(
@@ -150,31 +151,32 @@ async def editor_articles(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> Response:
-    return await forward(request, upstreams.ingest, "/editor/articles")
+    return await to_ingest(request, upstreams)
 
 
-@router.get(
+def _read() -> Callable[..., Awaitable[Response]]:
+    async def read(id_or_slug: str, request: Request, upstreams: UpstreamsDep) -> Response:
+        return await to_ingest(request, upstreams)
+
+    return read
+
+
+router.add_api_route(
     "/editor/articles/{id_or_slug}",
+    _read(),
+    name="editor_article",
     response_model=ArticleOut,
     summary="One article whatever its status, with its ETag (for If-Match)",
     responses=READS,
 )
-async def editor_article(id_or_slug: str, request: Request, upstreams: UpstreamsDep) -> Response:
-    return await forward(
-        request, upstreams.ingest, f"/editor/articles/{quote(id_or_slug, safe='')}"
-    )
-
-
-@router.get(
+router.add_api_route(
     "/articles/{id_or_slug}/revisions",
+    _read(),
+    name="revisions",
     response_model=list[RevisionSummary],
     summary="The article's revisions, newest first",
     responses=READS,
 )
-async def revisions(id_or_slug: str, request: Request, upstreams: UpstreamsDep) -> Response:
-    return await forward(
-        request, upstreams.ingest, f"/articles/{quote(id_or_slug, safe='')}/revisions"
-    )
 
 
 @router.get(
@@ -189,9 +191,7 @@ async def revision(
     request: Request,
     upstreams: UpstreamsDep,
 ) -> Response:
-    return await forward(
-        request, upstreams.ingest, f"/articles/{quote(id_or_slug, safe='')}/revisions/{n}"
-    )
+    return await to_ingest(request, upstreams)
 
 
 @router.get(
@@ -207,4 +207,4 @@ async def diff(
     from_: Annotated[int, Query(alias="from", ge=1, le=2**31 - 1)],
     to: Annotated[int, Query(ge=1, le=2**31 - 1)],
 ) -> Response:
-    return await forward(request, upstreams.ingest, f"/articles/{quote(id_or_slug, safe='')}/diff")
+    return await to_ingest(request, upstreams)
