@@ -22,7 +22,7 @@ from shared.contracts.events import (
 )
 from shared.messaging.outbox import add_to_outbox, outbox_row
 from shared.storage.pagination import decode_cursor, encode_cursor
-from shared.text.arabic import fold_arabic
+from shared.text.seen import as_seen
 
 from .models import Comment, KnownArticle, OutboxEvent
 from .render import count_links, plain_text, render_comment
@@ -35,7 +35,8 @@ ACTION_STATUS = {"approve": "approved", "reject": "rejected", "remove": "removed
 
 
 def fingerprint(text: str) -> str:
-    return hashlib.sha256(" ".join(fold_arabic(text).split()).encode()).hexdigest()
+    """The same comment as a reader sees it: one zero-width space does not make it new."""
+    return hashlib.sha256(" ".join(as_seen(text).split()).encode()).hexdigest()
 
 
 def decision_event(values: Mapping[str, Any]) -> Event:

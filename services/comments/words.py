@@ -4,7 +4,9 @@ Both the list and the text are folded (alef forms, ya/alef maqsura, ta
 marbuta/ha, no tashkeel or tatweel, case) and split into words; a listed word
 matches a whole word of the text, optionally behind the clitics Arabic
 attaches in front (و ف ب ل ك ال …), and a phrase matches consecutive words.
-So "كَلْـب" and "والكلب" match "كلب", while "كلبة" or "مكلبة" do not.
+So "كَلْـب" and "والكلب" match "كلب", while "كلبة" or "مكلبة" do not; neither
+markup, character references, zero-width characters, presentation forms,
+Persian letter forms nor Cyrillic look-alikes hide a word (shared/text/seen.py).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from shared.text.arabic import fold_arabic
+from shared.text.seen import as_seen
 
 _WORD = re.compile(r"[^\W_]+")
 # Proclitics: conjunction + preposition + article combinations.
@@ -42,7 +45,9 @@ _PREFIX_LENGTHS = sorted({len(p) for p in _PREFIXES})
 
 
 def words(text: str) -> list[str]:
-    return _WORD.findall(fold_arabic(text))
+    """The words a reader sees in ``text`` (markup, invisible characters and look-alike
+    letters do not hide one: shared/text/seen.py), folded."""
+    return _WORD.findall(as_seen(text))
 
 
 def _forms(word: str) -> frozenset[str]:

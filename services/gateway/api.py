@@ -17,12 +17,12 @@ from shared.contracts.api import (
     SaveOutcome,
 )
 from shared.web.caching import cached_response
+from shared.web.lean_route import FirstRoute
 from shared.web.origin import cross_site, own_origin
 from shared.web.problems import PROBLEM_JSON, Problem, ProblemDetails
 
 from .articles import article_view
 from .commenting import submit_comment
-from .lean_route import lean
 from .models import ArticleView, PopularArticle
 from .parts import CatalogDep, CommentDeskDep, Parts, UpstreamsDep, gateway
 from .upstreams import Gone, NotFound, Unavailable, Upstream
@@ -56,19 +56,6 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-# First: the hottest route is matched first.
-@lean(
-    router,
-    "/articles/{id_or_slug}/views",
-    methods=["POST"],
-    status_code=202,
-    response_model=ViewReceipt,
-    tags=["views"],
-    summary="Record a reader's view (the article page calls this from the browser)",
-    description="Bots and opted-out readers get 202 with `counted: false`. "
-    "No IP address is stored.",
-    responses={404: PROBLEM, 429: PROBLEM, 503: PROBLEM},
-)
 async def post_view(id_or_slug: str, request: Request) -> Response:
     headers = request.headers
     parts = gateway(request)
@@ -108,12 +95,6 @@ async def list_articles(
     return cached_response(request, response.content, "application/json", "public, max-age=10")
 
 
-@router.get(
-    "/articles/popular",
-    response_model=list[PopularArticle],
-    summary="Most viewed articles over the last 24 hours or 7 days",
-    responses={503: PROBLEM},
-)
 async def popular_articles(
     upstreams: UpstreamsDep,
     catalog: CatalogDep,
@@ -143,14 +124,6 @@ async def popular_articles(
     return result
 
 
-@lean(
-    router,
-    "/articles/{id_or_slug}",
-    methods=["GET"],
-    response_model=ArticleView,
-    summary="One article with its view count and approved comments",
-    responses={404: PROBLEM, 503: PROBLEM},
-)
 async def get_article(id_or_slug: str, request: Request) -> Response:
     parts = gateway(request)
     try:
@@ -397,3 +370,46 @@ async def moderation_action(
     upstreams: UpstreamsDep,
 ) -> Response:
     return await forward(request, upstreams.comments, f"/moderation/comments/{comment_id}/{action}")
+
+
+#: Tried first by the app's own router, in this order (shared/web/lean_route.py): the
+#: hottest routes, and the literal sibling of the article route before it.
+FIRST_ROUTES = [
+    FirstRoute(
+        "/api/v1/articles/{id_or_slug}/views",
+        post_view,
+        ("POST",),
+        options=dict(
+            status_code=202,
+            response_model=ViewReceipt,
+            tags=["views"],
+            summary="Record a reader's view (the article page calls this from the browser)",
+            description="Bots and opted-out readers get 202 with `counted: false`. "
+            "No IP address is stored.",
+            responses={404: PROBLEM, 429: PROBLEM, 503: PROBLEM},
+        ),
+    ),
+    FirstRoute(
+        "/api/v1/articles/popular",
+        popular_articles,
+        ("GET",),
+        lean=False,
+        options=dict(
+            tags=["articles"],
+            response_model=list[PopularArticle],
+            summary="Most viewed articles over the last 24 hours or 7 days",
+            responses={503: PROBLEM},
+        ),
+    ),
+    FirstRoute(
+        "/api/v1/articles/{id_or_slug}",
+        get_article,
+        ("GET",),
+        options=dict(
+            tags=["articles"],
+            response_model=ArticleView,
+            summary="One article with its view count and approved comments",
+            responses={404: PROBLEM, 503: PROBLEM},
+        ),
+    ),
+]

@@ -6,9 +6,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from shared.web.caching import cached_response
+from shared.web.lean_route import FirstRoute
 
 from .articles import article_view
-from .lean_route import lean
 from .parts import GatewayParts, Parts, gateway
 from .upstreams import Gone, NotFound, Unavailable
 
@@ -39,7 +39,6 @@ async def front_page(request: Request, parts: Parts) -> Response:
     return render(parts, request, "index.html", articles=page["items"])
 
 
-@lean(router, "/articles/{slug}", methods=["GET"], response_class=HTMLResponse)
 async def article_page(slug: str, request: Request) -> Response:
     parts = gateway(request)
     try:
@@ -61,3 +60,13 @@ async def article_page(slug: str, request: Request) -> Response:
 def _html(parts: GatewayParts, request: Request, name: str, **context: object) -> bytes:
     context.setdefault("site_name", parts.settings.site_name)
     return parts.templates.get_template(name).render({"request": request, **context}).encode()
+
+
+FIRST_ROUTES = [
+    FirstRoute(
+        "/articles/{slug}",
+        article_page,
+        ("GET",),
+        options={"response_class": HTMLResponse, "include_in_schema": False},
+    )
+]

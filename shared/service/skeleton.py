@@ -36,6 +36,7 @@ from shared.storage.engines import make_engine, make_sync_engine, session_factor
 from shared.storage.migrations import Schema, prepare_schema
 from shared.web.edge import Edge
 from shared.web.health import add_health_routes
+from shared.web.lean_route import FirstRoute
 from shared.web.problems import install_problem_handlers
 
 S = TypeVar("S", bound=NewsroomSettings)
@@ -87,6 +88,8 @@ class Service(Generic[S, D]):
     name: str
     #: The service's own pieces (desks, policies, caches), made once from the kit.
     parts: Callable[[Kit], D]
+    #: Routes of the app itself, tried before the routers' (the hottest ones).
+    first_routes: Sequence[FirstRoute] = ()
     routers: Sequence[Any] = ()
     handlers: Sequence[StreamHandler] = ()
     followers: Sequence[Follower] = ()
@@ -282,6 +285,8 @@ def build_app(
     app.state.kit = kit
     app.state.consumers = consumers
     install_problem_handlers(app)
+    for route in service.first_routes:
+        route.register(app)
     for router in service.routers:
         app.include_router(router)
     if service.configure is not None:

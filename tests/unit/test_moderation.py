@@ -209,3 +209,40 @@ def test_sanitised_output_never_contains_an_executable_construct(text: str) -> N
 @given(st.text())
 def test_folding_is_idempotent(text: str) -> None:
     assert fold_arabic(fold_arabic(text)) == fold_arabic(text)
+
+
+# What an attacker tried against NEWSROOM_BANNED_WORDS='["كلب","casino"]' (all were
+# published before): each must still be found.
+EVASIONS = [
+    ("zero-width non-joiner", "هذا ك\u200cلب"),
+    ("zero-width space", "هذا ك\u200bلب"),
+    ("soft hyphen", "هذا ك\u00adلب"),
+    ("maddah above (U+0653)", "هذا ك\u0653لب"),
+    ("presentation forms", "هذا ﻛﻠﺐ"),
+    ("Persian keheh", "هذا کلب"),
+    ("split by empty tags", "هذا ك<b></b>لب"),
+    ("character references", "هذا &#1603;&#1604;&#1576;"),
+    ("Cyrillic look-alikes", "play саsinо now"),
+    ("fullwidth letters", "play ｃａｓｉｎｏ now"),
+    ("mathematical letters", "play 𝐜𝐚𝐬𝐢𝐧𝐨 now"),
+]
+
+
+@pytest.mark.parametrize(("trick", "text"), EVASIONS, ids=[e[0] for e in EVASIONS])
+def test_banned_words_are_found_however_they_are_disguised(trick: str, text: str) -> None:
+    banned = WordList(["كلب", "casino"])
+    assert banned.find(text), trick
+    assert banned.find(None, None, None, text)  # names, emails and websites alike
+
+
+def test_disguises_do_not_make_a_duplicate_new() -> None:
+    from services.comments.store import fingerprint
+
+    assert fingerprint("تعليق مكرر تماما") == fingerprint("تعليق مك\u200bرر تماما")
+    assert fingerprint("تعليق مكرر") != fingerprint("تعليق آخر")
+
+
+def test_ordinary_words_are_not_taken_for_banned_ones() -> None:
+    banned = WordList(["كلب", "casino"])
+    for text in ["كلبة صغيرة", "مكلبة", "casinos? no: a cassino", "مقال ممتاز", "Casablanca"]:
+        assert banned.find(text) == [], text
