@@ -19,9 +19,18 @@ def comment_html(html: str) -> Markup:
     return Markup(sanitize_html(without_bidi_controls(html)))
 
 
+RTL_LANGUAGES = frozenset({"ar", "fa", "ur", "he", "yi", "ps", "sd", "ug", "ckb", "dv"})
+
+
+def text_direction(language: str) -> str:
+    """``rtl`` or ``ltr`` for an article's language (``ar``, ``en-GB``…)."""
+    return "rtl" if language.split("-")[0].lower() in RTL_LANGUAGES else "ltr"
+
+
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.filters["url_slug"] = url_slug
     templates.env.filters["comment_html"] = comment_html
     templates.env.filters["no_bidi"] = without_bidi_controls
+    templates.env.filters["text_direction"] = text_direction
     return templates

@@ -29,6 +29,7 @@ from shared.storage.pagination import BadCursor
 from shared.web.problems import Problem
 
 from . import revisions, store
+from .language import with_language
 from .parsing import NoArticleError, parse_html, parse_page_dump
 from .parts import IngestParts, Parts, editor
 
@@ -126,6 +127,7 @@ def _precondition(st: IngestParts, if_match: str | None, edit: bool = True) -> s
 
 
 async def _saved(st: IngestParts, request: Request, key: str | None, draft: ArticleIn) -> Response:
+    draft = with_language(draft)
     return await _editor_change(st, request, key, lambda s: store.save_in(s, draft))
 
 

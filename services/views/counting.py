@@ -19,6 +19,7 @@ from operator import itemgetter
 from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
 from shared.contracts.events import ArticleData, ArticleRef
 from shared.messaging.consuming import Entry
@@ -167,6 +168,10 @@ def _commit(writer: Engine, views: Sequence[_View], counts: Sequence[bool]) -> B
     return BatchResult(counted, len(views) - len(new_keys), len(new_keys) - counted)
 
 
+#: How long a write waits for a locked SQLite file before it fails (and is retried later).
+LOCKED_FOR_SECONDS = 30.0
+
+
 async def run_write(writer: Engine, fn: Callable[..., R], *args: Any) -> R:
     """Run a whole write transaction as one synchronous step.
 
@@ -176,9 +181,29 @@ async def run_write(writer: Engine, fn: Callable[..., R], *args: Any) -> R:
     left half-done on the loop while another waits for the lock it holds.
     PostgreSQL: in a worker thread, since the network may be slow.
     """
-    if writer.dialect.name == "sqlite":
+    if writer.dialect.name != "sqlite":
+        return await asyncio.to_thread(fn, writer, *args)
+    # The writer waits for SQLite's lock only briefly (LOOP_BUSY_MS). When another
+    # process holds it longer, the write goes on waiting in a thread, so the loop
+    # (health, reads, Redis) is never held by a locked file. A try that did not get
+    # the lock did nothing (BEGIN IMMEDIATE), so trying again is safe.
+    try:
         return fn(writer, *args)
-    return await asyncio.to_thread(fn, writer, *args)
+    except OperationalError as exc:
+        if "locked" not in str(exc):
+            raise
+    return await asyncio.to_thread(_until_unlocked, writer, fn, *args)
+
+
+def _until_unlocked(writer: Engine, fn: Callable[..., R], *args: Any) -> R:
+    deadline = time.monotonic() + LOCKED_FOR_SECONDS
+    while True:
+        try:
+            return fn(writer, *args)
+        except OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(0.05)
 
 
 def record_article(writer: Engine, data: ArticleData | ArticleRef) -> None:

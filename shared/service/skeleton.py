@@ -43,6 +43,8 @@ S = TypeVar("S", bound=NewsroomSettings)
 D = TypeVar("D")
 log = logging.getLogger(__name__)
 Fn = Callable[..., Awaitable[Any]]
+#: How long a synchronous writer waits for SQLite's lock at once, on the event loop.
+LOOP_BUSY_MS = 50
 
 
 @dataclass(frozen=True)
@@ -186,7 +188,9 @@ def build_app(
         kit.writer = (
             make_engine(url, immediate=True)
             if service.writer == "async"
-            else make_sync_engine(url, immediate=True)
+            # Run on the event loop (see views' run_write): wait for SQLite's lock briefly,
+            # then let the loop go on and try again, never hold it for the full timeout.
+            else make_sync_engine(url, immediate=True, busy_ms=LOOP_BUSY_MS)
         )
         for engine in (kit.reads, kit.writer):
             instrument_engine(engine, tracer_provider)

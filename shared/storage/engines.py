@@ -73,7 +73,9 @@ def sync_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def make_sync_engine(url: str, *, immediate: bool = False, **kwargs: Any) -> Engine:
+def make_sync_engine(
+    url: str, *, immediate: bool = False, busy_ms: int = 30_000, **kwargs: Any
+) -> Engine:
     """A synchronous engine, for hot paths that run a whole transaction in one worker thread.
 
     A transaction of a dozen statements on the async engine costs a dozen
@@ -86,9 +88,11 @@ def make_sync_engine(url: str, *, immediate: bool = False, **kwargs: Any) -> Eng
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs
+            url, connect_args={"timeout": busy_ms / 1000, "check_same_thread": False}, **kwargs
         )
         event.listen(engine, "connect", _sqlite_pragmas)
+        if busy_ms != 30_000:
+            event.listen(engine, "connect", _busy_timeout(busy_ms))
         if immediate:
             event.listen(engine, "connect", _no_implicit_begin)
             event.listen(engine, "begin", _begin_immediate)
@@ -101,11 +105,21 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # WAL lets readers run beside the single writer; NORMAL sync is durable in WAL mode
     # against process crashes (only an OS crash can lose the last commits).
     cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    # Asked first: switching modes waits for every other writer, even to WAL from WAL.
+    cursor.execute("PRAGMA journal_mode")
+    if str(cursor.fetchone()[0]).lower() != "wal":
+        cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _busy_timeout(ms: int) -> Any:
+    def set_timeout(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.execute(f"PRAGMA busy_timeout={int(ms)}")
+
+    return set_timeout
 
 
 def _no_implicit_begin(dbapi_conn: Any, _record: Any) -> None:

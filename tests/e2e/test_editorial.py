@@ -262,3 +262,28 @@ def test_edits_without_if_match_are_refused_when_the_setting_requires_it(
         assert allowed.status_code == 200
     finally:
         services.stop_all()
+
+
+def test_an_english_page_is_stored_english_and_served_left_to_right(editorial: Services) -> None:
+    from tests.conftest import REPO
+
+    page = (REPO / "tests" / "fixtures" / "pages" / "article-en.html").read_bytes()
+    imported = httpx.post(
+        f"{editorial.gateway}/api/v1/articles/import",
+        content=page,
+        headers=_editor(editorial, **{"Content-Type": "text/html"}),
+    )
+    assert imported.status_code == 201, imported.text
+    article = imported.json()["article"]
+    assert article["language"] == "en"
+    html = httpx.get(f"{editorial.gateway}/articles/{article['slug']}").text
+    assert 'lang="en" dir="ltr"' in html
+    # An explicit language in a JSON import wins over the text's.
+    explicit = httpx.post(
+        f"{editorial.gateway}/api/v1/articles",
+        json={"title": "Short note", "body": "A few English words here.", "language": "ar"},
+        headers=_editor(editorial),
+    ).json()["article"]
+    assert explicit["language"] == "ar"
+    seed = editorial.import_seed()
+    assert seed["language"] == "ar"

@@ -52,6 +52,47 @@ def test_the_platform_runs_on_one_postgresql_database(
         what="the approved comment on the article",
     )
 
+    # Replies and moderators' decisions, on PostgreSQL too.
+    parent_id = sent.json()["id"]
+    reply = post_comment(
+        gw,
+        article["id"],
+        "رد على التعليق.",
+        email="other@example.com",
+        headers={"User-Agent": FIREFOX},
+    )
+    assert reply.status_code == 202
+    answer = httpx.post(
+        f"{gw}/api/v1/articles/{article['id']}/comments",
+        json={
+            "name": "قارئ آخر",
+            "email": "third@example.com",
+            "comment": "أوافق.",
+            "parent_id": parent_id,
+            "form_token": httpx.get(f"{gw}/api/v1/comments/form-token").json()["form_token"],
+        },
+        headers={"User-Agent": FIREFOX, "X-Forwarded-For": "198.51.100.3"},
+    )
+    assert answer.status_code == 202, answer.text
+    wait_for(
+        lambda: parent_id in [c.get("parent_id") for c in httpx.get(url).json()["comments"] or []],
+        timeout=20,
+        what="the reply under its parent",
+    )
+    auth = {"Authorization": f"Bearer {platform.moderator_token}"}
+    removed = httpx.post(
+        f"{gw}/api/v1/moderation/comments/{reply.json()['id']}/remove",
+        json={"reason": "خارج الموضوع"},
+        headers=auth,
+    )
+    assert removed.status_code == 200
+    listed = httpx.get(
+        f"{gw}/api/v1/moderation/comments",
+        params={"status": "removed", "reason": "moderator_remove"},
+        headers=auth,
+    ).json()["items"]
+    assert [(c["id"], c["note"]) for c in listed] == [(reply.json()["id"], "خارج الموضوع")]
+
     with psycopg.connect(shared_database) as conn:
         tables = {
             r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname='public'")
