@@ -147,7 +147,11 @@ def _json(view: ArticleView) -> bytes:
 
 
 async def forward(request: Request, upstream: Upstream, path: str) -> Response:
-    """Editor and moderator calls go on as they came; the service checks token and body."""
+    """Editor and moderator calls go on as they came; the service checks token and body.
+
+    Bounded by ``editor_timeout``, not the readers' ``upstream_timeout``: an import of a
+    large page takes longer than a reader should wait for a view count.
+    """
     headers = {k: v for k, v in request.headers.items() if k in FORWARDED_HEADERS}
     try:
         response = await upstream.request(
@@ -156,6 +160,7 @@ async def forward(request: Request, upstream: Upstream, path: str) -> Response:
             params=dict(request.query_params),
             headers=headers,
             content=await request.body(),
+            timeout=gateway(request).settings.editor_timeout,
         )
     except Unavailable as exc:
         raise Problem(

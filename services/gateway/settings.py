@@ -9,6 +9,8 @@ class GatewaySettings(NewsroomSettings):
     service_name: str = "gateway"
     #: Seconds the gateway waits for a downstream service before degrading.
     upstream_timeout: float = 2.0
+    #: Seconds an editor's or moderator's call to a service may take (page imports).
+    editor_timeout: float = 30.0
     #: Largest request body the gateway accepts (article imports are the biggest).
     max_body_bytes: int = 5 * 1024 * 1024
     site_name: str = "نيوزروم"

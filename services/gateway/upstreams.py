@@ -41,10 +41,17 @@ class Upstream:
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         content: bytes | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - passed on to httpx as its bound
     ) -> httpx.Response:
+        """``timeout``: this call's own bound, else the client's (``upstream_timeout``)."""
         try:
             response = await self.client.request(
-                method, path, params=params, headers=headers, content=content
+                method,
+                path,
+                params=params,
+                headers=headers,
+                content=content,
+                timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
             )
         except httpx.HTTPError as exc:
             raise Unavailable(self.name, type(exc).__name__) from exc

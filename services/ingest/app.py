@@ -8,6 +8,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from shared.service.skeleton import Service, build_app
 
 from .api import router
+from .language import load_model
 from .models import OutboxEvent
 from .parts import IngestParts, make_parts
 from .scheduling import run_scheduler
@@ -19,6 +20,7 @@ SERVICE: Service[IngestSettings, IngestParts] = Service(
     parts=make_parts,
     routers=[router],
     tasks=[run_scheduler],
+    on_start=[load_model],
     schema=SCHEMA,
     writer="async",
     outbox=OutboxEvent,

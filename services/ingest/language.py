@@ -19,6 +19,13 @@ def detect(title: str, body: list[str]) -> str:
     return str(language)
 
 
+async def load_model() -> None:
+    """At start-up, not on the first import: loading the model takes most of a second."""
+    import asyncio
+
+    await asyncio.to_thread(detect, "warm up the language model", ["once"])
+
+
 def with_language(draft: ArticleIn) -> ArticleIn:
     """``draft`` with its language: the one it was sent with, else the detected one."""
     if "language" in draft.model_fields_set:
