@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import socket
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -24,10 +25,33 @@ DEADLINE_SCALE = float(
 )
 
 
+def _ephemeral_ports() -> range:
+    try:
+        low, high = map(int, open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999
+    return range(low, high + 1)
+
+
+_TAKEN: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A free port outside the kernel's ephemeral range: a port the kernel handed out
+    (bind to 0) can be taken again by any outgoing connection before our service binds
+    it, and a service starting slowly lost that race now and then."""
+    ephemeral = _ephemeral_ports()
+    while True:
+        port = random.randrange(10_000, 32_000)
+        if port in ephemeral or port in _TAKEN:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _TAKEN.add(port)
+        return port
 
 
 def ready(base_url: str) -> bool:

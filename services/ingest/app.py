@@ -19,8 +19,8 @@ SERVICE: Service[IngestSettings, IngestParts] = Service(
     name="ingest",
     parts=make_parts,
     routers=[router],
-    tasks=[run_scheduler],
-    on_start=[load_model],
+    # The language model loads beside serving (most of a second), not before it.
+    tasks=[run_scheduler, load_model],
     schema=SCHEMA,
     writer="async",
     outbox=OutboxEvent,
