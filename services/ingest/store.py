@@ -346,16 +346,6 @@ async def transition(
     return SaveResult(outcomes[action], article)
 
 
-async def unpublish_article(
-    sessions: async_sessionmaker[AsyncSession], ref: uuid.UUID | str
-) -> Article | None:
-    try:
-        async with sessions() as session, session.begin():
-            return (await transition(session, str(ref), "unpublish", Precondition())).article
-    except NotFound:
-        return None
-
-
 async def publish_due(sessions: async_sessionmaker[AsyncSession], now: datetime) -> int:
     """Publish the scheduled articles whose time has come; each once, whatever the replicas."""
     async with sessions() as session, session.begin():

@@ -18,6 +18,7 @@ import orjson
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from shared.web.origin import cross_site, own_origin
 from shared.web.problems import Problem
 
 from ..parts import GatewayParts, gateway
@@ -84,15 +85,10 @@ Moderator = Annotated[GatewayParts, require("moderator")]
 
 
 def same_origin(request: Request) -> None:
-    """Refuse form posts made by another site (the browser says where they come from)."""
-    site = request.headers.get("sec-fetch-site")
-    origin = request.headers.get("origin")
-    own = f"{request.url.scheme}://{request.url.netloc}"
-    if site not in (None, "same-origin", "none") or (
-        origin not in (None, "null") and origin != own
-    ):
-        raise Problem(403, "Cross-site request refused", "Forms of the console post only to it.")
-    if origin == "null":
+    """Refuse form posts another site made the browser send (shared/web/origin.py); the
+    console is stricter than the reader's forms: not even a sibling subdomain."""
+    own = own_origin(request.url.scheme, request.url.netloc)
+    if request.headers.get("sec-fetch-site") == "same-site" or cross_site(request.headers, own):
         raise Problem(403, "Cross-site request refused", "Forms of the console post only to it.")
 
 
