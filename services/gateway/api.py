@@ -81,11 +81,13 @@ async def list_articles(
     request: Request,
     upstreams: UpstreamsDep,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
+    before: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    section: Annotated[str | None, Query(max_length=120)] = None,
+    author: Annotated[str | None, Query(max_length=245)] = None,
 ) -> Any:
-    params: dict[str, Any] = {"limit": limit}
-    if cursor:
-        params["cursor"] = cursor
+    given = {"cursor": cursor, "before": before, "section": section, "author": author}
+    params: dict[str, Any] = {"limit": limit} | {k: v for k, v in given.items() if v}
     try:
         response = await upstreams.ingest.request("GET", "/articles", params=params)
     except Unavailable as exc:

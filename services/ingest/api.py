@@ -210,10 +210,20 @@ async def import_article(
 async def list_articles(
     st: Parts,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
+    before: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    section: Annotated[str | None, Query(max_length=120)] = None,
+    author: Annotated[str | None, Query(max_length=245)] = None,
 ) -> ArticlePage:
     try:
-        return await store.list_articles(st.sessions, limit=limit, cursor=cursor)
+        return await store.list_articles(
+            st.sessions,
+            limit=limit,
+            cursor=cursor,
+            before=before,
+            section=section,
+            author=author,
+        )
     except BadCursor as exc:
         raise Problem(400, "Invalid cursor", str(exc)) from exc
 
@@ -287,6 +297,9 @@ async def patch_article(
                 "external_id",
                 "language",
                 "publish_at",
+                "section",
+                "tags",
+                "image",
             }
         )
         current["status"] = "draft" if article.status == "draft" else "published"

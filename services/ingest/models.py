@@ -37,11 +37,17 @@ class Article(Base):
     slug: Mapped[str] = mapped_column(String(400), unique=True)
     title: Mapped[str] = mapped_column(Text)
     author: Mapped[str | None] = mapped_column(Text)
+    #: The author as an index can hold it (a Text column cannot be indexed everywhere).
+    author_key: Mapped[str | None] = mapped_column(String(245))
     published_on: Mapped[date | None] = mapped_column(Date)
     body: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     legacy_views: Mapped[int] = mapped_column(BigInteger, default=0)
     source_url: Mapped[str | None] = mapped_column(Text)
     language: Mapped[str] = mapped_column(String(16), default="ar")
+    section: Mapped[str | None] = mapped_column(String(120))
+    tags: Mapped[list[str] | None] = mapped_column(JSON)
+    #: The lead image's URL.
+    image: Mapped[str | None] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64))
     revision: Mapped[int] = mapped_column(Integer, default=1)
     status: Mapped[str] = mapped_column(String(16), default="published")
@@ -57,6 +63,8 @@ class Article(Base):
     __table_args__ = (
         Index("ix_articles_sort", "sort_at", "id"),
         Index("ix_articles_due", "status", "publish_at"),
+        Index("ix_articles_section", "section", "sort_at"),
+        Index("ix_articles_author", "author_key", "sort_at"),
         UniqueConstraint("external_id", name="uq_articles_external_id"),
     )
 

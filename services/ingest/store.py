@@ -62,6 +62,12 @@ def content_hash(draft: ArticleIn) -> str:
         "legacy_views": draft.legacy_views,
         "language": draft.language,
     }
+    # Added later: in the hash only when set, so that older articles keep theirs.
+    for name in ("section", "image"):
+        if (value := getattr(draft, name)) is not None:
+            canonical[name] = value
+    if draft.tags:
+        canonical["tags"] = draft.tags
     raw = json.dumps(canonical, ensure_ascii=False, sort_keys=True).encode()
     return hashlib.sha256(raw).hexdigest()
 
@@ -78,6 +84,9 @@ def to_data(article: Article) -> ArticleData:
         revision=article.revision,
         source_url=article.source_url,
         language=article.language,
+        section=article.section,
+        tags=tuple(article.tags or ()),
+        image=article.image,
     )
 
 
@@ -98,7 +107,19 @@ def to_out(article: Article) -> ArticleOut:
         updated_at=article.updated_at,
         external_id=article.external_id,
         publish_at=article.publish_at,
+        section=article.section,
+        tags=list(article.tags or ()),
+        image=article.image,
     )
+
+
+def lead_of(body: list[dict[str, Any]], limit: int = 300) -> str:
+    """The first paragraph, cut at a word within ``limit`` characters."""
+    text = next((b["text"] for b in body if b.get("kind") == "paragraph"), "")
+    if len(text) <= limit:
+        return str(text)
+    cut = text[:limit].rsplit(" ", 1)[0]
+    return f"{cut}…"
 
 
 def _sort_at(published_on: date | None, now: datetime) -> datetime:
@@ -267,6 +288,10 @@ async def save_in(
         was_live = article.status == "published"
     article.title = draft.title
     article.author = draft.author
+    article.author_key = draft.author[:245] if draft.author else None
+    article.section = draft.section
+    article.tags = draft.tags or None
+    article.image = draft.image
     article.published_on = draft.published_on
     article.body = body
     article.legacy_views = draft.legacy_views
@@ -421,20 +446,47 @@ async def get_article(
 
 
 async def list_articles(
-    sessions: async_sessionmaker[AsyncSession], *, limit: int, cursor: str | None
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    limit: int,
+    cursor: str | None,
+    before: str | None = None,
+    section: str | None = None,
+    author: str | None = None,
 ) -> ArticlePage:
+    """Published articles newest first, a page older than ``cursor`` or newer than ``before``.
+
+    Keyset pages on (sort_at, id): a new publication never shifts a page already handed out.
+    """
     query = select(Article).where(Article.status == "published")
-    if cursor:
+    if section is not None:
+        query = query.where(Article.section == section)
+    if author is not None:
+        query = query.where(Article.author_key == author[:245])
+    newest_first = before is None
+    if cursor and newest_first:
         sort_at, article_id = decode_cursor(cursor)
         query = query.where(
             or_(
                 Article.sort_at < sort_at, and_(Article.sort_at == sort_at, Article.id < article_id)
             )
-        )
-    query = query.order_by(Article.sort_at.desc(), Article.id.desc()).limit(limit + 1)
+        ).order_by(Article.sort_at.desc(), Article.id.desc())
+    elif before:
+        sort_at, article_id = decode_cursor(before)
+        query = query.where(
+            or_(
+                Article.sort_at > sort_at, and_(Article.sort_at == sort_at, Article.id > article_id)
+            )
+        ).order_by(Article.sort_at.asc(), Article.id.asc())
+    else:
+        query = query.order_by(Article.sort_at.desc(), Article.id.desc())
     async with sessions() as session:
-        rows = list(await session.scalars(query))
+        rows = list(await session.scalars(query.limit(limit + 1)))
     page, more = rows[:limit], len(rows) > limit
+    if not newest_first:
+        page.reverse()
+    older = more if newest_first else True
+    newer = bool(cursor) if newest_first else more
     return ArticlePage(
         items=[
             ArticleSummary(
@@ -444,8 +496,13 @@ async def list_articles(
                 author=a.author,
                 published_on=a.published_on,
                 legacy_views=a.legacy_views,
+                section=a.section,
+                image=a.image,
+                lead=lead_of(a.body),
+                updated_at=a.updated_at,
             )
             for a in page
         ],
-        next_cursor=encode_cursor(page[-1].sort_at, page[-1].id) if more else None,
+        next_cursor=encode_cursor(page[-1].sort_at, page[-1].id) if page and older else None,
+        prev_cursor=encode_cursor(page[0].sort_at, page[0].id) if page and newer else None,
     )

@@ -14,6 +14,8 @@ from shared.text.storable import storable
 
 TITLE_MAX = 500
 AUTHOR_MAX = 245
+SECTION_MAX = 120
+TAG_MAX = 100
 
 
 class ArticleIn(BaseModel):
@@ -58,6 +60,16 @@ class ArticleIn(BaseModel):
         "the key when no slug is given.",
     )
     language: str = Field(default="ar", max_length=16)
+    section: str | None = Field(
+        default=None, max_length=SECTION_MAX, description="The site section, e.g. سياسة"
+    )
+    tags: list[str] = Field(default_factory=list, max_length=30, description="Keywords")
+    image: str | None = Field(
+        default=None,
+        max_length=2000,
+        pattern=r"^https?://\S+$",
+        description="The lead image's URL (og:image on HTML import)",
+    )
     status: Literal["published", "draft"] = Field(
         default="published", description="A draft is never served to readers."
     )
@@ -67,18 +79,32 @@ class ArticleIn(BaseModel):
         "until then.",
     )
 
-    @field_validator("title", "author", "slug", "external_id", "language", mode="before")
+    @field_validator(
+        "title", "author", "slug", "external_id", "language", "section", mode="before"
+    )
     @classmethod
     def _storable(cls, value: object) -> object:
         return storable(value) if isinstance(value, str) else value
 
-    @field_validator("title", "author")
+    @field_validator("title", "author", "section")
     @classmethod
     def _clean_line(cls, value: str | None) -> str | None:
         if value is None:
             return None
         value = " ".join(clean_text(value).split())
         return value or None
+
+    @field_validator("tags")
+    @classmethod
+    def _clean_tags(cls, value: list[str]) -> list[str]:
+        tags: list[str] = []
+        for tag in value:
+            tag = " ".join(clean_text(storable(tag)).split())
+            if len(tag) > TAG_MAX:
+                raise ValueError(f"a tag has at most {TAG_MAX} characters")
+            if tag and tag not in tags:
+                tags.append(tag)
+        return tags
 
     @field_validator("title")
     @classmethod
@@ -125,6 +151,9 @@ class ArticlePatch(BaseModel):
     source_url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://\S+$")
     external_id: str | None = Field(default=None, max_length=300)
     language: str | None = Field(default=None, max_length=16)
+    section: str | None = Field(default=None, max_length=SECTION_MAX)
+    tags: list[str] | None = Field(default=None, max_length=30)
+    image: str | None = Field(default=None, max_length=2000, pattern=r"^https?://\S+$")
     status: Literal["published", "draft"] | None = None
     publish_at: AwareDatetime | None = None
 
@@ -145,6 +174,9 @@ class ArticleOut(BaseModel):
     updated_at: datetime
     external_id: str | None = None
     publish_at: datetime | None = None
+    section: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    image: str | None = None
 
 
 class EditorArticleSummary(BaseModel):
@@ -189,12 +221,21 @@ class ArticleSummary(BaseModel):
     author: str | None
     published_on: date | None
     legacy_views: int
+    section: str | None = None
+    image: str | None = None
+    #: The first paragraph, for lists and feeds' summaries.
+    lead: str = ""
+    updated_at: datetime | None = None
 
 
 class ArticlePage(BaseModel):
     items: list[ArticleSummary]
     next_cursor: str | None = Field(
         default=None, description="Pass as `cursor` to get the next page; null on the last page."
+    )
+    prev_cursor: str | None = Field(
+        default=None,
+        description="Pass as `before` to get the newer page before this one; null on the first.",
     )
 
 

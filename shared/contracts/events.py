@@ -44,6 +44,9 @@ class ArticleData(Contract):
     revision: int = 1
     source_url: str | None = None
     language: str = "ar"
+    section: str | None = None
+    tags: tuple[str, ...] = ()
+    image: str | None = None
 
 
 class ArticleRef(Contract):

@@ -233,5 +233,5 @@ def test_newsroom_migrate_command(database_url: str, tmp_path: Path) -> None:
     assert "comments\tempty → 0003" in newsroom()
     assert "comments\t0003 → 0001" in newsroom("comments", "--revision", "0001")
     status = newsroom("--status")
-    assert "ingest\t0002\tup to date" in status and "comments\t0001\tbehind" in status
+    assert "ingest\t0003\tup to date" in status and "comments\t0001\tbehind" in status
     assert "CREATE INDEX ix_comments_client_recent" in newsroom("comments", "--sql")

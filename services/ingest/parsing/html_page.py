@@ -66,7 +66,33 @@ def parse_html(page: str, *, source_url: str | None = None) -> ArticleIn:
         legacy_views=_legacy_views(page),
         body=blocks,
         source_url=source_url,
+        section=_first(doc.categories),
+        tags=_tags(doc.tags),
+        image=doc.image if doc.image and _HTTP.match(doc.image) else None,
     )
+
+
+_HTTP = re.compile(r"^https?://\S+$")
+
+
+def _first(values: list[str] | None) -> str | None:
+    """The first of trafilatura's categories (``article:section`` first), short enough."""
+    for value in values or ():
+        value = " ".join(clean_text(value).split())
+        if value and len(value) <= 120:
+            return value
+    return None
+
+
+def _tags(values: list[str] | None) -> list[str]:
+    """Keywords as one list; some pages put them all in one comma- or "،"-separated meta."""
+    tags: list[str] = []
+    for value in values or ():
+        for tag in re.split(r"[,،;]", value):
+            tag = " ".join(clean_text(tag).split())
+            if tag and len(tag) <= 100 and tag not in tags:
+                tags.append(tag)
+    return tags[:30]
 
 
 def _to_date(value: str | None) -> date | None:
