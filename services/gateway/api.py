@@ -25,6 +25,8 @@ from .articles import article_view
 from .commenting import submit_comment
 from .models import ArticleView, PopularArticle
 from .parts import CatalogDep, CommentDeskDep, Parts, UpstreamsDep, gateway
+from .site import comment_form
+from .site.listing import popular
 from .upstreams import Gone, NotFound, Unavailable, Upstream
 from .viewing import RECEIPT_BODIES, ViewReceipt, record_view
 
@@ -104,26 +106,11 @@ async def popular_articles(
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> list[PopularArticle]:
     try:
-        ranked = await upstreams.views.get_json(
-            "/popular", params={"window": window, "limit": limit}
-        )
+        return await popular(upstreams, catalog, window, limit)
     except (Unavailable, NotFound) as exc:
         raise Problem(
             503, "Popular list unavailable", str(exc), headers={"Retry-After": "5"}
         ) from exc
-    result = []
-    for item in ranked:
-        try:
-            article = await catalog.get(item["article_id"])
-        except (Unavailable, Gone):
-            continue
-        if article is not None:
-            result.append(
-                PopularArticle(
-                    id=article.id, slug=article.slug, title=article.title, views=item["views"]
-                )
-            )
-    return result
 
 
 async def get_article(id_or_slug: str, request: Request) -> Response:
@@ -248,22 +235,30 @@ async def import_article(request: Request, upstreams: UpstreamsDep) -> Response:
         }
     },
 )
-async def post_comment(id_or_slug: str, request: Request, parts: Parts) -> CommentAccepted:
+async def post_comment(id_or_slug: str, request: Request, parts: Parts) -> Any:
     if cross_site(request.headers, origin_of(request), parts.settings.cors_origins):
         raise Problem(
             403,
             "Cross-site form refused",
             "Comments are sent from this site's own article page.",
         )
-    desk = parts.comment_desk
-    return await submit_comment(
-        desk,
-        id_or_slug,
-        await _form(request),
-        ip=client_ip(request),
-        user_agent=request.headers.get("user-agent", ""),
-        accept_language=request.headers.get("accept-language"),
-    )
+    form = await _form(request)
+    try:
+        accepted = await submit_comment(
+            parts.comment_desk,
+            id_or_slug,
+            form,
+            ip=client_ip(request),
+            user_agent=request.headers.get("user-agent", ""),
+            accept_language=request.headers.get("accept-language"),
+        )
+    except Problem as problem:
+        if comment_form.is_page_form(request) and problem.status not in (404, 410):
+            return await comment_form.refused(parts, request, id_or_slug, form, problem)
+        raise
+    if comment_form.is_page_form(request):
+        return await comment_form.taken(parts, id_or_slug, accepted)
+    return accepted
 
 
 async def _form(request: Request) -> dict[str, Any]:

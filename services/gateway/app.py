@@ -10,12 +10,13 @@ from opentelemetry.sdk.trace import TracerProvider
 from shared.contracts.api import ArticleIn, ArticlePatch, CommentIn, ModerationNote
 from shared.service.skeleton import Follower, Service, build_app
 
-from . import api, developer, editorial, followers, pages
+from . import api, developer, editorial, followers
 from .commenting import share_form_secret
 from .console.app import make_console
 from .parts import GatewayParts, make_parts
 from .rendering import HERE
 from .settings import GatewaySettings
+from .site import feeds, pages
 from .upstreams import Upstreams
 
 
@@ -29,6 +30,7 @@ async def close_upstreams(upstreams: Upstreams) -> None:
 
 def configure(app: FastAPI, parts: GatewayParts) -> None:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    pages.html_errors(app, parts)
     app.mount("/admin", make_console(parts), name="console")
     developer.document_request_bodies(app, [ArticleIn, ArticlePatch, CommentIn, ModerationNote])
     if parts.settings.cors_origins:
@@ -49,7 +51,7 @@ SERVICE: Service[GatewaySettings, GatewayParts] = Service(
     parts=make_parts,
     first_routes=[*api.FIRST_ROUTES, *pages.FIRST_ROUTES],
     # The editors' routes after the API's: `POST …/{id}/views` is not an action.
-    routers=[api.router, editorial.router, pages.router, developer.router],
+    routers=[api.router, editorial.router, pages.router, feeds.router, developer.router],
     followers=[
         Follower("articles", followers.refresh_catalog, polling_ms=200),
         Follower("comments", followers.drop_comments, polling_ms=100),

@@ -51,6 +51,9 @@ class TtlCache(Generic[T]):
     def drop(self, key: str) -> None:
         self._entries.pop(key, None)
 
+    def clear(self) -> None:
+        self._entries.clear()
+
     async def fetch(self, key: str, load: Callable[[], Awaitable[T]]) -> T:
         """The fresh value; else the stale one while a refresh runs; else wait for one load."""
         hit = self._entries.get(key)

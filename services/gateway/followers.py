@@ -12,15 +12,20 @@ from shared.contracts.events import article_event_adapter, comment_event_adapter
 
 from .articles import ArticleParts
 from .catalog import ArticleCatalog
+from .site.listing import ArticleLists
 
 log = logging.getLogger(__name__)
 
 
-async def refresh_catalog(body: dict[str, Any], catalog: ArticleCatalog) -> None:
+async def refresh_catalog(
+    body: dict[str, Any], catalog: ArticleCatalog, lists: ArticleLists
+) -> None:
     try:
         catalog.apply(article_event_adapter.validate_python(body))
     except ValidationError:
         log.warning("ignored a malformed entry on the articles stream")
+        return
+    lists.changed()
 
 
 async def drop_comments(body: dict[str, Any], articles: ArticleParts) -> None:

@@ -23,6 +23,7 @@ from .console.sessions import ConsoleKeys
 from .recorder import RateLimitedPublisher
 from .rendering import make_templates
 from .settings import GatewaySettings
+from .site.listing import ArticleLists
 from .upstreams import Upstreams
 from .viewing import ViewDesk
 from .visitors import BotFilter, DailySalts, VisitorIds
@@ -34,6 +35,7 @@ class GatewayParts:
     upstreams: Upstreams
     catalog: ArticleCatalog
     articles: ArticleParts
+    lists: ArticleLists
     view_desk: ViewDesk
     comment_desk: CommentDesk
     redis: aioredis.Redis
@@ -63,6 +65,7 @@ def make_parts(kit: Kit) -> GatewayParts:
         articles=ArticleParts(
             upstreams, settings.views_cache_seconds, settings.comments_cache_seconds
         ),
+        lists=ArticleLists(upstreams.ingest),
         view_desk=ViewDesk(
             settings=settings,
             streams=kit.streams,

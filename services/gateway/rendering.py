@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
+from babel import Locale
+from babel.dates import format_date, format_datetime
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
@@ -27,10 +32,60 @@ def text_direction(language: str) -> str:
     return "rtl" if language.split("-")[0].lower() in RTL_LANGUAGES else "ltr"
 
 
+SITE_LOCALE = Locale("ar")
+#: Arabic has six plural forms (CLDR): "1085 مشاهدة", "3 مشاهدات", "2 مشاهدتان".
+VIEWS = {"two": "مشاهدتان", "few": "مشاهدات"}
+COMMENTS = {"one": "تعليق واحد", "two": "تعليقان", "few": "{n} تعليقات", "many": "{n} تعليقاً"}
+
+
+def views_noun(n: int) -> str:
+    """The noun after a view count, in the plural form the number takes."""
+    return VIEWS.get(SITE_LOCALE.plural_form(n), "مشاهدة")
+
+
+def views_label(n: int) -> str:
+    return f"{n} {views_noun(n)}"
+
+
+def comments_label(n: int) -> str:
+    return COMMENTS.get(SITE_LOCALE.plural_form(n), "{n} تعليق").format(n=n)
+
+
+def arabic_date(value: date | datetime | str | None) -> str:
+    """ "1 نوفمبر 2025" (Babel's ``ar`` locale); a time of day too for a datetime."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+    if isinstance(value, datetime):
+        return format_datetime(value, "d MMMM y، h:mm a", tzinfo=value.tzinfo, locale=SITE_LOCALE)
+    return format_date(value, format="long", locale=SITE_LOCALE)
+
+
+def iso(value: date | datetime | str | None) -> str:
+    """The machine-readable form of a date for ``<time datetime>``."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else value.isoformat()
+
+
+def json_ld(value: Any) -> Markup:
+    """JSON for a ``<script type="application/ld+json">``: ``<`` escaped so that no text in
+    it can close the script element."""
+    raw = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    return Markup(raw.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.filters["url_slug"] = url_slug
     templates.env.filters["comment_html"] = comment_html
     templates.env.filters["no_bidi"] = without_bidi_controls
     templates.env.filters["text_direction"] = text_direction
+    templates.env.filters["views_label"] = views_label
+    templates.env.filters["views_noun"] = views_noun
+    templates.env.filters["comments_label"] = comments_label
+    templates.env.filters["arabic_date"] = arabic_date
+    templates.env.filters["iso"] = iso
+    templates.env.filters["json_ld"] = json_ld
     return templates

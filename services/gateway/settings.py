@@ -14,6 +14,11 @@ class GatewaySettings(NewsroomSettings):
     #: Largest request body the gateway accepts (article imports are the biggest).
     max_body_bytes: int = 5 * 1024 * 1024
     site_name: str = "نيوزروم"
+    #: One line that says what the site is: the front page's description.
+    site_description: str = "آخر الأخبار والتقارير والتحليلات."
+    #: The site's public address (``https://news.example``): canonical URLs, feeds and
+    #: sitemaps. Unset: the address each request came to.
+    public_url: str | None = None
     #: View posts per client per minute before 429.
     views_per_minute: int = 120
     #: Distinct readers one client address may bring one article per dedupe window;

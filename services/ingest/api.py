@@ -9,12 +9,13 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
-from pydantic import ValidationError
+from pydantic import AwareDatetime, ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts.api import (
     ArticleIn,
+    ArticleIndex,
     ArticleOut,
     ArticlePage,
     ArticlePatch,
@@ -226,6 +227,18 @@ async def list_articles(
         )
     except BadCursor as exc:
         raise Problem(400, "Invalid cursor", str(exc)) from exc
+
+
+@router.get(
+    "/sitemap", response_model=ArticleIndex, summary="Published articles oldest first, by offset"
+)
+async def article_index(
+    st: Parts,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+    since: Annotated[AwareDatetime | None, Query()] = None,
+) -> ArticleIndex:
+    return await store.article_index(st.sessions, offset=offset, limit=limit, since=since)
 
 
 @router.get(

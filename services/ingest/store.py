@@ -10,11 +10,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any, Literal
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.contracts.api import ArticleIn, ArticleOut, ArticlePage, ArticleSummary
+from shared.contracts.api import (
+    ArticleIn,
+    ArticleIndex,
+    ArticleOut,
+    ArticlePage,
+    ArticleSummary,
+    IndexEntry,
+)
 from shared.contracts.events import (
     ArticleData,
     ArticleDeleted,
@@ -110,6 +117,41 @@ def to_out(article: Article) -> ArticleOut:
         section=article.section,
         tags=list(article.tags or ()),
         image=article.image,
+    )
+
+
+async def article_index(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    offset: int,
+    limit: int,
+    since: datetime | None = None,
+) -> ArticleIndex:
+    live = Article.status == "published"
+    if since is not None:
+        live = and_(live, Article.sort_at >= since)
+    query = (
+        select(Article.slug, Article.title, Article.language, Article.sort_at, Article.updated_at)
+        .where(live)
+        .order_by(Article.sort_at.asc(), Article.id.asc())
+        .offset(offset)
+        .limit(limit)
+    )
+    async with sessions() as session:
+        total = await session.scalar(select(func.count()).select_from(Article).where(live))
+        rows = (await session.execute(query)).all()
+    return ArticleIndex(
+        items=[
+            IndexEntry(
+                slug=r.slug,
+                title=r.title,
+                language=r.language,
+                published_at=r.sort_at,
+                updated_at=r.updated_at,
+            )
+            for r in rows
+        ],
+        total=total or 0,
     )
 
 

@@ -79,9 +79,7 @@ class ArticleIn(BaseModel):
         "until then.",
     )
 
-    @field_validator(
-        "title", "author", "slug", "external_id", "language", "section", mode="before"
-    )
+    @field_validator("title", "author", "slug", "external_id", "language", "section", mode="before")
     @classmethod
     def _storable(cls, value: object) -> object:
         return storable(value) if isinstance(value, str) else value
@@ -237,6 +235,24 @@ class ArticlePage(BaseModel):
         default=None,
         description="Pass as `before` to get the newer page before this one; null on the first.",
     )
+
+
+class IndexEntry(BaseModel):
+    """A published article as crawlers' sitemaps list it."""
+
+    slug: str
+    title: str
+    language: str
+    #: The publication date at midnight UTC, else when it was first stored.
+    published_at: datetime
+    updated_at: datetime
+
+
+class ArticleIndex(BaseModel):
+    """Published articles oldest first, by offset: sitemaps number their pages."""
+
+    items: list[IndexEntry]
+    total: int
 
 
 class SaveOutcome(BaseModel):

@@ -1,0 +1,1 @@
+"""The reader site: server-rendered pages, feeds and what crawlers read."""

@@ -1,0 +1,86 @@
+"""Lists of articles as the site shows them: pages from ingest, kept briefly, and the
+most-read list from the views service."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from shared.contracts.api import ArticlePage
+
+from ..articles import TtlCache
+from ..catalog import ArticleCatalog
+from ..models import PopularArticle
+from ..upstreams import Gone, NotFound, Unavailable, Upstream, Upstreams
+
+log = logging.getLogger(__name__)
+
+
+class BadListCursor(ValueError):
+    """A cursor ingest did not hand out."""
+
+
+class ArticleLists:
+    """Pages of published articles (front, section, author, feeds), reused for ``ttl``
+    seconds and dropped whenever an article event arrives."""
+
+    def __init__(self, ingest: Upstream, ttl: float = 10.0) -> None:
+        self.ingest = ingest
+        self.pages: TtlCache[ArticlePage] = TtlCache(ttl, max_entries=2_000)
+
+    async def page(
+        self,
+        filters: dict[str, str],
+        *,
+        cursor: str | None = None,
+        before: str | None = None,
+        limit: int = 20,
+    ) -> ArticlePage:
+        params: dict[str, Any] = {"limit": limit, **filters}
+        if cursor:
+            params["cursor"] = cursor
+        elif before:
+            params["before"] = before
+        key = json.dumps(params, sort_keys=True, ensure_ascii=False)
+
+        async def load() -> ArticlePage:
+            response = await self.ingest.request("GET", "/articles", params=params)
+            if response.status_code == 400:
+                raise BadListCursor(key)
+            response.raise_for_status()
+            return ArticlePage.model_validate_json(response.content)
+
+        return await self.pages.fetch(key, load)
+
+    def changed(self) -> None:
+        self.pages.clear()
+
+
+async def popular(
+    upstreams: Upstreams, catalog: ArticleCatalog, window: str = "24h", limit: int = 10
+) -> list[PopularArticle]:
+    """The most-read published articles in ``window``; raises Unavailable/NotFound when the
+    views service cannot say."""
+    ranked = await upstreams.views.get_json("/popular", params={"window": window, "limit": limit})
+    result = []
+    for item in ranked:
+        try:
+            article = await catalog.get(item["article_id"])
+        except (Unavailable, Gone):
+            continue
+        if article is not None:
+            result.append(
+                PopularArticle(
+                    id=article.id, slug=article.slug, title=article.title, views=item["views"]
+                )
+            )
+    return result
+
+
+async def most_read(upstreams: Upstreams, catalog: ArticleCatalog) -> list[PopularArticle]:
+    """The front page's most-read block (24 h); empty while the views service is away."""
+    try:
+        return await popular(upstreams, catalog, "24h", 5)
+    except (Unavailable, NotFound):
+        return []
