@@ -61,7 +61,7 @@ def identity_key(draft: ArticleIn) -> str:
 
 
 def content_hash(draft: ArticleIn) -> str:
-    canonical = {
+    canonical: dict[str, object] = {
         "title": draft.title,
         "author": draft.author,
         "published_on": draft.published_on.isoformat() if draft.published_on else None,
