@@ -143,7 +143,10 @@ def up(
             console.print(f"{target.service}: schema {before or 'empty'} → {after}")
     env["NEWSROOM_MIGRATE_ON_START"] = "false"  # done once here, not again by every replica
 
-    ports = {s: getattr(settings, f"{s}_port") for s in ("ingest", "views", "comments", "gateway")}
+    ports = {
+        s: getattr(settings, f"{s}_port")
+        for s in ("ingest", "views", "comments", "search", "gateway")
+    }
     supervisor = Supervisor(env, ports, _parse_scale(scale), port_step=settings.replica_port_step)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -375,7 +378,7 @@ def tail(
 @app.command()
 def migrate(
     services: Annotated[
-        list[str] | None, typer.Argument(help="ingest, views, comments (default: all)")
+        list[str] | None, typer.Argument(help="ingest, views, comments, search (default: all)")
     ] = None,
     revision: Annotated[str, typer.Option(help="Target revision, e.g. head or 0001")] = "head",
     status: Annotated[bool, typer.Option(help="Only show each schema's revision")] = False,

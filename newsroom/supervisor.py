@@ -16,7 +16,7 @@ import httpx
 
 from .ports import PortTaken, check_free
 
-SERVICES = ("ingest", "views", "comments", "gateway")  # start order: gateway last
+SERVICES = ("ingest", "views", "comments", "search", "gateway")  # start order: gateway last
 
 
 def available_services() -> list[str]:

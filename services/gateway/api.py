@@ -15,6 +15,7 @@ from shared.contracts.api import (
     CommentStatusOut,
     ModerationPage,
     SaveOutcome,
+    SearchPage,
 )
 from shared.web.caching import cached_response
 from shared.web.lean_route import FirstRoute
@@ -25,7 +26,7 @@ from .articles import article_view
 from .commenting import submit_comment
 from .models import ArticleView, PopularArticle
 from .parts import CatalogDep, CommentDeskDep, Parts, UpstreamsDep, gateway
-from .site import comment_form
+from .site import comment_form, searching
 from .site.listing import popular
 from .upstreams import Gone, NotFound, Unavailable, Upstream
 from .viewing import RECEIPT_BODIES, ViewReceipt, record_view
@@ -97,6 +98,32 @@ async def list_articles(
     if response.status_code == 400:
         raise Problem(400, "Invalid cursor", "The cursor is not one this API handed out.")
     return cached_response(request, response.content, "application/json", "public, max-age=10")
+
+
+@router.get(
+    "/search",
+    response_model=SearchPage,
+    tags=["articles"],
+    summary="Search published articles (title and body, ranked, with highlighted snippets)",
+    description="Arabic is matched as readers write it: alef forms, ى/ي, ة/ه, harakat, tatweel "
+    "and attached prefixes (ال، و، ب…) do not count; Latin is case- and accent-insensitive. "
+    "`title_html` and `snippet_html` are escaped HTML with the matches in `<mark>`.",
+    responses={422: PROBLEM, 503: PROBLEM},
+)
+async def search_articles(
+    request: Request,
+    upstreams: UpstreamsDep,
+    q: Annotated[str, Query(min_length=1, max_length=searching.QUERY_MAX)],
+    cursor: Annotated[str | None, Query(max_length=12, pattern=r"^\d+$")] = None,
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> Any:
+    try:
+        page = await searching.ask(upstreams.search, q, cursor, limit)
+    except Unavailable as exc:
+        raise Problem(503, "Search unavailable", str(exc), headers={"Retry-After": "5"}) from exc
+    return cached_response(
+        request, page.model_dump_json().encode(), "application/json", searching.SEARCH_CACHE
+    )
 
 
 async def popular_articles(

@@ -16,7 +16,7 @@ from .console.app import make_console
 from .parts import GatewayParts, make_parts
 from .rendering import HERE
 from .settings import GatewaySettings
-from .site import feeds, pages
+from .site import feeds, pages, searching
 from .upstreams import Upstreams
 
 
@@ -51,7 +51,14 @@ SERVICE: Service[GatewaySettings, GatewayParts] = Service(
     parts=make_parts,
     first_routes=[*api.FIRST_ROUTES, *pages.FIRST_ROUTES],
     # The editors' routes after the API's: `POST …/{id}/views` is not an action.
-    routers=[api.router, editorial.router, pages.router, feeds.router, developer.router],
+    routers=[
+        api.router,
+        editorial.router,
+        pages.router,
+        searching.router,
+        feeds.router,
+        developer.router,
+    ],
     followers=[
         Follower("articles", followers.refresh_catalog, polling_ms=200),
         Follower("comments", followers.drop_comments, polling_ms=100),

@@ -47,7 +47,7 @@ class GatewayParts:
 def make_parts(kit: Kit) -> GatewayParts:
     settings: GatewaySettings = kit.settings
     upstreams = Upstreams(
-        {name: settings.service_url(name) for name in ("ingest", "views", "comments")},
+        {name: settings.service_url(name) for name in ("ingest", "views", "comments", "search")},
         timeout=settings.upstream_timeout,
     )
     for client in upstreams.clients:

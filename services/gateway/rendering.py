@@ -62,6 +62,12 @@ def arabic_date(value: date | datetime | str | None) -> str:
     return format_date(value, format="long", locale=SITE_LOCALE)
 
 
+def arabic_date_only(value: date | datetime | str | None) -> str:
+    if isinstance(value, datetime):
+        value = value.date()
+    return arabic_date(value)
+
+
 def iso(value: date | datetime | str | None) -> str:
     """The machine-readable form of a date for ``<time datetime>``."""
     if value is None:
@@ -87,5 +93,6 @@ def make_templates() -> Jinja2Templates:
     templates.env.filters["comments_label"] = comments_label
     templates.env.filters["arabic_date"] = arabic_date
     templates.env.filters["iso"] = iso
+    templates.env.filters["arabic_date_only"] = arabic_date_only
     templates.env.filters["json_ld"] = json_ld
     return templates

@@ -77,6 +77,7 @@ class Upstreams:
         self.ingest = Upstream("ingest", self._clients["ingest"])
         self.views = Upstream("views", self._clients["views"])
         self.comments = Upstream("comments", self._clients["comments"])
+        self.search = Upstream("search", self._clients["search"])
 
     @property
     def clients(self) -> list[httpx.AsyncClient]:

@@ -255,6 +255,30 @@ class ArticleIndex(BaseModel):
     total: int
 
 
+class SearchHit(BaseModel):
+    id: UUID
+    slug: str
+    title: str
+    #: The title, escaped, with the words that answer the query in ``<mark>``.
+    title_html: str
+    #: About 30 words of the body around the first match, escaped, matches in ``<mark>``.
+    snippet_html: str
+    author: str | None = None
+    section: str | None = None
+    language: str = "ar"
+    published_at: datetime
+
+
+class SearchPage(BaseModel):
+    query: str
+    items: list[SearchHit]
+    #: Articles that match in all.
+    total: int
+    next_cursor: str | None = Field(
+        default=None, description="Pass as `cursor` for the next page; null on the last."
+    )
+
+
 class SaveOutcome(BaseModel):
     outcome: Literal["created", "updated", "unchanged", "unpublished", "restored", "deleted"]
     article: ArticleOut

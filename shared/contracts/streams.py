@@ -60,7 +60,7 @@ STREAM_MAP: tuple[StreamSpec, ...] = (
         "Article lifecycle, published by ingest (via its outbox).",
         (ArticlePublished, ArticleUpdated, ArticleUnpublished, ArticleDeleted),
         producer="ingest",
-        groups=("views", "comments"),
+        groups=("views", "comments", "search"),
         followers=("gateway",),
         public=True,
     ),

@@ -24,7 +24,7 @@ from shared.text.arabic import fold_arabic
 
 # Letters of Persian, Urdu and other Arabic-script languages, as the Arabic letter
 # a reader of Arabic takes them for.
-_ARABIC_VARIANTS = str.maketrans(
+ARABIC_VARIANTS = str.maketrans(
     {
         "ک": "ك",  # keheh
         "ڪ": "ك",  # swash kaf
@@ -78,5 +78,5 @@ def as_seen(text: str) -> str:
     visible = html.unescape(nh3.clean(text, tags=set()))
     visible = unicodedata.normalize("NFKC", visible)
     visible = "".join(ch for ch in visible if not _ignorable(ch))
-    visible = visible.translate(_ARABIC_VARIANTS).translate(_latin_lookalikes())
+    visible = visible.translate(ARABIC_VARIANTS).translate(_latin_lookalikes())
     return fold_arabic(visible)

@@ -13,7 +13,7 @@ from typing import Any
 
 from tests.support import free_port, wait_for
 
-SERVICES = ("ingest", "views", "comments", "gateway")
+SERVICES = ("ingest", "views", "comments", "search", "gateway")
 
 
 @dataclass

@@ -1,0 +1,93 @@
+"""Search, for readers: the search service's answers as JSON and as a page."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from shared.contracts.api import SearchPage
+from shared.web.caching import cached_response
+from shared.web.problems import Problem
+
+from ..parts import Parts
+from ..upstreams import Unavailable, Upstream
+from .head import Head, site_url
+from .pages import HTML, error_page, html_of
+
+router = APIRouter(include_in_schema=False)
+SEARCH_CACHE = "public, max-age=10"
+#: The bounds of a query, also checked here so that a bad one never costs an upstream call.
+QUERY_MAX = 200
+PAGE_SIZE = 10
+
+
+async def ask(search: Upstream, q: str, cursor: str | None, limit: int) -> SearchPage:
+    """The search service's page of results; Problem (422) for a query it refuses."""
+    params: dict[str, Any] = {"q": q, "limit": limit}
+    if cursor:
+        params["cursor"] = cursor
+    response = await search.request("GET", "/search", params=params)
+    if response.status_code == 422:
+        body = response.json()
+        raise Problem(
+            422, "Invalid query", body.get("detail") or "Invalid query.", errors=body.get("errors")
+        )
+    response.raise_for_status()
+    return SearchPage.model_validate_json(response.content)
+
+
+@router.get("/search", response_class=HTMLResponse)
+async def search_page(
+    request: Request,
+    parts: Parts,
+    q: Annotated[str, Query(max_length=10_000)] = "",
+    cursor: Annotated[str | None, Query(max_length=12)] = None,
+) -> Response:
+    site = site_url(parts.settings, request)
+    head = Head(
+        title=f"البحث: {q} - {parts.settings.site_name}"
+        if q
+        else f"البحث - {parts.settings.site_name}",
+        canonical=f"{site}/search",
+        description=f"نتائج البحث في {parts.settings.site_name}.",
+        noindex=True,
+    )
+    results: SearchPage | None = None
+    message = ""
+    status = 200
+    if q.strip():
+        if len(q) > QUERY_MAX:
+            message, status = f"اكتب {QUERY_MAX} حرفاً على الأكثر.", 422
+        elif cursor is not None and not cursor.isdigit():
+            message, status = "رابط الصفحة غير صحيح.", 400
+        else:
+            try:
+                results = await ask(parts.upstreams.search, q, cursor, PAGE_SIZE)
+            except Problem as problem:
+                first = (problem.errors or [{}])[0]
+                message, status = first.get("message") or problem.detail or "", 422
+            except Unavailable:
+                return error_page(parts, request, 503, "البحث غير متاح مؤقتاً. حاول بعد قليل.")
+    more = (
+        f"/search?{urlencode({'q': q, 'cursor': results.next_cursor})}"
+        if results and results.next_cursor
+        else None
+    )
+    html = html_of(
+        parts,
+        request,
+        "search.html",
+        head=head,
+        query=q,
+        results=results,
+        message=message,
+        more=more,
+    )
+    if status != 200:
+        return Response(
+            html, status_code=status, media_type=HTML, headers={"Cache-Control": "no-store"}
+        )
+    return cached_response(request, html, HTML, SEARCH_CACHE)
