@@ -20,13 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.contracts.api import SearchHit, SearchPage
 from shared.contracts.events import ArticleData
 
-from .models import SearchDocument
+from .models import PG_VECTOR, SearchDocument
 from .terms import index_terms, matches, query_terms, words
 
-PG_VECTOR = (
-    "setweight(to_tsvector('simple', title_terms), 'A') || "
-    "setweight(to_tsvector('simple', body_terms), 'B')"
-)
 SNIPPET_WORDS = 30
 _TOKEN = re.compile(r"\w+|\W+")
 
@@ -104,7 +100,7 @@ async def search(session: AsyncSession, raw: str, *, offset: int, limit: int) ->
     if not query.groups:
         return SearchPage(query=raw, items=[], total=0)
     if _dialect(session) == "postgresql":
-        where = f"({PG_VECTOR}) @@ to_tsquery('simple', :q)"
+        where = f"{PG_VECTOR} @@ to_tsquery('simple', :q)"
         ids_sql = (
             f"SELECT id FROM search_documents WHERE {where} "
             f"ORDER BY ts_rank_cd({PG_VECTOR}, to_tsquery('simple', :q)) DESC, "

@@ -9,10 +9,17 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Integer, String, Text, Uuid
+from sqlalchemy import Index, Integer, String, Text, Uuid, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.storage.engines import BIG_ID, UtcDateTime
+
+
+#: What PostgreSQL searches: title terms weigh more (A) than body terms (B).
+PG_VECTOR = (
+    "(setweight(to_tsvector('simple', title_terms), 'A') || "
+    "setweight(to_tsvector('simple', body_terms), 'B'))"
+)
 
 
 class Base(DeclarativeBase):
@@ -37,3 +44,10 @@ class SearchDocument(Base):
     #: Title and body as the index holds them (terms.index_terms).
     title_terms: Mapped[str] = mapped_column(Text)
     body_terms: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (
+        # PostgreSQL's full-text index; SQLite's is the FTS5 table the migration makes.
+        Index("ix_search_vector", text(PG_VECTOR), postgresql_using="gin").ddl_if(
+            dialect="postgresql"
+        ),
+    )

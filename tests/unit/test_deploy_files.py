@@ -65,13 +65,14 @@ def test_kubernetes_objects_have_probes_resources_and_budgets() -> None:
         "ingest",
         "views",
         "comments",
+        "search",
     }  # type: ignore[index]
     for deployment in kinds["Deployment"]:
         container = deployment["spec"]["template"]["spec"]["containers"][0]  # type: ignore[index]
         assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
         assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
         assert container["resources"]["requests"] and container["resources"]["limits"]
-    assert len(kinds["PodDisruptionBudget"]) == 4
+    assert len(kinds["PodDisruptionBudget"]) == 5
     assert {d["metadata"]["name"] for d in kinds["ScaledObject"]} == {"views", "comments"}  # type: ignore[index]
     assert kinds["HorizontalPodAutoscaler"][0]["spec"]["scaleTargetRef"]["name"] == "gateway"  # type: ignore[index]
 

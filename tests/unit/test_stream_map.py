@@ -13,6 +13,7 @@ from newsroom import dlq
 from services.comments.app import SERVICE as COMMENTS
 from services.gateway.app import SERVICE as GATEWAY
 from services.ingest.app import SERVICE as INGEST
+from services.search.app import SERVICE as SEARCH
 from services.views.app import SERVICE as VIEWS
 from shared.contracts.asyncapi import asyncapi_document
 from shared.contracts.streams import STREAM_MAP, Streams
@@ -20,7 +21,7 @@ from shared.service.skeleton import Service
 
 pytestmark = pytest.mark.unit
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
-SERVICES: list[Service[Any, Any]] = [INGEST, VIEWS, COMMENTS, GATEWAY]
+SERVICES: list[Service[Any, Any]] = [INGEST, VIEWS, COMMENTS, SEARCH, GATEWAY]
 
 
 def test_asyncapi_documents_every_public_stream_and_each_of_its_events() -> None:

@@ -15,9 +15,10 @@ from shared.storage.engines import BIG_ID, UtcDateTime
 revision = "0001"
 down_revision = None
 
+# Written out, not imported: a migration stays as it was when the models change.
 PG_VECTOR = (
-    "setweight(to_tsvector('simple', title_terms), 'A') || "
-    "setweight(to_tsvector('simple', body_terms), 'B')"
+    "(setweight(to_tsvector('simple', title_terms), 'A') || "
+    "setweight(to_tsvector('simple', body_terms), 'B'))"
 )
 
 
@@ -40,7 +41,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("article_id"),
     )
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(f"CREATE INDEX ix_search_vector ON search_documents USING gin (({PG_VECTOR}))")
+        op.execute(f"CREATE INDEX ix_search_vector ON search_documents USING gin ({PG_VECTOR})")
     else:
         op.execute(
             "CREATE VIRTUAL TABLE search_fts USING fts5("
