@@ -14,7 +14,6 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.storage.engines import BIG_ID, UtcDateTime
 
-
 #: What PostgreSQL searches: title terms weigh more (A) than body terms (B).
 PG_VECTOR = (
     "(setweight(to_tsvector('simple', title_terms), 'A') || "

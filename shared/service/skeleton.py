@@ -34,6 +34,7 @@ from shared.observability.tracing import http_telemetry, instrument_engine, make
 from shared.settings import NewsroomSettings
 from shared.storage.engines import make_engine, make_sync_engine, session_factory
 from shared.storage.migrations import Schema, prepare_schema
+from shared.web.docs import install_offline_docs
 from shared.web.edge import Edge
 from shared.web.health import add_health_routes
 from shared.web.lean_route import FirstRoute
@@ -284,11 +285,14 @@ def build_app(
         description=service.description or "",
         lifespan=lifespan,
         telemetry=http_telemetry(tracer_provider),
+        docs_url=None,  # served with local assets below
+        redoc_url=None,
     )
     app.state.parts = parts
     app.state.kit = kit
     app.state.consumers = consumers
     install_problem_handlers(app)
+    install_offline_docs(app)
     for route in service.first_routes:
         route.register(app)
     for router in service.routers:

@@ -83,18 +83,26 @@ def test_up_import_and_read_the_seed_article(platform_factory: Any) -> None:
     assert parsed.html_attrs == {"lang": "ar", "dir": "rtl"}
     assert parsed.texts("h1") == [SEED_TITLE]
     assert parsed.by_class("author") == ["فريق ماسة"]
-    assert parsed.texts("time") == ["2025-11-01"]
+    # The date in Arabic for readers, machine-readable for everyone else.
+    assert parsed.texts("time") == ["1 نوفمبر 2025"] and 'datetime="2025-11-01"' in page.text
     assert parsed.by_class("view-count") == ["1085"]
     assert parsed.texts("h2")[:2] == ["اجتماع سوري - روسي في موسكو", "زيارة الرئيس الشرع إلى روسيا"]
     body_paragraphs = [b for b in _seed_blocks_from_file() if b not in parsed.texts("h2")]
     assert all(p in parsed.texts("p") for p in body_paragraphs)
-    # No external CDN or font host: every src/href is on this site.
-    assert not re.search(r'(src|href)="(https?:)?//', page.text)
+    # No external CDN or font host: every src/href is on this site (absolute URLs are
+    # the canonical link's, on this site too).
+    own = re.escape(platform.gateway)
+    assert not re.search(rf'(src|href)="(https?:)?//(?!{own[len("http://"):]})', page.text)
 
     front = httpx.get(f"{platform.gateway}/")
     assert SEED_TITLE in front.text and quote(slug) in front.text
 
-    asyncapi = httpx.get(f"{platform.gateway}/asyncapi").json()
+    asyncapi = httpx.get(f"{platform.gateway}/asyncapi.json").json()
+    readable = httpx.get(f"{platform.gateway}/asyncapi")
+    assert "comment.approved" in readable.text and "article.published" in readable.text
+    docs = httpx.get(f"{platform.gateway}/docs").text
+    assert "/docs-assets/swagger-ui-bundle.js" in docs and "cdn." not in docs
+    assert httpx.get(f"{platform.gateway}/docs-assets/swagger-ui-bundle.js").status_code == 200
     assert asyncapi["channels"]["articles"]["address"] == f"{platform.namespace}:articles"
 
     # Importing the same page again changes nothing.
