@@ -5,6 +5,8 @@ PYTHON ?= python3
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
+QUALITY := tests/quality/node_modules/.installed-$(shell sha1sum tests/quality/package-lock.json | cut -c1-12)
+
 .PHONY: up test lint browser unit integration e2e drills clean
 
 $(STAMP): pyproject.toml
@@ -17,8 +19,13 @@ $(STAMP): pyproject.toml
 up: $(STAMP)
 	$(VENV)/bin/newsroom up
 
-test: $(STAMP) lint browser
+test: $(STAMP) lint browser $(QUALITY)
 	$(PY) -m pytest
+
+# Lighthouse, html-validate and axe-core for the page quality tests (npm, pinned by the lock).
+$(QUALITY): tests/quality/package-lock.json
+	cd tests/quality && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 browser:
 	scripts/ensure-browser.sh
@@ -35,4 +42,4 @@ drills: $(STAMP)
 	$(VENV)/bin/newsroom drills
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache tests/quality/node_modules

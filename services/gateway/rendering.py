@@ -84,6 +84,9 @@ def json_ld(value: Any) -> Markup:
 
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
+    # No blank lines or trailing spaces where block tags were: valid, compact pages.
+    templates.env.trim_blocks = True
+    templates.env.lstrip_blocks = True
     templates.env.filters["url_slug"] = url_slug
     templates.env.filters["comment_html"] = comment_html
     templates.env.filters["no_bidi"] = without_bidi_controls

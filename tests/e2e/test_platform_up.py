@@ -92,7 +92,7 @@ def test_up_import_and_read_the_seed_article(platform_factory: Any) -> None:
     # No external CDN or font host: every src/href is on this site (absolute URLs are
     # the canonical link's, on this site too).
     own = re.escape(platform.gateway)
-    assert not re.search(rf'(src|href)="(https?:)?//(?!{own[len("http://"):]})', page.text)
+    assert not re.search(rf'(src|href)="(https?:)?//(?!{own[len("http://") :]})', page.text)
 
     front = httpx.get(f"{platform.gateway}/")
     assert SEED_TITLE in front.text and quote(slug) in front.text

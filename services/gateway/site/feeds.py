@@ -235,7 +235,6 @@ async def robots(request: Request, parts: Parts) -> Response:
             "Allow: /",
             "Disallow: /admin/",
             "Disallow: /api/",
-            "Disallow: /search",
             "",
             f"Sitemap: {site}/sitemap.xml",
             f"Sitemap: {site}/sitemaps/news.xml",

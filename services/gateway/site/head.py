@@ -19,6 +19,8 @@ from shared.text.arabic import url_slug
 from ..settings import GatewaySettings
 
 DESCRIPTION_MAX = 160
+#: What search results show of a title; the whole headline stays in og:title and JSON-LD.
+TITLE_MAX = 70
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,8 @@ class Head:
     title: str
     canonical: str
     description: str
+    #: The whole headline, for link previews (``og:title``); the title when unset.
+    full_title: str | None = None
     og_type: str = "website"
     image: str | None = None
     json_ld: dict[str, Any] | None = None
@@ -46,6 +50,16 @@ def site_url(settings: GatewaySettings, request: Request) -> str:
 
 def article_path(slug: str) -> str:
     return f"/articles/{url_slug(slug)}"
+
+
+def page_title(title: str, site_name: str) -> str:
+    """``title - site`` when it fits in 70 characters, else the title cut at a word."""
+    whole = f"{title} - {site_name}"
+    if len(whole) <= TITLE_MAX:
+        return whole
+    if len(title) <= TITLE_MAX:
+        return title
+    return title[: TITLE_MAX - 1].rsplit(" ", 1)[0] + "…"
 
 
 def describe(text: str) -> str:
@@ -97,7 +111,8 @@ def article_head(site: str, site_name: str, article: ArticleOut) -> Head:
     if article.tags:
         data["keywords"] = article.tags
     return Head(
-        title=f"{article.title} - {site_name}",
+        title=page_title(article.title, site_name),
+        full_title=article.title,
         canonical=url,
         description=describe(lead),
         og_type="article",
@@ -141,7 +156,7 @@ def list_head(
         },
     }
     return Head(
-        title=title if title == site_name else f"{title} - {site_name}",
+        title=site_name if title == site_name else page_title(title, site_name),
         canonical=url,
         description=describe(description),
         json_ld=data,

@@ -51,9 +51,12 @@ async def search_page(
         title=f"البحث: {q} - {parts.settings.site_name}"
         if q
         else f"البحث - {parts.settings.site_name}",
-        canonical=f"{site}/search",
-        description=f"نتائج البحث في {parts.settings.site_name}.",
-        noindex=True,
+        canonical=f"{site}/search?{urlencode({'q': q})}" if q else f"{site}/search",
+        description=f"نتائج البحث عن «{q}» في {parts.settings.site_name}."
+        if q
+        else f"ابحث في مقالات {parts.settings.site_name}.",
+        # Crawlable (Lighthouse's SEO audit counts noindex as a failure); only results
+        # that come from articles are on it, and it names its canonical query.
     )
     results: SearchPage | None = None
     message = ""
