@@ -1,19 +1,23 @@
-"""Gateway benchmark: article JSON and page vs a bare FastAPI "hello"; POST /views vs a bare
-endpoint making one Redis call; all in one run, with tracing on (10% sampling) and off.
+"""Gateway benchmark: article JSON and page, the front page and search vs a bare FastAPI
+"hello"; POST /views vs a bare endpoint making one Redis call; all in one run, with tracing
+on (10% sampling) and off.
 
     .venv/bin/python -m bench.gateway_bench [--seconds 8] [--connections 64] [--tracing both]
 
 Same uvicorn settings for all (uvloop, httptools, one worker, no access log),
 driven by wrk on this machine. The gateway runs with ingest, views and
-comments behind it; the seed article is loaded and a few views and comments
-exist. Prints requests/s, p99 and the ratios (targets: 0.5 for the reads, 0.8
-for POST /views, whose counting side is in bench/views_bench.py).
+comments and search behind it; the seed article and 1,000 generated Arabic
+articles are loaded (search runs over all of them). Prints requests/s, p99 and
+the ratios (targets: 0.9 for the article reads, 0.3 for search, 0.8 for POST
+/views, whose counting side is in bench/views_bench.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
+import random
 import re
 import signal
 import subprocess
@@ -42,6 +46,32 @@ def wrk_get(url: str, seconds: int, connections: int) -> tuple[float, str]:
     return rps, re.search(r"99%\s+(\S+)", out).group(1)  # type: ignore[union-attr]
 
 
+WORDS = (
+    "الحكومة وزير الاقتصاد الأسواق النفط المياه الزراعة التعليم الصحة الطاقة المدينة "
+    "الانتخابات البرلمان الرئيس المؤتمر الأمم الشرق الغرب التجارة الاستثمار الأسعار "
+    "الموسم الحصاد المطر الجامعة الطلاب المستشفى الأطباء الكهرباء الطرق النقل"
+).split()
+
+
+async def load_articles(gateway: str, n: int) -> None:
+    """``n`` articles of generated Arabic text, eight imports at a time."""
+    rng = random.Random(7)
+    limit = asyncio.Semaphore(8)
+
+    async def one(client: httpx.AsyncClient, i: int) -> None:
+        body = "\n\n".join(" ".join(rng.choices(WORDS, k=40)) for _ in range(6))
+        async with limit:
+            response = await client.post(
+                f"{gateway}/api/v1/articles",
+                json={"title": f"{' '.join(rng.choices(WORDS, k=6))} {i}", "body": body},
+                headers={"Authorization": "Bearer bench"},
+            )
+        response.raise_for_status()
+
+    async with httpx.AsyncClient(timeout=60) as client:
+        await asyncio.gather(*(one(client, i) for i in range(n)))
+
+
 def run(args: argparse.Namespace, redis_url: str, ns: str, tracing: bool) -> None:
     extra = {} if tracing else {"OTEL_SDK_DISABLED": "true"}
     port = free_port()
@@ -54,7 +84,7 @@ def run(args: argparse.Namespace, redis_url: str, ns: str, tracing: bool) -> Non
         bare.send_signal(signal.SIGTERM)
         bare.wait(30)
 
-    ports = {s: free_port() for s in ("ingest", "views", "comments", "gateway")}
+    ports = {s: free_port() for s in ("ingest", "views", "comments", "search", "gateway")}
     env = {
         **os.environ,
         **extra,
@@ -76,21 +106,33 @@ def run(args: argparse.Namespace, redis_url: str, ns: str, tracing: bool) -> Non
             content=SEED.read_bytes(),
             headers={"Authorization": "Bearer bench", "Content-Type": "text/plain"},
         ).json()["article"]
+        asyncio.run(load_articles(gateway, args.articles))
+        wait_until(
+            lambda: (
+                httpx.get(f"{gateway}/api/v1/search", params={"q": "الحكومة"}).json()["total"]
+                >= args.articles // 2
+            ),
+            timeout=300,
+            interval=0.5,
+        )
+        search = f"{gateway}/api/v1/search?q={quote('أسعار النفط')}"
         results = {
             "article JSON": (
                 wrk_get(
                     f"{gateway}/api/v1/articles/{article['id']}", args.seconds, args.connections
                 ),
                 hello,
-                0.5,
+                0.9,
             ),
             "article page": (
                 wrk_get(
                     f"{gateway}/articles/{quote(article['slug'])}", args.seconds, args.connections
                 ),
                 hello,
-                0.5,
+                0.9,
             ),
+            "front page": (wrk_get(f"{gateway}/", args.seconds, args.connections), hello, 0.5),
+            "search JSON": (wrk_get(search, args.seconds, args.connections), hello, 0.3),
             "POST /views": (
                 wrk(
                     f"{gateway}/api/v1/articles/{article['id']}/views",
@@ -124,6 +166,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--tracing", choices=["on", "off", "both"], default="both")
+    parser.add_argument("--articles", type=int, default=1000, help="articles to search over")
     args = parser.parse_args()
     redis_url = os.environ.get("NEWSROOM_REDIS_URL", "redis://127.0.0.1:6379/0")
     ns = f"bench-{uuid.uuid4().hex[:8]}"
