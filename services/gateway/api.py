@@ -112,13 +112,13 @@ async def list_articles(
 )
 async def search_articles(
     request: Request,
-    upstreams: UpstreamsDep,
+    parts: Parts,
     q: Annotated[str, Query(min_length=1, max_length=searching.QUERY_MAX)],
     cursor: Annotated[str | None, Query(max_length=12, pattern=r"^\d+$")] = None,
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> Any:
     try:
-        page = await searching.ask(upstreams.search, q, cursor, limit)
+        page = await searching.ask(parts.upstreams.search, parts.lists, q, cursor, limit)
     except Unavailable as exc:
         raise Problem(503, "Search unavailable", str(exc), headers={"Retry-After": "5"}) from exc
     return cached_response(

@@ -13,15 +13,16 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
+from typing import Any
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import Integer, column, delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts.api import SearchHit, SearchPage
 from shared.contracts.events import ArticleData
 
 from .models import PG_VECTOR, SearchDocument
-from .terms import index_terms, matches, query_terms, words
+from .terms import answers, index_terms, query_terms, wanted_forms
 
 SNIPPET_WORDS = 30
 _TOKEN = re.compile(r"\w+|\W+")
@@ -95,52 +96,75 @@ async def remove(session: AsyncSession, article_id: uuid.UUID) -> None:
     await session.execute(delete(SearchDocument).where(SearchDocument.id == row_id))
 
 
+#: What a result shows, read in the same query that ranks (one round trip a search); only
+#: the page's rows are joined to their documents, so ranking never carries the bodies.
+SHOWN = (
+    "d.id, d.article_id, d.slug, d.title, d.author, d.section, d.language, "
+    "d.published_at, d.body, m.total"
+)
+
+
 async def search(session: AsyncSession, raw: str, *, offset: int, limit: int) -> SearchPage:
     query = Query(query_terms(raw))
     if not query.groups:
         return SearchPage(query=raw, items=[], total=0)
     if _dialect(session) == "postgresql":
         where = f"{PG_VECTOR} @@ to_tsquery('simple', :q)"
-        ids_sql = (
-            f"SELECT id FROM search_documents WHERE {where} "
-            f"ORDER BY ts_rank_cd({PG_VECTOR}, to_tsquery('simple', :q)) DESC, "
-            "published_at DESC LIMIT :limit OFFSET :offset"
+        ranked = (
+            f"SELECT id, ts_rank_cd({PG_VECTOR}, to_tsquery('simple', :q)) AS rank, "
+            f"count(*) OVER () AS total FROM search_documents WHERE {where} "
+            "ORDER BY rank DESC, published_at DESC, id DESC LIMIT :limit OFFSET :offset"
         )
+        order = "m.rank DESC, d.published_at DESC, d.id DESC"
         count_sql = f"SELECT count(*) FROM search_documents WHERE {where}"
         q = query.tsquery()
     else:
-        ids_sql = (
-            "SELECT f.rowid AS id FROM search_fts f JOIN search_documents d ON d.id = f.rowid "
-            "WHERE search_fts MATCH :q ORDER BY bm25(search_fts, 10.0, 1.0), "
-            "d.published_at DESC LIMIT :limit OFFSET :offset"
+        # bm25() is lower for better matches, and only allowed in the FTS query itself.
+        ranked = (
+            "SELECT id, rank, count(*) OVER () AS total FROM (SELECT rowid AS id, "
+            "bm25(search_fts, 10.0, 1.0) AS rank FROM search_fts WHERE search_fts MATCH :q) "
+            "ORDER BY rank, id DESC LIMIT :limit OFFSET :offset"
         )
+        order = "m.rank, d.id DESC"
         count_sql = "SELECT count(*) FROM search_fts WHERE search_fts MATCH :q"
         q = query.fts5()
-    ids = list(
-        (await session.execute(text(ids_sql), {"q": q, "limit": limit, "offset": offset})).scalars()
+    sql = (
+        f"SELECT {SHOWN} FROM ({ranked}) m JOIN search_documents d ON d.id = m.id ORDER BY {order}"
     )
-    total = int((await session.execute(text(count_sql), {"q": q})).scalar_one())
-    docs = {
-        d.id: d
-        for d in await session.scalars(select(SearchDocument).where(SearchDocument.id.in_(ids)))
-    }
-    hits = [hit(docs[i], query.groups) for i in ids if i in docs]
-    more = offset + len(ids) < total
+    typed = text(sql).columns(
+        SearchDocument.id,
+        SearchDocument.article_id,
+        SearchDocument.slug,
+        SearchDocument.title,
+        SearchDocument.author,
+        SearchDocument.section,
+        SearchDocument.language,
+        SearchDocument.published_at,
+        SearchDocument.body,
+        column("total", Integer),
+    )
+    rows = (await session.execute(typed, {"q": q, "limit": limit, "offset": offset})).all()
+    if rows:
+        total = int(rows[0].total)
+    else:  # past the last page: the window counted nothing, ask once
+        total = int((await session.execute(text(count_sql), {"q": q})).scalar_one())
+    wanted = wanted_forms(query.groups)
     return SearchPage(
         query=raw,
-        items=hits,
+        items=[hit(row, wanted) for row in rows],
         total=total,
-        next_cursor=str(offset + limit) if more else None,
+        next_cursor=str(offset + limit) if offset + len(rows) < total else None,
     )
 
 
-def hit(doc: SearchDocument, groups: list[tuple[str, ...]]) -> SearchHit:
+def hit(doc: Any, wanted: frozenset[str]) -> SearchHit:
+    """A result from a row of the ranking query (a document's shown columns)."""
     return SearchHit(
         id=doc.article_id,
         slug=doc.slug,
         title=doc.title,
-        title_html=highlight(doc.title, groups),
-        snippet_html=snippet(doc.body, groups),
+        title_html=highlight(doc.title, wanted),
+        snippet_html=snippet(doc.body, wanted),
         author=doc.author,
         section=doc.section,
         language=doc.language,
@@ -148,35 +172,26 @@ def hit(doc: SearchDocument, groups: list[tuple[str, ...]]) -> SearchHit:
     )
 
 
-def highlight(text_: str, groups: list[tuple[str, ...]]) -> str:
+def highlight(text_: str, wanted: frozenset[str]) -> str:
     """``text_`` escaped, with the words that answer the query in ``<mark>``."""
     out = []
     for token in _TOKEN.findall(text_):
         safe = html.escape(token)
         word = token if token[:1].isalnum() or token[:1] == "_" else ""
-        if word and _answers(word, groups):
+        if word and answers(word, wanted):
             out.append(f"<mark>{safe}</mark>")
         else:
             out.append(safe)
     return "".join(out)
 
 
-def snippet(body: str, groups: list[tuple[str, ...]]) -> str:
+def snippet(body: str, wanted: frozenset[str]) -> str:
     """About 30 words of the body around the first word that answers the query."""
     words = body.split()
-    first = next((n for n, w in enumerate(words) if _answers(_bare(w), groups)), 0)
+    first = next((n for n, w in enumerate(words) if answers(w, wanted)), 0)
     start = max(first - SNIPPET_WORDS // 3, 0)
     window = words[start : start + SNIPPET_WORDS]
     text_ = " ".join(window)
     prefix = "… " if start > 0 else ""
     suffix = " …" if start + SNIPPET_WORDS < len(words) else ""
-    return prefix + highlight(text_, groups) + suffix
-
-
-def _bare(word: str) -> str:
-    found = re.search(r"\w+", word)
-    return found.group(0) if found else ""
-
-
-def _answers(word: str, groups: list[tuple[str, ...]]) -> bool:
-    return any(matches(w, groups) for w in words(word))
+    return prefix + highlight(text_, wanted) + suffix

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from shared.text.arabic import fold_arabic
 from shared.text.seen import ARABIC_VARIANTS
@@ -47,6 +48,13 @@ def words(text: str) -> list[str]:
     return WORD.findall(fold(text))
 
 
+@lru_cache(maxsize=65_536)
+def word_forms(token: str) -> frozenset[str]:
+    """Every folded word of a token of text, with its stem: what snippets match against
+    (kept, because a language's words recur from page to page)."""
+    return frozenset(form for word in words(token) for form in (word, stem(word)))
+
+
 def index_terms(text: str) -> str:
     """The text as the index holds it: each word, then its stem when it differs."""
     out: list[str] = []
@@ -67,7 +75,10 @@ def query_terms(query: str) -> list[tuple[str, ...]]:
     return groups
 
 
-def matches(word: str, groups: list[tuple[str, ...]]) -> bool:
-    """Whether a (folded) article word answers one of the query's groups."""
-    forms = {word, stem(word)}
-    return any(forms & set(group) for group in groups)
+def answers(token: str, wanted: frozenset[str]) -> bool:
+    """Whether a token of the article's text is one of the query's words (any form)."""
+    return not word_forms(token).isdisjoint(wanted)
+
+
+def wanted_forms(groups: list[tuple[str, ...]]) -> frozenset[str]:
+    return frozenset(form for group in groups for form in group)

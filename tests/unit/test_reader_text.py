@@ -10,7 +10,7 @@ import pytest
 from services.gateway.rendering import arabic_date, comments_label, json_ld, views_label
 from services.gateway.site.head import describe, page_title
 from services.search.indexing import Query, highlight, snippet
-from services.search.terms import index_terms, query_terms, stem, words
+from services.search.terms import index_terms, query_terms, stem, wanted_forms, words
 
 pytestmark = pytest.mark.unit
 
@@ -78,7 +78,7 @@ def test_queries_are_quoted_terms_only() -> None:
 
 
 def test_snippets_mark_the_matches_and_escape_the_rest() -> None:
-    groups = query_terms("موسكو")
+    groups = wanted_forms(query_terms("موسكو"))
     body = "نص أول <b>غامق</b> ثم اجتماع في موسكو بعد ذلك"
     assert "<mark>موسكو</mark>" in snippet(body, groups)
     assert "&lt;b&gt;" in snippet(body, groups)

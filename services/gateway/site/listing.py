@@ -7,7 +7,7 @@ import json
 import logging
 from typing import Any
 
-from shared.contracts.api import ArticlePage
+from shared.contracts.api import ArticlePage, SearchPage
 
 from ..articles import TtlCache
 from ..catalog import ArticleCatalog
@@ -22,12 +22,15 @@ class BadListCursor(ValueError):
 
 
 class ArticleLists:
-    """Pages of published articles (front, section, author, feeds), reused for ``ttl``
-    seconds and dropped whenever an article event arrives."""
+    """Pages of published articles (front, section, author, feeds) and of search results,
+    reused for ``ttl`` seconds and dropped whenever an article event arrives."""
 
     def __init__(self, ingest: Upstream, ttl: float = 10.0) -> None:
         self.ingest = ingest
         self.pages: TtlCache[ArticlePage] = TtlCache(ttl, max_entries=2_000)
+        #: The searches readers repeat (a story's name while it breaks) cost one query a
+        #: few seconds. Shorter than the lists: the index may apply an event after we heard it.
+        self.searches: TtlCache[SearchPage] = TtlCache(min(ttl, 3.0), max_entries=5_000)
 
     async def page(
         self,
@@ -55,6 +58,7 @@ class ArticleLists:
 
     def changed(self) -> None:
         self.pages.clear()
+        self.searches.clear()
 
 
 async def popular(

@@ -15,6 +15,7 @@ from shared.web.problems import Problem
 from ..parts import Parts
 from ..upstreams import Unavailable, Upstream
 from .head import Head, site_url
+from .listing import ArticleLists
 from .pages import HTML, error_page, html_of
 
 router = APIRouter(include_in_schema=False)
@@ -24,19 +25,29 @@ QUERY_MAX = 200
 PAGE_SIZE = 10
 
 
-async def ask(search: Upstream, q: str, cursor: str | None, limit: int) -> SearchPage:
-    """The search service's page of results; Problem (422) for a query it refuses."""
+async def ask(
+    search: Upstream, lists: ArticleLists, q: str, cursor: str | None, limit: int
+) -> SearchPage:
+    """The search service's page of results (kept briefly, dropped by article events);
+    Problem (422) for a query it refuses."""
     params: dict[str, Any] = {"q": q, "limit": limit}
     if cursor:
         params["cursor"] = cursor
-    response = await search.request("GET", "/search", params=params)
-    if response.status_code == 422:
-        body = response.json()
-        raise Problem(
-            422, "Invalid query", body.get("detail") or "Invalid query.", errors=body.get("errors")
-        )
-    response.raise_for_status()
-    return SearchPage.model_validate_json(response.content)
+
+    async def load() -> SearchPage:
+        response = await search.request("GET", "/search", params=params)
+        if response.status_code == 422:
+            body = response.json()
+            raise Problem(
+                422,
+                "Invalid query",
+                body.get("detail") or "Invalid query.",
+                errors=body.get("errors"),
+            )
+        response.raise_for_status()
+        return SearchPage.model_validate_json(response.content)
+
+    return await lists.searches.fetch(f"{limit}|{cursor or ''}|{q}", load)
 
 
 @router.get("/search", response_class=HTMLResponse)
@@ -68,7 +79,7 @@ async def search_page(
             message, status = "رابط الصفحة غير صحيح.", 400
         else:
             try:
-                results = await ask(parts.upstreams.search, q, cursor, PAGE_SIZE)
+                results = await ask(parts.upstreams.search, parts.lists, q, cursor, PAGE_SIZE)
             except Problem as problem:
                 first = (problem.errors or [{}])[0]
                 message, status = first.get("message") or problem.detail or "", 422
