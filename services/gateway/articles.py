@@ -100,6 +100,8 @@ class ArticleParts:
         self.comments: TtlCache[list[dict[str, Any]]] = TtlCache(comments_ttl)
         self._assembled: LRUCache[str, tuple[tuple[object, ...], ArticleView]] = LRUCache(10_000)
         self._rendered: LRUCache[tuple[str, str], tuple[ArticleView, bytes, str]] = LRUCache(20_000)
+        #: Where a rendered page's form token goes, by the page's ETag.
+        self.token_slots: LRUCache[str, int] = LRUCache(20_000)
 
     def assemble(
         self,

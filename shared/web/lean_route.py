@@ -1,5 +1,5 @@
-"""Routes that take a path parameter and the request, called without per-request
-dependency solving.
+"""Routes that take the request (and at most one path parameter, passed first), called
+without per-request dependency solving.
 
 The article JSON, its page and ``POST …/views`` are most of the traffic and
 need nothing but those two; FastAPI's dependency solving costs more than their
@@ -23,11 +23,17 @@ from shared.web.problems import Problem, problem_response
 class LeanRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         endpoint = self.endpoint
-        (param,) = self.param_convertors  # one path parameter, passed first
+        params = list(self.param_convertors)
+        if len(params) > 1:
+            raise TypeError(f"a lean route takes at most one path parameter: {self.path}")
+        param = params[0] if params else None
 
         async def handle(request: Request) -> Response:
             try:
-                response: Response = await endpoint(request.path_params[param], request)
+                if param is None:
+                    response: Response = await endpoint(request)
+                else:
+                    response = await endpoint(request.path_params[param], request)
             except Problem as problem:
                 return problem_response(problem, request)
             return response

@@ -45,7 +45,10 @@ def site_url(settings: GatewaySettings, request: Request) -> str:
     """The site's public address: ``NEWSROOM_PUBLIC_URL``, else what the request came to."""
     if settings.public_url:
         return settings.public_url.rstrip("/")
-    return str(request.base_url).rstrip("/")
+    # What Request.base_url gives, without building a URL object on every page.
+    scope = request.scope
+    host = request.headers.get("host") or "localhost"
+    return f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}".rstrip("/")
 
 
 def article_path(slug: str) -> str:

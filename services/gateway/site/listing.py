@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from cachetools import LRUCache
+
 from shared.contracts.api import ArticlePage, SearchPage
+from shared.web.caching import etag_for
 
 from ..articles import TtlCache
 from ..catalog import ArticleCatalog
@@ -21,6 +26,15 @@ class BadListCursor(ValueError):
     """A cursor ingest did not hand out."""
 
 
+@dataclass(frozen=True, slots=True)
+class Found:
+    """A page of search results, with the JSON it came as and its ETag (served as is)."""
+
+    page: SearchPage
+    body: bytes
+    etag: str
+
+
 class ArticleLists:
     """Pages of published articles (front, section, author, feeds) and of search results,
     reused for ``ttl`` seconds and dropped whenever an article event arrives."""
@@ -30,7 +44,11 @@ class ArticleLists:
         self.pages: TtlCache[ArticlePage] = TtlCache(ttl, max_entries=2_000)
         #: The searches readers repeat (a story's name while it breaks) cost one query a
         #: few seconds. Shorter than the lists: the index may apply an event after we heard it.
-        self.searches: TtlCache[SearchPage] = TtlCache(min(ttl, 3.0), max_entries=5_000)
+        self.searches: TtlCache[Found] = TtlCache(min(ttl, 3.0), max_entries=5_000)
+        #: The front page's most-read block: the views service is asked every few seconds.
+        self.most_read: TtlCache[list[PopularArticle]] = TtlCache(5.0, max_entries=4)
+        #: Rendered list pages, while neither their list nor their most-read block changed.
+        self._rendered: LRUCache[str, tuple[tuple[object, ...], bytes, str]] = LRUCache(2_000)
 
     async def page(
         self,
@@ -59,6 +77,19 @@ class ArticleLists:
     def changed(self) -> None:
         self.pages.clear()
         self.searches.clear()
+        self.most_read.clear()
+
+    def rendered(
+        self, key: str, parts: tuple[object, ...], render: Callable[[], bytes]
+    ) -> tuple[bytes, str]:
+        """``render()`` and its ETag, again only when one of ``parts`` is a new object."""
+        hit = self._rendered.get(key)
+        if hit is not None and all(a is b for a, b in zip(hit[0], parts, strict=True)):
+            return hit[1], hit[2]
+        body = render()
+        etag = etag_for(body)
+        self._rendered[key] = (parts, body, etag)
+        return body, etag
 
 
 async def popular(
@@ -82,9 +113,11 @@ async def popular(
     return result
 
 
-async def most_read(upstreams: Upstreams, catalog: ArticleCatalog) -> list[PopularArticle]:
+async def most_read(
+    upstreams: Upstreams, catalog: ArticleCatalog, lists: ArticleLists
+) -> list[PopularArticle]:
     """The front page's most-read block (24 h); empty while the views service is away."""
     try:
-        return await popular(upstreams, catalog, "24h", 5)
+        return await lists.most_read.fetch("24h", lambda: popular(upstreams, catalog, "24h", 5))
     except (Unavailable, NotFound):
         return []

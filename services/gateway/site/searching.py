@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -9,13 +10,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from shared.contracts.api import SearchPage
-from shared.web.caching import cached_response
+from shared.web.caching import cached_response, etag_for
 from shared.web.problems import Problem
 
 from ..parts import Parts
 from ..upstreams import Unavailable, Upstream
 from .head import Head, site_url
-from .listing import ArticleLists
+from .listing import ArticleLists, Found
 from .pages import HTML, error_page, html_of
 
 router = APIRouter(include_in_schema=False)
@@ -25,16 +26,62 @@ QUERY_MAX = 200
 PAGE_SIZE = 10
 
 
+SEARCH_PARAMETERS = [
+    {
+        "name": "q",
+        "in": "query",
+        "required": True,
+        "schema": {"type": "string", "minLength": 1, "maxLength": QUERY_MAX},
+        "description": "What to look for",
+    },
+    {
+        "name": "cursor",
+        "in": "query",
+        "schema": {"type": "string", "pattern": r"^\d{1,12}$"},
+        "description": "`next_cursor` of the previous page",
+    },
+    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 50}},
+]
+INVALID = {
+    "q": "اكتب ما تبحث عنه: من حرف إلى 200 حرف. / Type 1 to 200 characters.",
+    "cursor": "ليس مؤشر صفحة صحيحاً. / Not a cursor this API handed out.",
+    "limit": "عدد من 1 إلى 50. / A number from 1 to 50.",
+}
+
+
+def search_params(query: Mapping[str, str]) -> tuple[str, str | None, int]:
+    """``q``, ``cursor`` and ``limit`` of a search, or a 422 naming each bad one."""
+    q = query.get("q", "")
+    cursor = query.get("cursor") or None
+    raw_limit = query.get("limit", "10")
+    bad = []
+    if not 1 <= len(q) <= QUERY_MAX:
+        bad.append("q")
+    if cursor is not None and not (cursor.isdigit() and len(cursor) <= 12):
+        bad.append("cursor")
+    limit = int(raw_limit) if raw_limit.isdigit() and len(raw_limit) <= 3 else 0
+    if not 1 <= limit <= 50:
+        bad.append("limit")
+    if bad:
+        raise Problem(
+            422,
+            "Invalid request",
+            "Some fields are invalid.",
+            errors=[{"field": name, "message": INVALID[name]} for name in bad],
+        )
+    return q, cursor, limit
+
+
 async def ask(
     search: Upstream, lists: ArticleLists, q: str, cursor: str | None, limit: int
-) -> SearchPage:
+) -> Found:
     """The search service's page of results (kept briefly, dropped by article events);
     Problem (422) for a query it refuses."""
     params: dict[str, Any] = {"q": q, "limit": limit}
     if cursor:
         params["cursor"] = cursor
 
-    async def load() -> SearchPage:
+    async def load() -> Found:
         response = await search.request("GET", "/search", params=params)
         if response.status_code == 422:
             body = response.json()
@@ -45,7 +92,8 @@ async def ask(
                 errors=body.get("errors"),
             )
         response.raise_for_status()
-        return SearchPage.model_validate_json(response.content)
+        body = response.content
+        return Found(SearchPage.model_validate_json(body), body, etag_for(body))
 
     return await lists.searches.fetch(f"{limit}|{cursor or ''}|{q}", load)
 
@@ -79,7 +127,9 @@ async def search_page(
             message, status = "رابط الصفحة غير صحيح.", 400
         else:
             try:
-                results = await ask(parts.upstreams.search, parts.lists, q, cursor, PAGE_SIZE)
+                results = (
+                    await ask(parts.upstreams.search, parts.lists, q, cursor, PAGE_SIZE)
+                ).page
             except Problem as problem:
                 first = (problem.errors or [{}])[0]
                 message, status = first.get("message") or problem.detail or "", 422
