@@ -93,7 +93,9 @@ def load(corpus: Path, limit: int | None) -> list[tuple[str, str, list[str], lis
     pages = []
     for url, item in list(data.items())[:limit]:
         raw = gzip.decompress((corpus / "pages" / f"{item['file']}.gz").read_bytes())
-        pages.append((item["file"], url, item["with"], item["without"], raw.decode("utf-8", "replace")))
+        pages.append(
+            (item["file"], url, item["with"], item["without"], raw.decode("utf-8", "replace"))
+        )
     return pages
 
 
@@ -118,16 +120,23 @@ def main() -> None:
     pages = load(args.corpus, args.limit)
     measure(ours, pages[:5])  # warm both up (imports, caches) before timing
     measure(plain_trafilatura, pages[:5])
-    results = {"trafilatura.extract": measure(plain_trafilatura, pages), "newsroom": measure(ours, pages)}
+    results = {
+        "trafilatura.extract": measure(plain_trafilatura, pages),
+        "newsroom": measure(ours, pages),
+    }
     print(f"{len(pages)} pages from {args.corpus}")
-    print(f"{'extractor':<22}{'precision':>10}{'recall':>8}{'F':>8}{'accuracy':>10}{'empty':>7}{'ms/page':>9}")
+    print(
+        f"{'extractor':<22}{'precision':>10}{'recall':>8}{'F':>8}{'accuracy':>10}{'empty':>7}{'ms/page':>9}"
+    )
     for name, s in results.items():
         print(
             f"{name:<22}{s.precision:>10.3f}{s.recall:>8.3f}{s.f_score:>8.3f}{s.accuracy:>10.3f}"
             f"{s.empty:>7}{1000 * s.seconds / max(s.pages, 1):>9.1f}"
         )
     base, mine = results["trafilatura.extract"], results["newsroom"]
-    print(f"time ratio newsroom / trafilatura: {mine.seconds / max(base.seconds, 1e-9):.2f} (bound ≤ 1.20)")
+    print(
+        f"time ratio newsroom / trafilatura: {mine.seconds / max(base.seconds, 1e-9):.2f} (bound ≤ 1.20)"
+    )
     lost = sorted(set(mine.empty_pages) - set(base.empty_pages))
     print(f"pages trafilatura extracts and newsroom does not: {len(lost)} {lost[:10]}")
 
