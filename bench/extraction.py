@@ -81,6 +81,8 @@ def plain_trafilatura(page: str, url: str) -> str | None:
 
 
 def ours(page: str, url: str) -> str | None:
+    # A few of the corpus's addresses have spaces, which the API's source_url refuses.
+    url = url.replace(" ", "%20")
     try:
         article = parse_html(page, source_url=url if url.startswith("http") else None)
     except (NoArticleError, ValueError):
@@ -116,27 +118,37 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--timed", type=int, default=300, help="pages timed three times each")
     args = parser.parse_args()
     pages = load(args.corpus, args.limit)
-    measure(ours, pages[:5])  # warm both up (imports, caches) before timing
-    measure(plain_trafilatura, pages[:5])
-    results = {
-        "trafilatura.extract": measure(plain_trafilatura, pages),
-        "newsroom": measure(ours, pages),
-    }
+    extractors = {"trafilatura.extract": plain_trafilatura, "newsroom": ours}
+    for extract in extractors.values():
+        measure(extract, pages[:5])  # warm up (imports, caches) before timing
+    results = {name: measure(extract, pages) for name, extract in extractors.items()}
     print(f"{len(pages)} pages from {args.corpus}")
-    print(
-        f"{'extractor':<22}{'precision':>10}{'recall':>8}{'F':>8}{'accuracy':>10}{'empty':>7}{'ms/page':>9}"
-    )
+    print(f"{'extractor':<22}{'precision':>10}{'recall':>8}{'F':>8}{'accuracy':>10}{'empty':>7}")
     for name, s in results.items():
         print(
             f"{name:<22}{s.precision:>10.3f}{s.recall:>8.3f}{s.f_score:>8.3f}{s.accuracy:>10.3f}"
-            f"{s.empty:>7}{1000 * s.seconds / max(s.pages, 1):>9.1f}"
+            f"{s.empty:>7}"
         )
+    # Time: this VM's timings wander by a third between runs; the fastest of three runs of
+    # each page, both extractors in turn, is what the code costs.
+    best = dict.fromkeys(extractors, 0.0)
+    timed = pages[: args.timed]
+    for _name, url, _with, _without, page in timed:
+        for name, extract in extractors.items():
+            runs = []
+            for _ in range(3):
+                started = time.perf_counter()
+                extract(page, url)
+                runs.append(time.perf_counter() - started)
+            best[name] += min(runs)
+    for name, seconds in best.items():
+        print(f"{name:<22} {1000 * seconds / max(len(timed), 1):6.1f} ms/page (fastest of 3)")
+    ratio = best["newsroom"] / max(best["trafilatura.extract"], 1e-9)
+    print(f"time ratio newsroom / trafilatura: {ratio:.2f} (bound ≤ 1.20), {len(timed)} pages")
     base, mine = results["trafilatura.extract"], results["newsroom"]
-    print(
-        f"time ratio newsroom / trafilatura: {mine.seconds / max(base.seconds, 1e-9):.2f} (bound ≤ 1.20)"
-    )
     lost = sorted(set(mine.empty_pages) - set(base.empty_pages))
     print(f"pages trafilatura extracts and newsroom does not: {len(lost)} {lost[:10]}")
 

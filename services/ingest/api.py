@@ -313,6 +313,7 @@ async def patch_article(
                 "section",
                 "tags",
                 "image",
+                "modified_on",
             }
         )
         current["status"] = "draft" if article.status == "draft" else "published"

@@ -40,6 +40,7 @@ class Article(Base):
     #: The author as an index can hold it (a Text column cannot be indexed everywhere).
     author_key: Mapped[str | None] = mapped_column(String(245))
     published_on: Mapped[date | None] = mapped_column(Date)
+    modified_on: Mapped[date | None] = mapped_column(Date)
     body: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     legacy_views: Mapped[int] = mapped_column(BigInteger, default=0)
     source_url: Mapped[str | None] = mapped_column(Text)

@@ -73,6 +73,8 @@ def content_hash(draft: ArticleIn) -> str:
     for name in ("section", "image"):
         if (value := getattr(draft, name)) is not None:
             canonical[name] = value
+    if draft.modified_on is not None:
+        canonical["modified_on"] = draft.modified_on.isoformat()
     if draft.tags:
         canonical["tags"] = draft.tags
     raw = json.dumps(canonical, ensure_ascii=False, sort_keys=True).encode()
@@ -94,6 +96,7 @@ def to_data(article: Article) -> ArticleData:
         section=article.section,
         tags=tuple(article.tags or ()),
         image=article.image,
+        modified_on=article.modified_on,
     )
 
 
@@ -117,6 +120,7 @@ def to_out(article: Article) -> ArticleOut:
         section=article.section,
         tags=list(article.tags or ()),
         image=article.image,
+        modified_on=article.modified_on,
     )
 
 
@@ -334,6 +338,7 @@ async def save_in(
     article.section = draft.section
     article.tags = draft.tags or None
     article.image = draft.image
+    article.modified_on = draft.modified_on
     article.published_on = draft.published_on
     article.body = body
     article.legacy_views = draft.legacy_views

@@ -46,6 +46,7 @@ class ArticleIn(BaseModel):
     )
     author: str | None = Field(default=None, max_length=AUTHOR_MAX)
     published_on: date | None = None
+    modified_on: date | None = Field(default=None, description="When the article last changed")
     legacy_views: int = Field(default=0, ge=0, le=10**12)
     source_url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://\S+$")
     slug: str | None = Field(
@@ -145,6 +146,7 @@ class ArticlePatch(BaseModel):
     body: list[BodyBlock] | str | None = None
     author: str | None = Field(default=None, max_length=AUTHOR_MAX)
     published_on: date | None = None
+    modified_on: date | None = None
     legacy_views: int | None = Field(default=None, ge=0, le=10**12)
     source_url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://\S+$")
     external_id: str | None = Field(default=None, max_length=300)
@@ -175,6 +177,7 @@ class ArticleOut(BaseModel):
     section: str | None = None
     tags: list[str] = Field(default_factory=list)
     image: str | None = None
+    modified_on: date | None = None
 
 
 class EditorArticleSummary(BaseModel):

@@ -47,6 +47,7 @@ class ArticleData(Contract):
     section: str | None = None
     tags: tuple[str, ...] = ()
     image: str | None = None
+    modified_on: date | None = None
 
 
 class ArticleRef(Contract):

@@ -92,7 +92,9 @@ def article_head(site: str, site_name: str, article: ArticleOut) -> Head:
     url = site + article_path(article.slug)
     lead = next((b.text for b in article.body if b.kind == "paragraph"), article.title)
     published = _when(article).isoformat()
-    modified = article.updated_at.isoformat()
+    modified = (
+        article.modified_on.isoformat() if article.modified_on else article.updated_at.isoformat()
+    )
     data: dict[str, Any] = {
         "@context": "https://schema.org",
         "@type": "NewsArticle",
