@@ -31,8 +31,10 @@ app = typer.Typer(help="Newsroom: an event-driven platform for news sites.", no_
 console = Console()
 
 CONTENT_TYPES = {".html": "text/html", ".htm": "text/html", ".json": "application/json"}
-#: What a folder's files are imported as: pages, JSON articles, page text dumps.
-IMPORTABLE = {*CONTENT_TYPES, ".txt", ".md"}
+#: RSS and Atom documents: each entry is an article.
+FEEDS = {".xml": "application/xml", ".rss": "application/rss+xml", ".atom": "application/atom+xml"}
+#: What a folder's files are imported as: pages, JSON articles, page text dumps, feeds.
+IMPORTABLE = {*CONTENT_TYPES, ".txt", ".md", *FEEDS}
 
 
 def demo_article_path() -> Path:
@@ -186,9 +188,10 @@ def up(
 
 
 def _import_file(path: Path, gateway: str, token: str) -> dict[str, Any]:
-    content_type = CONTENT_TYPES.get(path.suffix.lower(), "text/plain")
+    feed = path.suffix.lower() in FEEDS
+    content_type = (FEEDS if feed else CONTENT_TYPES).get(path.suffix.lower(), "text/plain")
     response = httpx.post(
-        f"{gateway}/api/v1/articles/import",
+        f"{gateway}/api/v1/{'imports' if feed else 'articles/import'}",
         content=path.read_bytes(),
         headers={"Authorization": f"Bearer {token}", "Content-Type": content_type},
         timeout=60,
@@ -212,7 +215,8 @@ def import_(
     paths: Annotated[list[Path], typer.Argument(exists=True, readable=True)],
     gateway: Annotated[str | None, typer.Option(help="Gateway base URL")] = None,
 ) -> None:
-    """Send article files (.html, .json, or page text dumps), or folders of them, to ingest."""
+    """Send article files (.html, .json, page text dumps, RSS/Atom feeds .xml/.rss/.atom),
+    or folders of them, to ingest."""
     gateway, token = _editor_access(gateway)
     paths = _files(paths)
     counts = {"created": 0, "updated": 0, "unchanged": 0, "failed": 0}
@@ -221,6 +225,26 @@ def import_(
         for path in paths:
             try:
                 outcome = _import_file(path, gateway, token)
+                if "feed" in outcome:  # a feed: its own summary line, each broken entry named
+                    for kind in ("created", "updated", "unchanged"):
+                        counts[kind] += outcome[kind]
+                    counts["failed"] += len(outcome["failed"])
+                    progress.console.print(
+                        f"     feed  {path} ({outcome['feed']}): {outcome['created']} created, "
+                        f"{outcome['updated']} updated, {outcome['unchanged']} unchanged, "
+                        f"{len(outcome['failed'])} failed",
+                        soft_wrap=True,
+                        crop=False,
+                        highlight=False,
+                    )
+                    for broken in outcome["failed"]:
+                        progress.console.print(
+                            f"[red]   failed  {broken['entry']}: {broken['reason']}[/]",
+                            soft_wrap=True,
+                            crop=False,
+                        )
+                    progress.advance(task)
+                    continue
                 counts[str(outcome["outcome"])] += 1
                 article = outcome["article"]
                 link = f"{gateway}/articles/{url_slug(article['slug'])}"

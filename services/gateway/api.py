@@ -13,6 +13,7 @@ from shared.contracts.api import (
     ArticlePage,
     CommentAccepted,
     CommentStatusOut,
+    FeedImport,
     ModerationPage,
     SaveOutcome,
     SearchPage,
@@ -227,6 +228,30 @@ async def create_article(request: Request, upstreams: UpstreamsDep) -> Response:
 )
 async def import_article(request: Request, upstreams: UpstreamsDep) -> Response:
     return await forward(request, upstreams.ingest, "/articles/import")
+
+
+@router.post(
+    "/imports",
+    response_model=FeedImport,
+    tags=["editors"],
+    summary="Import an RSS 2.0 or Atom feed (editor token)",
+    description="Each entry becomes an article keyed by its guid/id: importing the feed "
+    "again changes nothing, an edited entry updates its article. Entries that cannot be "
+    "imported are listed in `failed`; the others are imported.",
+    responses=EDITOR_RESPONSES,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/rss+xml": {"schema": {"type": "string"}},
+                "application/atom+xml": {"schema": {"type": "string"}},
+                "application/xml": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
+async def import_feed(request: Request, upstreams: UpstreamsDep) -> Response:
+    return await forward(request, upstreams.ingest, "/imports")
 
 
 @router.post(

@@ -20,7 +20,9 @@ from shared.contracts.api import (
     ArticlePage,
     ArticlePatch,
     ArticleStatus,
+    BrokenEntry,
     EditorArticlePage,
+    FeedImport,
     RevisionDiff,
     RevisionOut,
     RevisionSummary,
@@ -32,6 +34,7 @@ from shared.web.problems import Problem
 from . import revisions, store
 from .language import with_language
 from .parsing import NoArticleError, parse_html, parse_page_dump
+from .parsing.feed import NotAFeed, parse_feed
 from .parts import IngestParts, Parts, editor
 
 router = APIRouter()
@@ -205,6 +208,41 @@ async def import_article(
             422, "Invalid article", "Some fields are invalid.", errors=_errors(exc)
         ) from exc
     return await _saved(st, request, key, draft)
+
+
+@router.post(
+    "/imports",
+    response_model=FeedImport,
+    dependencies=[Depends(editor)],
+    summary="Import an RSS 2.0 or Atom feed: an article per entry, keyed by its guid",
+)
+async def import_feed(request: Request, st: Parts) -> FeedImport:
+    raw = await request.body()
+    if not raw.strip():
+        raise Problem(422, "Empty upload", "The request body is empty: send the feed to import.")
+    try:
+        entries = parse_feed(raw)
+    except NotAFeed as exc:
+        raise Problem(422, "Not a feed", str(exc)) from exc
+    report = FeedImport(feed=entries.title)
+    report.failed = [BrokenEntry(entry=k, reason=r) for k, r in entries.broken]
+    for key, draft in entries.drafts:
+        try:
+            async with st.sessions.begin() as session:
+                result = await store.save_in(session, with_language(draft))
+        except IntegrityError:
+            report.failed.append(
+                BrokenEntry(entry=key, reason="its slug belongs to another article")
+            )
+            continue
+        except store.NotAllowed as exc:
+            report.failed.append(BrokenEntry(entry=key, reason=str(exc)))
+            continue
+        outcome = result.outcome if result.outcome in ("created", "unchanged") else "updated"
+        setattr(report, outcome, getattr(report, outcome) + 1)
+    if report.created or report.updated:
+        st.relay.wake()
+    return report
 
 
 @router.get("/articles", response_model=ArticlePage, summary="Published articles, newest first")

@@ -282,6 +282,21 @@ class SearchPage(BaseModel):
     )
 
 
+class BrokenEntry(BaseModel):
+    entry: str = Field(description="The entry's guid/id (or its position)")
+    reason: str
+
+
+class FeedImport(BaseModel):
+    """What a feed import did: one line of counts, and each entry that was not imported."""
+
+    feed: str
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: list[BrokenEntry] = Field(default_factory=list)
+
+
 class SaveOutcome(BaseModel):
     outcome: Literal["created", "updated", "unchanged", "unpublished", "restored", "deleted"]
     article: ArticleOut

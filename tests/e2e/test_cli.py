@@ -15,6 +15,7 @@ import pytest
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.e2e
+FEEDS = Path(__file__).resolve().parents[1] / "fixtures" / "feeds"
 PAGES = REPO / "tests" / "fixtures" / "pages"
 
 
@@ -60,6 +61,14 @@ def test_editor_commands_work_from_any_directory(platform_factory: Any, tmp_path
     assert platform.cli(
         "articles", "delete", "from-a-file", env=env, cwd=elsewhere
     ).stdout.startswith("deleted")
+    # A partner's feed: a summary line, the broken entry named, the others imported.
+    feed = platform.cli("import", str(FEEDS / "partner.rss"), env=env, cwd=elsewhere)
+    assert feed.returncode == 1, feed.stdout  # one entry failed
+    assert "2 created, 0 updated, 0 unchanged, 1 failed" in feed.stdout
+    assert "partner-1002: the entry has no title" in feed.stdout
+    titles = [a["title"] for a in httpx.get(f"{platform.gateway}/api/v1/articles").json()["items"]]
+    assert "افتتاح معرض الكتاب في دمشق" in titles
+
     missing = platform.cli("articles", "show", "no-such-article", env=env, cwd=elsewhere)
     assert missing.returncode == 1 and "404" in missing.stdout
 
