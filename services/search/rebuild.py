@@ -67,18 +67,5 @@ async def _article(ingest: httpx.AsyncClient, slug: str) -> ArticleOut | None:
 
 
 def _data(article: ArticleOut) -> ArticleData:
-    return ArticleData(
-        article_id=article.id,
-        slug=article.slug,
-        title=article.title,
-        author=article.author,
-        published_on=article.published_on,
-        body=tuple(article.body),
-        legacy_views=article.legacy_views,
-        revision=article.revision,
-        source_url=article.source_url,
-        language=article.language,
-        section=article.section,
-        tags=tuple(article.tags),
-        image=article.image,
-    )
+    """The article as its events carry it (the same fields, under the event's names)."""
+    return ArticleData.model_validate({**article.model_dump(), "article_id": article.id})
