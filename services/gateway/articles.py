@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, Generic, TypeVar
 
 from cachetools import LRUCache
@@ -82,6 +82,27 @@ class TtlCache(Generic[T]):
         return value
 
 
+class Rendered:
+    """Rendered bodies and their ETags, rendered again only when one of the objects they
+    were made from is a new object (the caches hand out the same object while unchanged)."""
+
+    def __init__(self, max_entries: int) -> None:
+        self._entries: LRUCache[Hashable, tuple[tuple[object, ...], bytes, str]] = LRUCache(
+            max_entries
+        )
+
+    def get(
+        self, key: Hashable, sources: tuple[object, ...], render: Callable[[], bytes]
+    ) -> tuple[bytes, str]:
+        hit = self._entries.get(key)
+        if hit is not None and all(a is b for a, b in zip(hit[0], sources, strict=True)):
+            return hit[1], hit[2]
+        body = render()
+        etag = etag_for(body)
+        self._entries[key] = (sources, body, etag)
+        return body, etag
+
+
 def _retrieve(future: asyncio.Future[Any]) -> None:
     if not future.cancelled():
         future.exception()
@@ -99,7 +120,7 @@ class ArticleParts:
         self.views: TtlCache[ViewCounts] = TtlCache(views_ttl)
         self.comments: TtlCache[list[dict[str, Any]]] = TtlCache(comments_ttl)
         self._assembled: LRUCache[str, tuple[tuple[object, ...], ArticleView]] = LRUCache(10_000)
-        self._rendered: LRUCache[tuple[str, str], tuple[ArticleView, bytes, str]] = LRUCache(20_000)
+        self._rendered = Rendered(20_000)
         #: Where a rendered page's form token goes, by the page's ETag.
         self.token_slots: LRUCache[str, int] = LRUCache(20_000)
 
@@ -122,14 +143,7 @@ class ArticleParts:
         self, kind: str, view: ArticleView, render: Callable[[ArticleView], bytes]
     ) -> tuple[bytes, str]:
         """``render(view)`` and its ETag, computed once per assembled view."""
-        slot = (kind, str(view.article.id))
-        hit = self._rendered.get(slot)
-        if hit is not None and hit[0] is view:
-            return hit[1], hit[2]
-        body = render(view)
-        etag = etag_for(body)
-        self._rendered[slot] = (view, body, etag)
-        return body, etag
+        return self._rendered.get((kind, str(view.article.id)), (view,), lambda: render(view))
 
     async def view_counts(self, article_id: str, legacy: int) -> ViewCounts:
         async def load() -> ViewCounts:

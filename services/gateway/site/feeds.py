@@ -25,8 +25,8 @@ from shared.web.caching import cached_response
 
 from ..parts import GatewayParts, Parts
 from ..upstreams import Gone, NotFound, Unavailable
-from .head import article_path, site_url
-from .pages import error_page
+from .head import article_path, published_at, site_url
+from .pages import UNAVAILABLE, error_page
 
 router = APIRouter(include_in_schema=False)
 FEED_SIZE = 20
@@ -83,12 +83,7 @@ def _feed(
         fe.link(href=url)
         if article.author:
             fe.author({"name": article.author})
-        published = (
-            datetime.combine(article.published_on, datetime.min.time(), tzinfo=UTC)
-            if article.published_on
-            else article.created_at
-        )
-        fe.published(published)
+        fe.published(published_at(article))
         fe.updated(article.updated_at)
         lead = next((b.text for b in article.body if b.kind == "paragraph"), "")
         fe.summary(lead)
@@ -111,7 +106,7 @@ async def _feed_answer(
     try:
         articles = await latest_articles(parts, filters)
     except Unavailable:
-        return error_page(parts, request, 503, "الموقع غير متاح مؤقتاً. حاول بعد قليل.")
+        return error_page(parts, request, 503, UNAVAILABLE)
     path = request.url.path
     fg = _feed(parts, site, articles, title, path)
     page = site + (path.rsplit("/", 1)[0] or "/")  # the page the feed follows
@@ -168,7 +163,7 @@ async def sitemap_index(request: Request, parts: Parts) -> Response:
         head = await _index(parts, offset=0, limit=1)
         recent = await _index(parts, offset=max(head.total - 1, 0), limit=1)
     except (Unavailable, NotFound):
-        return error_page(parts, request, 503, "الموقع غير متاح مؤقتاً. حاول بعد قليل.")
+        return error_page(parts, request, 503, UNAVAILABLE)
     modified = max((e.updated_at for e in recent.items), default=EPOCH)
     root = etree.Element(f"{{{SITEMAP_NS}}}sitemapindex", nsmap={None: SITEMAP_NS})
     for n in range(1, max(ceil(head.total / SITEMAP_SIZE), 1) + 1):
@@ -187,7 +182,7 @@ async def article_sitemap(number: int, request: Request, parts: Parts) -> Respon
     try:
         index = await _index(parts, offset=(number - 1) * SITEMAP_SIZE, limit=SITEMAP_SIZE)
     except (Unavailable, NotFound):
-        return error_page(parts, request, 503, "الموقع غير متاح مؤقتاً. حاول بعد قليل.")
+        return error_page(parts, request, 503, UNAVAILABLE)
     if not index.items and number > 1:
         return error_page(parts, request, 404, "الصفحة غير موجودة.")
     root = etree.Element(f"{{{SITEMAP_NS}}}urlset", nsmap={None: SITEMAP_NS})
@@ -210,7 +205,7 @@ async def news_sitemap(request: Request, parts: Parts) -> Response:
     try:
         index = await _index(parts, offset=0, limit=SITEMAP_SIZE, since=since.isoformat())
     except (Unavailable, NotFound):
-        return error_page(parts, request, 503, "الموقع غير متاح مؤقتاً. حاول بعد قليل.")
+        return error_page(parts, request, 503, UNAVAILABLE)
     root = etree.Element(f"{{{SITEMAP_NS}}}urlset", nsmap={None: SITEMAP_NS, "news": NEWS_NS})
     for item in index.items:
         url = etree.SubElement(root, f"{{{SITEMAP_NS}}}url")

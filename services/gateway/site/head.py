@@ -73,7 +73,8 @@ def describe(text: str) -> str:
     return text[: DESCRIPTION_MAX - 1].rsplit(" ", 1)[0] + "…"
 
 
-def _when(article: ArticleOut) -> datetime:
+def published_at(article: ArticleOut) -> datetime:
+    """The publication date at midnight UTC, else when the article was stored."""
     if article.published_on:
         return datetime.combine(article.published_on, time(), tzinfo=UTC)
     return article.created_at
@@ -91,7 +92,7 @@ def publisher(site: str, site_name: str) -> dict[str, Any]:
 def article_head(site: str, site_name: str, article: ArticleOut) -> Head:
     url = site + article_path(article.slug)
     lead = next((b.text for b in article.body if b.kind == "paragraph"), article.title)
-    published = _when(article).isoformat()
+    published = published_at(article).isoformat()
     modified = (
         article.modified_on.isoformat() if article.modified_on else article.updated_at.isoformat()
     )

@@ -5,16 +5,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from cachetools import LRUCache
-
 from shared.contracts.api import ArticlePage, SearchPage
-from shared.web.caching import etag_for
 
-from ..articles import TtlCache
+from ..articles import Rendered, TtlCache
 from ..catalog import ArticleCatalog
 from ..models import PopularArticle
 from ..upstreams import Gone, NotFound, Unavailable, Upstream, Upstreams
@@ -48,7 +44,7 @@ class ArticleLists:
         #: The front page's most-read block: the views service is asked every few seconds.
         self.most_read: TtlCache[list[PopularArticle]] = TtlCache(5.0, max_entries=4)
         #: Rendered list pages, while neither their list nor their most-read block changed.
-        self._rendered: LRUCache[str, tuple[tuple[object, ...], bytes, str]] = LRUCache(2_000)
+        self.rendered = Rendered(2_000)
 
     async def page(
         self,
@@ -78,18 +74,6 @@ class ArticleLists:
         self.pages.clear()
         self.searches.clear()
         self.most_read.clear()
-
-    def rendered(
-        self, key: str, parts: tuple[object, ...], render: Callable[[], bytes]
-    ) -> tuple[bytes, str]:
-        """``render()`` and its ETag, again only when one of ``parts`` is a new object."""
-        hit = self._rendered.get(key)
-        if hit is not None and all(a is b for a, b in zip(hit[0], parts, strict=True)):
-            return hit[1], hit[2]
-        body = render()
-        etag = etag_for(body)
-        self._rendered[key] = (parts, body, etag)
-        return body, etag
 
 
 async def popular(

@@ -97,7 +97,7 @@ async def _list_page(
     )
     context.update(head=head, page=page, links=links, heading=title)
     key = f"{template} {path} {cursor} {before} {head.canonical}"
-    body, etag = parts.lists.rendered(
+    body, etag = parts.lists.rendered.get(
         key,
         (page, context.get("popular")),
         lambda: html_of(parts, request, template, **context),
