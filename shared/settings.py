@@ -80,6 +80,18 @@ class NewsroomSettings(BaseSettings):
     reuse_port: bool = False
     #: Proxies whose X-Forwarded-For is believed (uvicorn's forwarded_allow_ips).
     forwarded_allow_ips: str = "127.0.0.1"
+    #: What a request may hold before it reaches the app (shared/service/http_guard.py):
+    #: a larger head is refused with 431.
+    max_header_bytes: int = 32 * 1024
+    #: From a request's first byte to the end of its headers: 408 after that.
+    header_timeout_seconds: float = 10.0
+    #: Longest wait for the next piece of a request body: 408 after that.
+    body_timeout_seconds: float = 30.0
+    #: An idle keep-alive connection is closed after this.
+    keep_alive_seconds: int = 5
+    #: Open connections one client address may hold (429 beyond); 0: no limit. The
+    #: proxies of ``forwarded_allow_ips`` are exempt. The gateway's default is 64.
+    connections_per_client: int = 0
 
     @property
     def own_database_url(self) -> str:

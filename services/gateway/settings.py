@@ -13,6 +13,8 @@ class GatewaySettings(NewsroomSettings):
     editor_timeout: float = 30.0
     #: Largest request body the gateway accepts (article imports are the biggest).
     max_body_bytes: int = 5 * 1024 * 1024
+    #: The public listener bounds each client address (trusted proxies exempt).
+    connections_per_client: int = 64
     site_name: str = "نيوزروم"
     #: One line that says what the site is: the front page's description.
     site_description: str = "آخر الأخبار والتقارير والتحليلات."

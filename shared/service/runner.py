@@ -13,6 +13,7 @@ from opentelemetry.instrumentation.redis import RedisInstrumentor
 
 from shared.observability.logs import configure_logging
 from shared.observability.tracing import make_tracer_provider, tracing_disabled
+from shared.service.http_guard import HttpLimits, guarded_protocol
 from shared.settings import NewsroomSettings
 
 
@@ -42,6 +43,8 @@ def serve(settings: NewsroomSettings, build: Callable[..., FastAPI]) -> None:
         timeout_graceful_shutdown=10,
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
+        http=guarded_protocol(HttpLimits.from_settings(settings)),
+        timeout_keep_alive=settings.keep_alive_seconds,
     )
     server = uvicorn.Server(config)
     if settings.reuse_port:
