@@ -124,11 +124,18 @@ class ArticleIn(BaseModel):
     @field_validator("body")
     @classmethod
     def _body_blocks(cls, value: list[BodyBlock]) -> list[BodyBlock]:
+        blocks = []
         for block in value:
             storable(block.text)
-        blocks = [
-            BodyBlock(kind=b.kind, text=clean_text(b.text)) for b in value if clean_text(b.text)
-        ]
+            if block.kind == "table":
+                rows = [
+                    [" ".join(clean_text(storable(c)).split()) for c in r] for r in block.rows or ()
+                ]
+                rows = [row for row in rows if any(row)]
+                if rows:
+                    blocks.append(BodyBlock(kind="table", text="", rows=rows, head=block.head))
+            elif text := clean_text(block.text):
+                blocks.append(BodyBlock(kind=block.kind, text=text))
         if not blocks:
             raise ValueError("body must contain at least one non-blank paragraph")
         return blocks

@@ -8,10 +8,18 @@ field with a default, or bump ``schema_version`` and publish both for a while.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    TypeAdapter,
+    model_serializer,
+    model_validator,
+)
 
 
 def utcnow() -> datetime:
@@ -22,14 +30,45 @@ class Contract(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
 
-BlockKind = Literal["paragraph", "heading"]
+BlockKind = Literal["paragraph", "heading", "table"]
+
+
+def table_text(rows: list[list[str]]) -> str:
+    """A table as text: a row a line, cells separated by `` | ``."""
+    return "\n".join(" | ".join(row) for row in rows)
 
 
 class BodyBlock(Contract):
-    """One block of an article body, in reading order."""
+    """One block of an article body, in reading order.
+
+    A table (``kind: "table"``) has ``rows`` of cells, and ``head`` when its first row
+    names the columns; its ``text`` holds the same rows as lines, so a consumer that
+    shows text only, or does not know the kind, shows it whole."""
 
     kind: BlockKind
     text: str
+    rows: list[list[str]] | None = None
+    head: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _table_as_text(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("kind") == "table":
+            rows = data.get("rows")
+            if not rows or not isinstance(rows, list):
+                raise ValueError("a table needs rows")
+            if not data.get("text"):
+                data = {**data, "text": table_text(rows)}
+        return data
+
+    @model_serializer(mode="wrap")
+    def _rows_only_on_tables(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # Paragraphs and headings stay {"kind", "text"} on the wire, as before tables.
+        data = handler(self)
+        if self.kind != "table" and isinstance(data, dict):
+            data.pop("rows", None)
+            data.pop("head", None)
+        return data
 
 
 class ArticleData(Contract):

@@ -52,8 +52,23 @@ def pages(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[
                 "title": "Markets rally as central banks pause",
                 "author": "Jane Doe",
                 "section": "Business",
-                "body": "Stock markets rose on Thursday after the central banks held their "
-                "rates.\n\nInvestors welcomed the pause, which analysts had expected.",
+                "body": [
+                    {
+                        "kind": "paragraph",
+                        "text": "Stock markets rose on Thursday after the central banks held "
+                        "their rates.",
+                    },
+                    # A table, so that the tools check how tables are marked up too.
+                    {
+                        "kind": "table",
+                        "rows": [["Index", "Change"], ["FTSE 100", "+1.2%"], ["DAX", "+0.9%"]],
+                        "head": True,
+                    },
+                    {
+                        "kind": "paragraph",
+                        "text": "Investors welcomed the pause, which analysts had expected.",
+                    },
+                ],
             },
             headers=editor,
         ).json()["article"]

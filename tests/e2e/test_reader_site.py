@@ -36,9 +36,23 @@ ENGLISH = {
     "section": "Business",
     "tags": ["markets", "banks"],
     "image": "https://images.example/markets.jpg",
-    "body": "Stock markets rose on Thursday after the central banks held their rates.\n\n"
-    "Investors welcomed the pause, which analysts had expected for weeks.",
+    "body": [
+        {
+            "kind": "paragraph",
+            "text": "Stock markets rose on Thursday after the central banks held their rates.",
+        },
+        {
+            "kind": "table",
+            "rows": [["Index", "Change"], ["FTSE 100", "+1.2%"], ["DAX", "  +0.9% "]],
+            "head": True,
+        },
+        {
+            "kind": "paragraph",
+            "text": "Investors welcomed the pause, which analysts had expected for weeks.",
+        },
+    ],
 }
+ROWS = [["Index", "Change"], ["FTSE 100", "+1.2%"], ["DAX", "+0.9%"]]
 
 
 @dataclass
@@ -231,6 +245,25 @@ def test_english_article_is_left_to_right_inside_the_arabic_site(site: Site) -> 
     ld = page.json_ld[0]
     assert ld["inLanguage"] == "en" and ld["image"] == [ENGLISH["image"]]
     assert ld["articleSection"] == "Business" and ld["keywords"] == ["markets", "banks"]
+
+
+def test_a_table_stays_a_table_in_the_api_the_page_and_the_feed(site: Site) -> None:
+    slug = quote(site.english["slug"], safe="-")
+    body = site.get(f"/api/v1/articles/{slug}").json()["article"]["body"]
+    assert body[1] == {
+        "kind": "table",
+        "text": "Index | Change\nFTSE 100 | +1.2%\nDAX | +0.9%",
+        "rows": ROWS,
+        "head": True,
+    }
+    assert set(body[0]) == {"kind", "text"}  # paragraphs are as they always were
+    html = site.get(article_path(site.english)).text
+    table = html[html.index("<table>") : html.index("</table>")]
+    assert '<th scope="col">Index</th><th scope="col">Change</th>' in table
+    assert "<td>DAX</td><td>+0.9%</td>" in table
+    entries = feedparser.parse(site.get("/feed.xml").content).entries
+    entry = next(e for e in entries if e.title == ENGLISH["title"])
+    assert "<tr><th>Index</th><th>Change</th></tr>" in entry.content[0].value
 
 
 def test_search_api_and_page_understand_arabic(site: Site) -> None:

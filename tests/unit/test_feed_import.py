@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from services.ingest.parsing.feed import NotAFeed, html_blocks, parse_feed
+from services.ingest.parsing.feed import NotAFeed, parse_feed
+from services.ingest.parsing.fragments import html_blocks
 
 pytestmark = pytest.mark.unit
 FEEDS = Path(__file__).resolve().parent.parent / "fixtures" / "feeds"
@@ -56,3 +57,12 @@ def test_entry_html_keeps_loose_text_and_drops_scripts() -> None:
         "First line<br>second <b>bold</b> line<script>x()</script><ul><li>one</li></ul>"
     )
     assert [b.text for b in blocks] == ["First line", "second bold line", "one"]
+
+
+def test_an_entry_table_stays_a_table() -> None:
+    blocks = html_blocks(
+        "<p>النتائج:</p><table><tr><th>الفريق</th><th>النقاط</th></tr>"
+        "<tr><td>الوحدة</td><td>42</td></tr><tr><td></td><td></td></tr></table>"
+    )
+    assert blocks[1].kind == "table" and blocks[1].head
+    assert blocks[1].rows == [["الفريق", "النقاط"], ["الوحدة", "42"]]  # the empty row dropped

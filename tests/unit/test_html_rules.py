@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 
@@ -104,13 +105,17 @@ def test_a_quotation_comes_out_once() -> None:
     assert len(quoted) == 1
 
 
-def test_a_content_table_is_kept_row_by_row() -> None:
+def test_a_content_table_is_kept_as_a_table() -> None:
     table = (
         "<table><tr><th>Team</th><th>Points</th></tr>"
         "<tr><td>Harbour FC</td><td>42</td></tr><tr><td>Port United</td><td>39</td></tr></table>"
     )
-    texts = [b.text for b in parse_html(page(body=BODY + table)).body]
-    assert "Harbour FC | 42" in texts and "Port United | 39" in texts
+    tables = [b for b in parse_html(page(body=BODY + table)).body if b.kind == "table"]
+    assert len(tables) == 1
+    assert tables[0].rows == [["Team", "Points"], ["Harbour FC", "42"], ["Port United", "39"]]
+    assert tables[0].head
+    # Readers of text alone get every row.
+    assert tables[0].text == "Team | Points\nHarbour FC | 42\nPort United | 39"
 
 
 def test_newsletter_reprint_and_comment_policy_notices_are_dropped() -> None:
@@ -147,3 +152,47 @@ def test_arabic_diacritics_survive_byte_exact() -> None:
     )
     article = parse_html(page(body=f"<p>{text}</p>" + ARABIC_BODY, title="خبر", lang="ar"))
     assert article.body[0].text == text
+
+
+def test_the_fallback_chain_asks_the_next_extractor_only_when_one_finds_too_little() -> None:
+    from lxml import html as lxml_html
+
+    from services.ingest.parsing.html_page import MIN_WORDS, extract_blocks
+    from shared.contracts.events import BodyBlock
+
+    asked: list[str] = []
+
+    def finding(name: str, words: int) -> Any:
+        def extractor(tree: Any, page: str, url: str | None, title: str) -> list[BodyBlock]:
+            asked.append(name)
+            return [BodyBlock(kind="paragraph", text=" ".join(["word"] * words))] if words else []
+
+        return extractor
+
+    tree = lxml_html.fromstring("<p>x</p>")
+    chain = (finding("precise", 3), finding("recall", MIN_WORDS), finding("second", 50))
+    assert prose(extract_blocks(tree, "", None, "", chain)) == MIN_WORDS
+    assert asked == ["precise", "recall"]  # enough found: the second extractor is not asked
+    asked.clear()
+    chain = (finding("precise", 0), finding("recall", 4), finding("second", 2))
+    assert prose(extract_blocks(tree, "", None, "", chain)) == 4  # none enough: the most
+    assert asked == ["precise", "recall", "second"]
+
+
+def prose(blocks: list[Any]) -> int:
+    return sum(len(b.text.split()) for b in blocks)
+
+
+def test_an_article_the_balanced_pass_prunes_is_found_by_the_recall_pass() -> None:
+    # Laid out in an <aside>, which trafilatura's balanced pass removes as a sidebar.
+    article = parse_html(page(body=f"<aside>{BODY}</aside>"))
+    assert "sea wall" in " ".join(b.text for b in article.body)
+
+
+def test_readability_is_a_second_extractor_of_its_own() -> None:
+    from services.ingest.parsing.html_page import _readability
+
+    notice = "<p>Sign up for our newsletter to get the day's news.</p>"
+    blocks = _readability(None, page(body=BODY + notice), None, "Harbour reopens")  # type: ignore[arg-type]
+    texts = " ".join(b.text for b in blocks)
+    assert "sea wall" in texts and "newsletter" not in texts  # the same rules on its output

@@ -133,7 +133,7 @@ VIEW_CHANGES = [
 ARTICLE_CHANGES = [
     ("no body", _drop(("data", "body"))),
     ("empty body", _set(("data", "body"), [])),
-    ("bad block kind", _set(("data", "body"), [{"kind": "table", "text": "x"}])),
+    ("bad block kind", _set(("data", "body"), [{"kind": "video", "text": "x"}])),
     ("date", _set(("data", "published_on"), "2024-05-01")),
     ("bad date", _set(("data", "published_on"), "01/05/2024")),
     ("views as text", _set(("data", "legacy_views"), "1085")),
@@ -202,6 +202,10 @@ def _same(want: dict[str, Any], have: dict[str, Any], model: BaseModel) -> None:
             nested = getattr(model, name)
             if isinstance(nested, BaseModel):
                 _same(want[name], have[name], nested)
+            elif isinstance(nested, tuple | list) and nested and isinstance(nested[0], BaseModel):
+                assert len(have[name]) == len(want[name]), name
+                for w, h, item in zip(want[name], have[name], nested, strict=True):
+                    _same(w, h, item)
             else:
                 assert have[name] == want[name], name
         elif info.default_factory is None:

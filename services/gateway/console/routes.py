@@ -8,6 +8,7 @@ or the other way round → 403. Every form post must come from the console itsel
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -250,18 +251,41 @@ async def articles(
     )
 
 
-def _body_text(blocks: list[dict[str, str]]) -> str:
-    return "\n\n".join(
-        f"## {b['text']}" if b.get("kind") == "heading" else b["text"] for b in blocks
-    )
+def _body_text(blocks: list[dict[str, Any]]) -> str:
+    """The body as the editor's text: ``## `` starts a heading, ``|`` rows make a table
+    (a ``|---|`` line under the first row marks it as the header)."""
+    parts = []
+    for b in blocks:
+        if b.get("kind") == "heading":
+            parts.append(f"## {b['text']}")
+        elif b.get("kind") == "table" and b.get("rows"):
+            lines = ["| " + " | ".join(row) + " |" for row in b["rows"]]
+            if b.get("head"):
+                lines.insert(1, "|" + "---|" * len(b["rows"][0]))
+            parts.append("\n".join(lines))
+        else:
+            parts.append(b["text"])
+    return "\n\n".join(parts)
 
 
-def _blocks(text: str) -> list[dict[str, str]]:
-    blocks = []
+_RULE = re.compile(r"^\|?(\s*:?-+:?\s*\|)+\s*:?-*:?\s*$")
+
+
+def _blocks(text: str) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = []
     for part in text.replace("\r\n", "\n").split("\n\n"):
         part = part.strip()
+        lines = [line.strip() for line in part.split("\n")]
         if part.startswith("## "):
             blocks.append({"kind": "heading", "text": part[3:].strip()})
+        elif part and all(line.startswith("|") for line in lines):
+            head = len(lines) > 1 and bool(_RULE.match(lines[1]))
+            rows = [
+                [cell.strip() for cell in line.strip("|").split("|")]
+                for n, line in enumerate(lines)
+                if not (head and n == 1)
+            ]
+            blocks.append({"kind": "table", "text": "", "rows": rows, "head": head})
         elif part:
             blocks.append({"kind": "paragraph", "text": " ".join(part.split("\n"))})
     return blocks

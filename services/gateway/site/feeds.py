@@ -21,6 +21,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from shared.contracts.api import ArticleIndex, ArticleOut
+from shared.contracts.events import BodyBlock
 from shared.web.caching import cached_response
 
 from ..parts import GatewayParts, Parts
@@ -39,10 +40,20 @@ EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 def body_html(article: ArticleOut) -> str:
     """The article's full text as feed readers show it."""
-    return "".join(
-        f"<h2>{escape(b.text)}</h2>" if b.kind == "heading" else f"<p>{escape(b.text)}</p>"
-        for b in article.body
-    )
+    return "".join(_block_html(b) for b in article.body)
+
+
+def _block_html(block: BodyBlock) -> str:
+    if block.kind == "heading":
+        return f"<h2>{escape(block.text)}</h2>"
+    if block.kind == "table" and block.rows:
+        cell = "th" if block.head else "td"
+        rows = []
+        for row in block.rows:
+            rows.append("<tr>" + "".join(f"<{cell}>{escape(c)}</{cell}>" for c in row) + "</tr>")
+            cell = "td"
+        return f"<table>{''.join(rows)}</table>"
+    return f"<p>{escape(block.text)}</p>"
 
 
 async def latest_articles(parts: GatewayParts, filters: dict[str, str]) -> list[ArticleOut]:

@@ -14,16 +14,12 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import feedparser
-from lxml import etree
-from lxml import html as lxml_html
 from pydantic import ValidationError
 
 from shared.contracts.api import ArticleIn
-from shared.contracts.events import BlockKind, BodyBlock
 from shared.text.arabic import clean_text
 
-_BLOCKS = {"p": "paragraph", "li": "paragraph", "blockquote": "paragraph", "pre": "paragraph"}
-_HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+from .fragments import html_blocks
 
 
 class NotAFeed(ValueError):
@@ -79,50 +75,6 @@ def _draft(entry: Any, key: str) -> ArticleIn:
     if image := _image(entry):
         values["image"] = image
     return ArticleIn.model_validate(values)
-
-
-def html_blocks(html: str) -> list[BodyBlock]:
-    """Paragraphs and headings of an entry's HTML (plain text: one paragraph a blank line)."""
-    if "<" not in html:
-        parts = [" ".join(p.split()) for p in clean_text(html).split("\n\n")]
-        return [BodyBlock(kind="paragraph", text=p) for p in parts if p]
-    try:
-        root = lxml_html.fragment_fromstring(html, create_parent="div")
-    except (etree.ParserError, ValueError):
-        return []
-    blocks: list[BodyBlock] = []
-    loose: list[str] = []
-
-    def flush() -> None:
-        text = " ".join(clean_text(" ".join(loose)).split())
-        if text:
-            blocks.append(BodyBlock(kind="paragraph", text=text))
-        loose.clear()
-
-    def walk(element: Any) -> None:
-        if element.text and element.text.strip():
-            loose.append(element.text)
-        for child in element:
-            tag = child.tag if isinstance(child.tag, str) else ""
-            if tag in _HEADINGS or tag in _BLOCKS:
-                flush()
-                text = " ".join(clean_text(child.text_content()).split())
-                kind: BlockKind = "heading" if tag in _HEADINGS else "paragraph"
-                if text:
-                    blocks.append(BodyBlock(kind=kind, text=text))
-            elif tag in ("div", "section", "article", "ul", "ol", "figure"):
-                flush()
-                walk(child)
-            elif tag == "br":
-                flush()
-            elif tag not in ("script", "style", "img"):
-                loose.append(child.text_content())
-            if child.tail and child.tail.strip():
-                loose.append(child.tail)
-
-    walk(root)
-    flush()
-    return blocks
 
 
 def _date(parsed: Any) -> date | None:
