@@ -33,6 +33,10 @@ REFUSALS: dict[int, tuple[str, str]] = {
         "Too many connections",
         "اتصالات كثيرة من عنوان واحد. / Too many open connections from one address ({limit}).",
     ),
+    414: (
+        "URI too long",
+        "عنوان الطلب أطول من المسموح. / The request's URL exceeds {limit} bytes.",
+    ),
     431: (
         "Request header fields too large",
         "ترويسات الطلب أكبر من المسموح. / The request's headers exceed {limit} bytes.",
@@ -162,7 +166,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self.transport.is_closing():
             return
         if self._in_head and self._head_bytes > self.LIMITS.max_header_bytes:
-            self._refuse(431, self.LIMITS.max_header_bytes)
+            self._refuse(self._too_large(), self.LIMITS.max_header_bytes)
         elif not self._in_head and not self._message_done and self._body_timer is None:
             self._body_seen_at = self.loop.time()
             self._body_timer = self.loop.call_later(self.LIMITS.body_timeout, self._body_late)
@@ -181,7 +185,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if size <= self.LIMITS.max_header_bytes:
             super().on_headers_complete()
             return
-        app, self.app = self.app, _headers_too_large(self.LIMITS.max_header_bytes)
+        app, self.app = self.app, _refusing(self._too_large(), self.LIMITS.max_header_bytes)
         try:
             super().on_headers_complete()
         finally:
@@ -201,6 +205,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._in_head = True
         self._head_bytes = 0
         super().on_message_complete()
+
+    def _too_large(self) -> int:
+        # llhttp hands the URL over as it arrives: a long one is the URL's fault, not the headers'.
+        return 414 if len(getattr(self, "url", b"")) > self.LIMITS.max_header_bytes else 431
 
     def _arm_head_timer(self) -> None:
         self._head_timer = self.loop.call_later(self.LIMITS.header_timeout, self._head_late)
@@ -251,11 +259,11 @@ def _phrase(status: int) -> bytes:
     return HTTPStatus(status).phrase.encode()
 
 
-def _headers_too_large(limit: int) -> Any:
-    headers, body = refusal(431, limit)
+def _refusing(status: int, limit: int) -> Any:
+    headers, body = refusal(status, limit)
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
-        await send({"type": "http.response.start", "status": 431, "headers": headers})
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
     return app

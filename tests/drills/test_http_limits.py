@@ -115,6 +115,10 @@ def test_oversized_headers_get_431_and_cost_no_memory(gateway: int, report: Repo
     with _connect(port) as sock:
         sock.sendall(HEAD + b"X-Padding: " + b"a" * (HEADER_LIMIT + 1000) + b"\r\n\r\n")
         assert _status(sock) == 431
+    # A URL over the limit is the URL's fault: 414.
+    with _connect(port) as sock:
+        sock.sendall(b"GET /" + b"a" * (HEADER_LIMIT + 1000) + b" HTTP/1.1\r\nHost: drill\r\n\r\n")
+        assert _status(sock) == 414
     # 20 clients pushing 40 MB unfinished headers at once.
     pid = _gateway_pid(port)
     before = _rss_mb(pid)

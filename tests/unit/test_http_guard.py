@@ -30,7 +30,7 @@ def test_trusted_proxies(spec: str, host: str, trusted: bool) -> None:
     assert trusted_hosts(spec)(host) is trusted
 
 
-@pytest.mark.parametrize("status", [408, 429, 431])
+@pytest.mark.parametrize("status", [408, 414, 429, 431])
 def test_a_refusal_says_why_in_both_languages_and_closes(status: int) -> None:
     headers, body = refusal(status, 32768)
     problem = json.loads(body)
