@@ -8,8 +8,9 @@ import secrets
 import signal
 import threading
 from importlib import resources
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
+from urllib.parse import unquote, urlsplit
 
 import httpx
 import redis
@@ -187,15 +188,42 @@ def up(
         console.print("Stopped.")
 
 
+def linked_pages(feed: Path) -> list[Path]:
+    """The pages beside a feed file that its entries link to (by the link's file name):
+    sent along, so that an entry without its full text gets its page's."""
+    import feedparser
+
+    names = {
+        PurePosixPath(unquote(urlsplit(entry.get("link", "")).path)).name
+        for entry in feedparser.parse(feed.read_bytes()).entries
+        if not entry.get("content")
+    }
+    return sorted(
+        p
+        for p in feed.parent.iterdir()
+        if p.name in names and p.suffix.lower() in (".html", ".htm") and p.is_file()
+    )
+
+
 def _import_file(path: Path, gateway: str, token: str) -> dict[str, Any]:
     feed = path.suffix.lower() in FEEDS
-    content_type = (FEEDS if feed else CONTENT_TYPES).get(path.suffix.lower(), "text/plain")
-    response = httpx.post(
-        f"{gateway}/api/v1/{'imports' if feed else 'articles/import'}",
-        content=path.read_bytes(),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": content_type},
-        timeout=60,
-    )
+    headers = {"Authorization": f"Bearer {token}"}
+    if feed and (pages := linked_pages(path)):
+        response = httpx.post(
+            f"{gateway}/api/v1/imports",
+            files=[("feed", (path.name, path.read_bytes(), FEEDS[path.suffix.lower()]))]
+            + [("page", (p.name, p.read_bytes(), "text/html")) for p in pages],
+            headers=headers,
+            timeout=300,
+        )
+    else:
+        content_type = (FEEDS if feed else CONTENT_TYPES).get(path.suffix.lower(), "text/plain")
+        response = httpx.post(
+            f"{gateway}/api/v1/{'imports' if feed else 'articles/import'}",
+            content=path.read_bytes(),
+            headers={**headers, "Content-Type": content_type},
+            timeout=60,
+        )
     if response.status_code >= 400:
         try:
             problem = response.json()
@@ -219,6 +247,11 @@ def import_(
     or folders of them, to ingest."""
     gateway, token = _editor_access(gateway)
     paths = _files(paths)
+    # A feed's linked pages go with the feed, not as articles of their own as well.
+    claimed = {
+        page for path in paths if path.suffix.lower() in FEEDS for page in linked_pages(path)
+    }
+    paths = [path for path in paths if path not in claimed]
     counts = {"created": 0, "updated": 0, "unchanged": 0, "failed": 0}
     with Progress(console=console) as progress:
         task = progress.add_task("Importing", total=len(paths))

@@ -78,3 +78,21 @@ def test_editor_commands_work_from_any_directory(platform_factory: Any, tmp_path
     assert refused.returncode == 2 and "NEWSROOM_EDITOR_TOKEN" in refused.stdout
     assert not (elsewhere / "var").exists()
     assert os.listdir(elsewhere) == []
+
+
+def test_a_feed_folder_sends_the_linked_pages_with_the_feed(
+    platform_factory: Any, tmp_path: Path
+) -> None:
+    platform = platform_factory()
+    folder = tmp_path / "wire"
+    shutil.copytree(FEEDS / "wire", folder)
+    (folder / "note.json").write_text(json.dumps({"title": "ملاحظة", "body": "نص الملاحظة."}))
+    imported = platform.cli("import", str(folder))
+    assert imported.returncode == 0, imported.stdout + imported.stderr
+    # The feed's two entries and the note; the linked page is not an article of its own.
+    assert "3 created, 0 updated, 0 unchanged, 0 failed" in imported.stdout
+    assert "harbour-reopens.html" not in imported.stdout
+    listed = httpx.get(f"{platform.gateway}/api/v1/articles").json()["items"]
+    harbour = next(a for a in listed if a["title"] == "Harbour reopens after storm repairs")
+    article = httpx.get(f"{platform.gateway}/api/v1/articles/{harbour['slug']}").json()["article"]
+    assert "Harbour master Ann Lee" in " ".join(b["text"] for b in article["body"])

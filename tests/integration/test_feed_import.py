@@ -53,3 +53,64 @@ async def test_a_feed_imports_once_and_reports_its_broken_entry(
         assert atom.json()["created"] == 1
         refused = await client.post("/imports", content=b"<html>a page</html>", headers=headers)
         assert refused.status_code == 422 and refused.json()["title"] == "Not a feed"
+
+
+async def test_an_entry_without_its_text_gets_its_linked_page_given_as_a_file(
+    database_url: str, redis_url: str, namespace: str
+) -> None:
+    settings = ingest_settings(namespace=namespace, redis_url=redis_url, database_url=database_url)
+    wire = FEEDS / "wire"
+    page = (wire / "harbour-reopens.html").read_bytes()
+    async with running_ingest(settings) as (_app, client):
+        answer = await client.post(
+            "/imports",
+            files=[
+                ("feed", ("wire.rss", (wire / "wire.rss").read_bytes(), "application/rss+xml")),
+                ("page", ("harbour-reopens.html", page, "text/html")),
+            ],
+            headers=EDITOR,
+        )
+        assert answer.status_code == 200, answer.text
+        assert (answer.json()["created"], answer.json()["failed"]) == (2, [])
+        listed = (await client.get("/articles")).json()["items"]
+        by_title = {a["title"]: a for a in listed}
+        harbour = (
+            await client.get(f"/articles/{by_title['Harbour reopens after storm repairs']['slug']}")
+        ).json()
+        text = " ".join(b["text"] for b in harbour["body"])
+        # The page's whole text, not the one-line summary; the feed's title and date.
+        assert "Harbour master Ann Lee" in text and "open again" not in text
+        assert harbour["published_on"] == "2025-11-09" and harbour["external_id"] == "wire-501"
+        assert harbour["source_url"] == "https://wire.example/news/harbour-reopens.html"
+        keeper = (
+            await client.get(
+                f"/articles/{by_title['Lighthouse keeper retires after forty years']['slug']}"
+            )
+        ).json()
+        assert [b["text"] for b in keeper["body"]] == [  # no page given: the summary
+            "The keeper of the north lighthouse retired on Monday after forty years of service "
+            "on the island."
+        ]
+        # A linked page that is not an article is reported with its entry; the rest go on.
+        broken = await client.post(
+            "/imports",
+            files=[
+                ("feed", ("wire.rss", (wire / "wire.rss").read_bytes(), "application/rss+xml")),
+                (
+                    "page",
+                    (
+                        "harbour-reopens.html",
+                        b"<html><body><form></form></body></html>",
+                        "text/html",
+                    ),
+                ),
+            ],
+            headers=EDITOR,
+        )
+        assert broken.json()["failed"][0]["entry"] == "wire-501"
+        assert "harbour-reopens.html" in broken.json()["failed"][0]["reason"]
+        assert broken.json()["unchanged"] == 1
+        no_feed = await client.post(
+            "/imports", files=[("page", ("a.html", page, "text/html"))], headers=EDITOR
+        )
+        assert no_feed.status_code == 422 and no_feed.json()["errors"][0]["field"] == "feed"
