@@ -86,6 +86,7 @@ def test_a_feed_folder_sends_the_linked_pages_with_the_feed(
     platform = platform_factory()
     folder = tmp_path / "wire"
     shutil.copytree(FEEDS / "wire", folder)
+    shutil.copy(PAGES / "article-en.html", folder / "harbour-reopens.html")  # a linked page
     (folder / "note.json").write_text(json.dumps({"title": "ملاحظة", "body": "نص الملاحظة."}))
     imported = platform.cli("import", str(folder))
     assert imported.returncode == 0, imported.stdout + imported.stderr

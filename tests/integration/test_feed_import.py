@@ -60,7 +60,7 @@ async def test_an_entry_without_its_text_gets_its_linked_page_given_as_a_file(
 ) -> None:
     settings = ingest_settings(namespace=namespace, redis_url=redis_url, database_url=database_url)
     wire = FEEDS / "wire"
-    page = (wire / "harbour-reopens.html").read_bytes()
+    page = (FEEDS.parent / "pages" / "article-en.html").read_bytes()  # the entry's linked page
     async with running_ingest(settings) as (_app, client):
         answer = await client.post(
             "/imports",
