@@ -13,6 +13,8 @@ from shared.service.skeleton import Follower, Service, build_app
 from . import api, developer, editorial, followers
 from .commenting import share_form_secret
 from .console.app import make_console
+from .events import routes as event_routes
+from .events.hub import EventHub
 from .parts import GatewayParts, make_parts
 from .rendering import HERE
 from .settings import GatewaySettings
@@ -26,6 +28,10 @@ async def ingest_answers(upstreams: Upstreams) -> None:
 
 async def close_upstreams(upstreams: Upstreams) -> None:
     await upstreams.aclose()
+
+
+async def fan_out_events(events: EventHub) -> None:
+    await events.run()
 
 
 def configure(app: FastAPI, parts: GatewayParts) -> None:
@@ -57,12 +63,14 @@ SERVICE: Service[GatewaySettings, GatewayParts] = Service(
         pages.router,
         searching.router,
         feeds.router,
+        event_routes.router,
         developer.router,
     ],
     followers=[
         Follower("articles", followers.refresh_catalog, polling_ms=200),
         Follower("comments", followers.drop_comments, polling_ms=100),
     ],
+    tasks=[fan_out_events],
     on_start=[share_form_secret],
     on_stop=[close_upstreams],
     ready={"ingest": ingest_answers},

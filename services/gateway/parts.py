@@ -20,6 +20,7 @@ from .articles import ArticleParts
 from .catalog import ArticleCatalog
 from .commenting import CommentDesk
 from .console.sessions import ConsoleKeys
+from .events.hub import EventHub
 from .recorder import RateLimitedPublisher
 from .rendering import make_templates
 from .settings import GatewaySettings
@@ -42,6 +43,7 @@ class GatewayParts:
     templates: Jinja2Templates
     asyncapi: dict[str, Any]
     console_keys: ConsoleKeys
+    events: EventHub
 
 
 def make_parts(kit: Kit) -> GatewayParts:
@@ -94,6 +96,7 @@ def make_parts(kit: Kit) -> GatewayParts:
         console_keys=ConsoleKeys(
             secret=secrets.token_hex(32), max_age_seconds=int(settings.console_session_hours * 3600)
         ),
+        events=EventHub(kit.redis, kit.streams, buffer=settings.events_buffer),
     )
 
 

@@ -38,6 +38,14 @@ class GatewaySettings(NewsroomSettings):
     min_submit_seconds: float = 3.0
     #: Key that signs the form's page-load time; shared by replicas through Redis when unset.
     form_secret: str | None = None
+    #: Tokens that may read every public event type at ``GET /api/v1/events``.
+    subscriber_tokens: list[str] = Field(default_factory=list)
+    #: Anyone may read the article events there without a token (comment events never).
+    public_article_events: bool = False
+    #: Seconds between heartbeats on an idle event stream (proxies keep it open).
+    events_heartbeat_seconds: float = 15.0
+    #: Events an event-stream client may fall behind before it is cut off (it resumes).
+    events_buffer: int = 1000
     #: Origins allowed to call the API from a browser (CORS); none by default.
     cors_origins: list[str] = Field(default_factory=list)
     #: Seconds view counts are reused before asking the views service again.

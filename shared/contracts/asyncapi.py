@@ -50,7 +50,18 @@ def _message(model: type[BaseModel]) -> tuple[str, dict[str, Any]]:
     }
 
 
-def asyncapi_document(namespace: str, redis_url: str = "redis://localhost:6379") -> dict[str, Any]:
+HTTP_DOC = (
+    "The same events, the same JSON, over HTTP: `GET /api/v1/events` on the gateway answers "
+    "Server-Sent Events (`event:` the type, `data:` the event, `id:` a position to resume "
+    "from with `Last-Event-ID`); a subscriber token is needed (docs/events.md)."
+)
+
+
+def asyncapi_document(
+    namespace: str,
+    redis_url: str = "redis://localhost:6379",
+    gateway_host: str = "localhost:8000",
+) -> dict[str, Any]:
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     messages: dict[str, Any] = {}
@@ -81,11 +92,17 @@ def asyncapi_document(namespace: str, redis_url: str = "redis://localhost:6379")
         "info": {
             "title": "Newsroom events",
             "version": "1.0.0",
-            "description": "Public event streams of Newsroom. " + ENVELOPE_DOC,
+            "description": "Public event streams of Newsroom. " + ENVELOPE_DOC + " " + HTTP_DOC,
         },
         "defaultContentType": "application/json",
         "servers": {
-            "redis": {"host": redis_url.split("://")[-1].rsplit("@")[-1], "protocol": "redis"}
+            "redis": {"host": redis_url.split("://")[-1].rsplit("@")[-1], "protocol": "redis"},
+            "events-over-http": {
+                "host": gateway_host,
+                "pathname": "/api/v1/events",
+                "protocol": "http",
+                "description": HTTP_DOC,
+            },
         },
         "channels": channels,
         "operations": operations,

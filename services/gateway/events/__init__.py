@@ -1,0 +1,1 @@
+"""The public events over HTTP: a resumable Server-Sent Events stream."""
