@@ -137,7 +137,7 @@ def _precondition(st: IngestParts, if_match: str | None, edit: bool = True) -> s
 
 
 async def _saved(st: IngestParts, request: Request, key: str | None, draft: ArticleIn) -> Response:
-    draft = with_language(draft)
+    draft = await with_language(draft)
     return await _editor_change(st, request, key, lambda s: store.save_in(s, draft))
 
 
@@ -260,9 +260,10 @@ async def import_feed(request: Request, st: Parts) -> FeedImport:
     report = FeedImport(feed=entries.title)
     report.failed = [BrokenEntry(entry=k, reason=r) for k, r in entries.broken]
     for key, draft in entries.drafts:
+        draft = await with_language(draft)
         try:
             async with st.sessions.begin() as session:
-                result = await store.save_in(session, with_language(draft))
+                result = await store.save_in(session, draft)
         except IntegrityError:
             report.failed.append(
                 BrokenEntry(entry=key, reason="its slug belongs to another article")

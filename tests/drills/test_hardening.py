@@ -314,3 +314,51 @@ def test_a_locked_sqlite_file_does_not_freeze_the_views_service(
         lock.close()
     wait_for(lambda: httpx.get(counts).json()["total"] == base + sent, timeout=30)
     report(sent=sent, stored=sent, note="healthz within 1 s while locked; counted after")
+
+
+def test_a_locked_sqlite_file_does_not_freeze_ingest_and_the_editor_hears_the_truth(
+    fresh_services: Services, report: Report
+) -> None:
+    import sqlite3
+    import threading
+
+    services = fresh_services
+    services.start()
+    ingest = f"http://127.0.0.1:{services.ports['ingest']}"
+    editor = {"Authorization": f"Bearer {services.editor_token}"}
+    lock = sqlite3.connect(services.data_dir / "ingest.db", timeout=1, check_same_thread=False)
+    lock.isolation_level = None
+    lock.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    answers: list[httpx.Response] = []
+    posting = threading.Thread(
+        target=lambda: answers.append(
+            httpx.post(
+                f"{services.gateway}/api/v1/articles",
+                json={"title": "خبر كتب والقاعدة مقفلة", "body": "نص الخبر.", "slug": "locked"},
+                headers=editor,
+                timeout=60,
+            )
+        )
+    )
+    try:
+        posting.start()
+        # Ingest answers while its database is locked: within a second, each time.
+        for _ in range(5):
+            assert httpx.get(f"{ingest}/healthz", timeout=1.0).status_code == 200
+        assert not answers  # the editor's call waits for the store, not for a timeout
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    posting.join(60)
+    answer = answers[0]
+    stored = httpx.get(f"{services.gateway}/api/v1/articles/locked")
+    # The truth either way: created and there, or refused and not there.
+    if answer.status_code in (200, 201):
+        assert stored.status_code == 200
+    else:
+        assert answer.status_code == 503 and stored.status_code == 404
+    report(
+        sent=1,
+        stored=1 if stored.status_code == 200 else 0,
+        note=f"healthz within 1 s while locked; the editor got {answer.status_code}",
+    )

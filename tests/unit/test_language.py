@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from services.gateway.rendering import text_direction
-from services.ingest.language import detect, with_language
+from services.ingest.language import detect
+from services.ingest.language import with_language_now as with_language
 from shared.contracts.api import ArticleIn
 
 pytestmark = pytest.mark.unit
