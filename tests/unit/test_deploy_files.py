@@ -146,3 +146,26 @@ def test_alert_rules_use_only_metrics_the_services_export() -> None:
         assert used and used <= exported, f"{rule['alert']}: {sorted(used - exported)}"
     prometheus = yaml.safe_load((DEPLOY / "prometheus.yaml").read_text())
     assert prometheus["rule_files"] == ["/etc/prometheus/alerts.yaml"]
+
+
+def _images(doc: object) -> list[str]:
+    if isinstance(doc, dict):
+        found = [doc["image"]] if isinstance(doc.get("image"), str) else []
+        return found + [i for value in doc.values() for i in _images(value)]
+    if isinstance(doc, list):
+        return [i for item in doc for i in _images(item)]
+    return []
+
+
+def test_our_images_are_tagged_with_the_project_version_and_no_secret_is_committed() -> None:
+    import tomllib
+
+    version = tomllib.loads((DEPLOY.parent / "pyproject.toml").read_text())["project"]["version"]
+    ours: list[str] = []
+    for path in sorted(DEPLOY.rglob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            ours += [i for i in _images(doc) if i.split(":")[0] == "newsroom"]
+            if isinstance(doc, dict) and doc.get("kind") == "Secret":
+                values = {**doc.get("stringData", {}), **doc.get("data", {})}
+                assert values and not any(values.values()), f"{path.name} holds a secret value"
+    assert ours and set(ours) == {f"newsroom:{version}"}, sorted(set(ours))
