@@ -37,6 +37,8 @@ class TtlCache(Generic[T]):
         # stale-while-revalidate.
         self._entries: LRUCache[str, tuple[T, float]] = LRUCache(max_entries)
         self._refreshing: dict[str, asyncio.Future[T]] = {}
+        #: Drops so far: a load that a drop overtook is not kept (it may predate the change).
+        self._drops = 0
 
     def get(self, key: str) -> T | None:
         """A fresh value, or None."""
@@ -49,9 +51,11 @@ class TtlCache(Generic[T]):
         self._entries[key] = (value, time.monotonic())
 
     def drop(self, key: str) -> None:
+        self._drops += 1
         self._entries.pop(key, None)
 
     def clear(self) -> None:
+        self._drops += 1
         self._entries.clear()
 
     async def fetch(self, key: str, load: Callable[[], Awaitable[T]]) -> T:
@@ -61,14 +65,14 @@ class TtlCache(Generic[T]):
             return hit[0]
         running = self._refreshing.get(key)
         if running is None:
-            running = asyncio.ensure_future(self._load(key, load))
+            running = asyncio.ensure_future(self._load(key, load, self._drops))
             running.add_done_callback(_retrieve)  # a background refresh's failure is not lost noise
             self._refreshing[key] = running
         if hit is not None:
             return hit[0]  # stale, while the refresh runs
         return await asyncio.shield(running)
 
-    async def _load(self, key: str, load: Callable[[], Awaitable[T]]) -> T:
+    async def _load(self, key: str, load: Callable[[], Awaitable[T]], drops: int) -> T:
         try:
             value = await load()
         except BaseException:
@@ -78,7 +82,10 @@ class TtlCache(Generic[T]):
             raise
         finally:
             self._refreshing.pop(key, None)
-        self.put(key, value)
+        if self._drops == drops:
+            self.put(key, value)
+        # else: an event dropped values while this one was loading; it may be older than
+        # the change, so it is answered once and not kept.
         return value
 
 

@@ -39,6 +39,8 @@ class ArticleCatalog:
         self.ttl = ttl
         self.negative_ttl = negative_ttl
         self._entries: LRUCache[str, Cached] = LRUCache(max_entries)
+        #: Events applied so far: a fetch that an event overtook is not kept.
+        self._changes = 0
 
     async def get(self, id_or_slug: str) -> ArticleOut | None:
         """The published article, or None if there is none (drafts, scheduled and
@@ -61,6 +63,7 @@ class ArticleCatalog:
             ttl = self.ttl if cached.article is not None else self.negative_ttl
             if now - cached.fetched_at < ttl:
                 return cached.article
+        changes = self._changes
         try:
             article: ArticleOut | None = ArticleOut.model_validate(
                 await self.ingest.get_json(f"/articles/{quote(id_or_slug, safe='')}")
@@ -71,7 +74,10 @@ class ArticleCatalog:
             if cached is not None and cached.article is not None:
                 return cached.article  # stale beats nothing while ingest is down
             raise
-        self._store(id_or_slug, article, now)
+        if self._changes == changes:
+            self._store(id_or_slug, article, now)
+        # else: an event came while ingest answered; the answer may predate it (a scheduled
+        # article published meanwhile stayed hidden for the whole ttl): not kept.
         return article
 
     def _store(self, key: str, article: ArticleOut | None, now: float) -> None:
@@ -84,6 +90,7 @@ class ArticleCatalog:
     def apply(self, event: ArticleEvent) -> None:
         """Forget what the event changed; the next read fetches the new revision."""
         data = event.data
+        self._changes += 1
         for key in (str(data.article_id), data.slug):
             self._entries.pop(key, None)
         # A slug may also be cached as "not found" under another spelling: drop negatives too.

@@ -32,3 +32,78 @@ async def test_an_expired_value_is_served_while_one_refresh_runs() -> None:
     assert await cache.fetch("a", load) == 1  # stale, a refresh started
     assert await cache.fetch("a", load) == 1
     assert loads <= 1
+
+
+async def test_a_load_overtaken_by_a_drop_is_not_kept() -> None:
+    """A comment approved while the article's comments were loading: the load may predate
+    it, so the next reader must not get it from the cache for the whole ttl."""
+    import asyncio
+
+    cache: TtlCache[str] = TtlCache(ttl=60)
+    answered = asyncio.Event()
+
+    async def slow_load() -> str:
+        await answered.wait()
+        return "before the comment"
+
+    loading = asyncio.ensure_future(cache.fetch("article", slow_load))
+    await asyncio.sleep(0)
+    cache.drop("article")  # the comments event arrives meanwhile
+    answered.set()
+    assert await loading == "before the comment"  # answered once
+    assert cache.get("article") is None  # not kept: the next read loads again
+
+
+async def test_the_catalog_does_not_keep_an_answer_an_event_overtook() -> None:
+    """A scheduled article published while the gateway was asking ingest about it stayed
+    hidden for the catalog's whole ttl (seen under load in CI)."""
+    import asyncio
+    import uuid
+    from typing import Any
+
+    from services.gateway.catalog import ArticleCatalog
+    from shared.contracts.events import ArticleData, ArticlePublished, BodyBlock
+
+    article_id = uuid.uuid4()
+    answered = asyncio.Event()
+    status = ["scheduled"]
+
+    class Ingest:
+        """A fake of our own ingest port: answers once ``answered`` is set."""
+
+        async def get_json(self, path: str, params: Any = None) -> dict[str, Any]:
+            await answered.wait()
+            return {
+                "id": str(article_id),
+                "slug": "later",
+                "title": "لاحقاً",
+                "body": [{"kind": "paragraph", "text": "نص"}],
+                "status": status[0],
+                "revision": 1,
+                "author": None,
+                "published_on": None,
+                "legacy_views": 0,
+                "source_url": None,
+                "language": "ar",
+                "created_at": "2026-12-01T00:00:00Z",
+                "updated_at": "2026-12-01T00:00:00Z",
+            }
+
+    catalog = ArticleCatalog(Ingest(), ttl=60)  # type: ignore[arg-type]
+    asking = asyncio.ensure_future(catalog.get("later"))
+    await asyncio.sleep(0)
+    catalog.apply(
+        ArticlePublished(
+            data=ArticleData(
+                article_id=article_id,
+                slug="later",
+                title="لاحقاً",
+                body=(BodyBlock(kind="paragraph", text="نص"),),
+            )
+        )
+    )
+    answered.set()
+    assert await asking is None  # ingest's answer predates the publication
+    status[0] = "published"
+    found = await catalog.get("later")  # asked again, not served from the cache
+    assert found is not None and found.status == "published"
