@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.support import free_port, wait_for
+from tests.support import DEADLINE_SCALE, free_port, wait_for
 
 SERVICES = ("ingest", "views", "comments", "search", "gateway")
 
@@ -182,7 +182,9 @@ class Services:
     def stop(self, service: str, sig: int = signal.SIGTERM) -> int:
         process = self.processes.pop(service)
         process.send_signal(sig)
-        return process.wait(30)
+        # A graceful stop waits up to 10 s for connections, then stops consumers: on a
+        # loaded machine more than 30 s were seen.
+        return process.wait(30 * DEADLINE_SCALE)
 
     def stop_all(self) -> None:
         for service in list(self.processes):
