@@ -266,8 +266,14 @@ def build_app(
             await stop_consumers(kit.broker, list(consumers.values()))
             for task in background:
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            # Bounded: one task that does not end when cancelled must not keep the
+            # service from stopping (the orchestrator would kill it mid-cleanup).
+            done, stuck = await asyncio.wait(background, timeout=5) if background else ((), ())
+            for task in stuck:
+                log.error("background task %s did not stop when cancelled", task.get_name())
+            for task in done:
+                if not task.cancelled() and task.exception() is not None:
+                    log.error("background task %s failed: %r", task.get_name(), task.exception())
             for hook in service.on_stop:
                 await call(hook)
             await kit.redis.aclose()

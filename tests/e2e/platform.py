@@ -184,7 +184,11 @@ class Services:
         process.send_signal(sig)
         # A graceful stop waits up to 10 s for connections, then stops consumers: on a
         # loaded machine more than 30 s were seen.
-        return process.wait(30 * DEADLINE_SCALE)
+        try:
+            return process.wait(30 * DEADLINE_SCALE)
+        except subprocess.TimeoutExpired:
+            _dump_stacks(process.pid, service)
+            raise
 
     def stop_all(self) -> None:
         for service in list(self.processes):
@@ -196,3 +200,15 @@ def _answers(httpx: Any, url: str) -> bool:
         return bool(httpx.get(url, timeout=1).status_code == 200)
     except httpx.HTTPError:
         return False
+
+
+def _dump_stacks(pid: int, service: str) -> None:
+    """What a service that would not stop was doing (py-spy, when installed)."""
+    import shutil
+
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if Path(spy).exists():
+        done = subprocess.run([spy, "dump", "--pid", str(pid)], capture_output=True, text=True)
+        print(
+            f"--- {service} (pid {pid}) did not stop:\n{done.stdout}{done.stderr}", file=sys.stderr
+        )

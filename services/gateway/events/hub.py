@@ -117,6 +117,11 @@ class EventHub:
             except asyncio.CancelledError:
                 raise
             except (aioredis.RedisError, OSError) as exc:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    # redis-py may turn a cancelled blocking read into a connection error:
+                    # the stop was asked for, so stop (retrying kept the gateway from exiting).
+                    raise asyncio.CancelledError from exc
                 log.warning("event hub: Redis unavailable (%r); retrying", exc)
                 await asyncio.sleep(1)
 
