@@ -3,14 +3,35 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from shared.contracts.events import BodyBlock
 from shared.text.arabic import clean_text
 from shared.text.storable import storable
+
+
+def is_web_url(value: str) -> bool:
+    """An http(s) URL any URL parser reads: a host, a port if any (``http://[`` matches
+    ``^https?://\\S+$`` and makes Python's ``urlsplit`` raise)."""
+    try:
+        parts = urlsplit(value)
+        _ = parts.port  # raises on a port that is not a number
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def _web_url(value: str) -> str:
+    if not is_web_url(value):
+        raise ValueError("not a valid http(s) URL")
+    return value
+
+
+WebUrl = Annotated[str, AfterValidator(_web_url)]
 
 TITLE_MAX = 500
 AUTHOR_MAX = 245
@@ -48,7 +69,7 @@ class ArticleIn(BaseModel):
     published_on: date | None = None
     modified_on: date | None = Field(default=None, description="When the article last changed")
     legacy_views: int = Field(default=0, ge=0, le=10**12)
-    source_url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://\S+$")
+    source_url: WebUrl | None = Field(default=None, max_length=2000, pattern=r"^https?://\S+$")
     slug: str | None = Field(
         default=None,
         max_length=200,
@@ -65,7 +86,7 @@ class ArticleIn(BaseModel):
         default=None, max_length=SECTION_MAX, description="The site section, e.g. سياسة"
     )
     tags: list[str] = Field(default_factory=list, max_length=30, description="Keywords")
-    image: str | None = Field(
+    image: WebUrl | None = Field(
         default=None,
         max_length=2000,
         pattern=r"^https?://\S+$",
@@ -155,12 +176,12 @@ class ArticlePatch(BaseModel):
     published_on: date | None = None
     modified_on: date | None = None
     legacy_views: int | None = Field(default=None, ge=0, le=10**12)
-    source_url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://\S+$")
+    source_url: WebUrl | None = Field(default=None, max_length=2000, pattern=r"^https?://\S+$")
     external_id: str | None = Field(default=None, max_length=300)
     language: str | None = Field(default=None, max_length=16)
     section: str | None = Field(default=None, max_length=SECTION_MAX)
     tags: list[str] | None = Field(default=None, max_length=30)
-    image: str | None = Field(default=None, max_length=2000, pattern=r"^https?://\S+$")
+    image: WebUrl | None = Field(default=None, max_length=2000, pattern=r"^https?://\S+$")
     status: Literal["published", "draft"] | None = None
     publish_at: AwareDatetime | None = None
 

@@ -87,3 +87,19 @@ def test_article_in_accepts_dates() -> None:
     assert ArticleIn(title="t", body="x", published_on="2025-11-01").published_on == date(
         2025, 11, 1
     )  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("url", ["http://[", "https://[::1", "http://host:port/x", "http:///path"])
+def test_a_url_no_parser_can_read_is_refused(url: str) -> None:
+    """``^https?://\\S+$`` let these in; stored, they broke whoever parsed them later (a
+    fuzzer reading an imported article's source_url crashed on ``http://[``)."""
+    from pydantic import ValidationError
+
+    from shared.contracts.api import ArticleIn
+
+    with pytest.raises(ValidationError) as refused:
+        ArticleIn(title="t", body="نص", source_url=url)
+    assert refused.value.errors()[0]["loc"] == ("source_url",)
+    with pytest.raises(ValidationError):
+        ArticleIn(title="t", body="نص", image=url)
+    assert ArticleIn(title="t", body="نص", source_url="https://news.example:8443/a?b=1").source_url

@@ -20,7 +20,7 @@ from urllib.parse import unquote, urlsplit
 import feedparser
 from pydantic import ValidationError
 
-from shared.contracts.api import ArticleIn
+from shared.contracts.api import ArticleIn, is_web_url
 from shared.text.arabic import clean_text
 
 from .chrome import NoArticleError
@@ -67,7 +67,7 @@ def _draft(entry: Any, key: str, pages: Mapping[str, bytes]) -> ArticleIn:
     if not title:
         raise ValueError("the entry has no title")
     link = entry.get("link") or None
-    web_link = link if link and link.startswith(("http://", "https://")) else None
+    web_link = link if link and is_web_url(link) else None
     content = entry.get("content") or []
     html = next((c.get("value") for c in content if c.get("value")), None)
     page = None if html else _linked_page(link, pages)
@@ -106,7 +106,7 @@ def _linked_page(link: str | None, pages: Mapping[str, bytes]) -> ArticleIn | No
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ValueError(f"its linked page {name} is not UTF-8") from exc
-    web_link = link if link.startswith(("http://", "https://")) else None
+    web_link = link if is_web_url(link) else None
     try:
         return parse_html(text, source_url=web_link)
     except NoArticleError as exc:
@@ -122,12 +122,12 @@ def _date(parsed: Any) -> date | None:
 def _image(entry: Any) -> str | None:
     for media in entry.get("media_content", []) + entry.get("media_thumbnail", []):
         url = media.get("url", "")
-        if url.startswith(("http://", "https://")):
+        if is_web_url(url):
             return str(url)
     for link in entry.get("links", []):
         if link.get("rel") == "enclosure" and str(link.get("type", "")).startswith("image/"):
             url = link.get("href", "")
-            if url.startswith(("http://", "https://")):
+            if is_web_url(url):
                 return str(url)
     return None
 

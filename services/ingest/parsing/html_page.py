@@ -32,7 +32,7 @@ from readability import Document as Readability
 from trafilatura.settings import Document as TrafilaturaDocument
 from trafilatura.utils import load_html
 
-from shared.contracts.api import ArticleIn
+from shared.contracts.api import ArticleIn, is_web_url
 from shared.contracts.events import BlockKind, BodyBlock
 from shared.text.arabic import clean_text
 
@@ -109,7 +109,9 @@ def parse_html(page: str, *, source_url: str | None = None) -> ArticleIn:
         source_url=source_url,
         section=_first([meta.section] if meta.section else []),
         tags=_tags(meta.keywords),
-        image=meta.image if meta.image and _HTTP.match(meta.image) else None,
+        image=meta.image
+        if meta.image and _HTTP.match(meta.image) and is_web_url(meta.image)
+        else None,
     )
 
 
