@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from shared.settings import NewsroomSettings
 
@@ -248,15 +248,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def _refuse(self, status: int, limit: object) -> None:
         headers, body = refusal(status, limit)
         head = b"".join(name + b": " + value + b"\r\n" for name, value in headers)
-        self.transport.write(b"HTTP/1.1 %d %s\r\n%s\r\n%s" % (status, _phrase(status), head, body))
+        self.transport.write(STATUS_LINE[status] + head + b"\r\n" + body)
         self._cancel_timers()
         self.transport.close()
-
-
-def _phrase(status: int) -> bytes:
-    from http import HTTPStatus
-
-    return HTTPStatus(status).phrase.encode()
 
 
 def _refusing(status: int, limit: int) -> Any:

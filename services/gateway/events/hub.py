@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
-from shared.contracts.streams import STREAM_MAP, Streams
+from shared.contracts.streams import BY_NAME, STREAM_MAP, Streams
 from shared.contracts.wire import DATA_FIELD
 
 log = logging.getLogger(__name__)
@@ -261,8 +261,6 @@ def _text(value: Any) -> str:
 
 def types_of(streams: Sequence[str]) -> list[str]:
     """The event types the given public streams carry."""
-    from shared.contracts.streams import BY_NAME
-
     return [
         str(event.model_fields["type"].default)
         for name in streams

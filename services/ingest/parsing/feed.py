@@ -70,7 +70,7 @@ def _draft(entry: Any, key: str, pages: Mapping[str, bytes]) -> ArticleIn:
     web_link = link if link and is_web_url(link) else None
     content = entry.get("content") or []
     html = next((c.get("value") for c in content if c.get("value")), None)
-    page = None if html else _linked_page(link, pages)
+    page = None if html else _linked_page(link, web_link, pages)
     if page is not None:
         blocks = list(page.body)
     else:
@@ -95,7 +95,9 @@ def _draft(entry: Any, key: str, pages: Mapping[str, bytes]) -> ArticleIn:
     return ArticleIn.model_validate(values)
 
 
-def _linked_page(link: str | None, pages: Mapping[str, bytes]) -> ArticleIn | None:
+def _linked_page(
+    link: str | None, web_link: str | None, pages: Mapping[str, bytes]
+) -> ArticleIn | None:
     if not link or not pages:
         return None
     name = PurePosixPath(unquote(urlsplit(link).path)).name
@@ -106,7 +108,6 @@ def _linked_page(link: str | None, pages: Mapping[str, bytes]) -> ArticleIn | No
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ValueError(f"its linked page {name} is not UTF-8") from exc
-    web_link = link if is_web_url(link) else None
     try:
         return parse_html(text, source_url=web_link)
     except NoArticleError as exc:
