@@ -4,3 +4,4 @@ CREATE DATABASE ingest OWNER newsroom;
 CREATE DATABASE views OWNER newsroom;
 CREATE DATABASE comments OWNER newsroom;
 CREATE DATABASE search OWNER newsroom;
+CREATE DATABASE webhooks OWNER newsroom;

@@ -148,7 +148,7 @@ def up(
 
     ports = {
         s: getattr(settings, f"{s}_port")
-        for s in ("ingest", "views", "comments", "search", "gateway")
+        for s in ("ingest", "views", "comments", "search", "webhooks", "gateway")
     }
     supervisor = Supervisor(env, ports, _parse_scale(scale), port_step=settings.replica_port_step)
     stop = threading.Event()
@@ -388,6 +388,76 @@ def articles_delete(key: KeyArg, gateway: Gateway = None) -> None:
     _change(key, "delete", gateway)
 
 
+webhooks_app = typer.Typer(
+    help="Webhook subscriptions: list, deliveries, dead letters, re-drive, pause, resume.",
+    no_args_is_help=True,
+)
+app.add_typer(webhooks_app, name="webhooks")
+WebhookArg = Annotated[str, typer.Argument(help="The subscription's id")]
+
+
+def _print_webhook(w: dict[str, Any]) -> None:
+    why = f"  ({w['disabled_reason']})" if w.get("disabled_reason") else ""
+    print(
+        f"{w['id']}  {w['state']:<8}  pending {w['pending']:<5} dead {w['dead']:<5} "
+        f"{w['url']}  {','.join(w['event_types'])}{why}"
+    )
+
+
+@webhooks_app.command("list")
+def webhooks_list(gateway: Gateway = None) -> None:
+    """Every subscription, with its pending and dead deliveries."""
+    items = _editor_call("GET", "/webhooks", gateway).json()["items"]
+    for w in items:
+        _print_webhook(w)
+    print(f"{len(items)} webhooks")
+
+
+@webhooks_app.command("deliveries")
+def webhooks_deliveries(
+    key: WebhookArg,
+    status: Annotated[str | None, typer.Option(help="pending, delivered or dead")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=200)] = 50,
+    gateway: Gateway = None,
+) -> None:
+    """The delivery log, newest first: attempts, the last answer, the next retry."""
+    params = {k: v for k, v in {"status": status, "limit": limit}.items() if v}
+    page = _editor_call("GET", f"/webhooks/{key}/deliveries", gateway, params=params).json()
+    for d in page["items"]:
+        answer = d["last_status_code"] or d["last_error"] or ""
+        retry = f"  next {d['next_attempt_at']}" if d.get("next_attempt_at") else ""
+        print(
+            f"{d['id']:<8} {d['status']:<9} {d['event_type']:<19} {d['event_id']}  "
+            f"attempts {d['attempts']}  {answer}{retry}"
+        )
+    print(f"{len(page['items'])} deliveries")
+
+
+@webhooks_app.command("dead-letters")
+def webhooks_dead_letters(key: WebhookArg, gateway: Gateway = None) -> None:
+    """The events given up on (re-drive sends them again)."""
+    webhooks_deliveries(key, status="dead", limit=200, gateway=gateway)
+
+
+@webhooks_app.command("redrive")
+def webhooks_redrive(key: WebhookArg, gateway: Gateway = None) -> None:
+    """Send the dead letters again, in their stream order, with a fresh retry window."""
+    done = _editor_call("POST", f"/webhooks/{key}/dead-letters/redrive", gateway).json()
+    print(f"{done['redriven']} dead letters queued again")
+
+
+@webhooks_app.command("pause")
+def webhooks_pause(key: WebhookArg, gateway: Gateway = None) -> None:
+    """Stop sending; events are kept and sent on resume."""
+    _print_webhook(_editor_call("POST", f"/webhooks/{key}/pause", gateway).json())
+
+
+@webhooks_app.command("resume")
+def webhooks_resume(key: WebhookArg, gateway: Gateway = None) -> None:
+    """Send again (a paused or a disabled subscription)."""
+    _print_webhook(_editor_call("POST", f"/webhooks/{key}/resume", gateway).json())
+
+
 @app.command()
 def tail(
     stream: Annotated[str, typer.Argument(help="Stream name without namespace, e.g. articles")],
@@ -435,7 +505,8 @@ def tail(
 @app.command()
 def migrate(
     services: Annotated[
-        list[str] | None, typer.Argument(help="ingest, views, comments, search (default: all)")
+        list[str] | None,
+        typer.Argument(help="ingest, views, comments, search, webhooks (default: all)"),
     ] = None,
     revision: Annotated[str, typer.Option(help="Target revision, e.g. head or 0001")] = "head",
     status: Annotated[bool, typer.Option(help="Only show each schema's revision")] = False,

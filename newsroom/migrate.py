@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from shared.storage.migrations import Schema
 
 #: The services that own a database, in the order their schemas are migrated.
-SERVICES = ("ingest", "views", "comments", "search")
+SERVICES = ("ingest", "views", "comments", "search", "webhooks")
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,14 @@ import httpx
 
 from .ports import PortTaken, check_free
 
-SERVICES = ("ingest", "views", "comments", "search", "gateway")  # start order: gateway last
+SERVICES = (
+    "ingest",
+    "views",
+    "comments",
+    "search",
+    "webhooks",
+    "gateway",
+)  # start order: gateway last
 
 
 def available_services() -> list[str]:

@@ -30,17 +30,20 @@ class NewsroomSettings(BaseSettings):
     views_database_url: str | None = None
     comments_database_url: str | None = None
     search_database_url: str | None = None
+    webhooks_database_url: str | None = None
     #: Where the gateway finds each service (``NEWSROOM_<SERVICE>_URL``); default: its port here.
     ingest_url: str | None = None
     views_url: str | None = None
     comments_url: str | None = None
     search_url: str | None = None
+    webhooks_url: str | None = None
 
     host: str = "127.0.0.1"
     ingest_port: int = 8001
     views_port: int = 8002
     comments_port: int = 8003
     search_port: int = 8004
+    webhooks_port: int = 8005
     gateway_port: int = 8000
     #: ``newsroom up --scale``: extra replicas of an internal service listen at its port
     #: plus this step times their index (gateway replicas share the gateway's port).

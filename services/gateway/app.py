@@ -7,10 +7,10 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from opentelemetry.sdk.trace import TracerProvider
 
-from shared.contracts.api import ArticleIn, ArticlePatch, CommentIn, ModerationNote
+from shared.contracts.api import ArticleIn, ArticlePatch, CommentIn, ModerationNote, WebhookIn
 from shared.service.skeleton import Follower, Service, build_app
 
-from . import api, developer, editorial, followers
+from . import api, developer, editorial, followers, webhooks
 from .commenting import share_form_secret
 from .console.app import make_console
 from .events import routes as event_routes
@@ -38,7 +38,9 @@ def configure(app: FastAPI, parts: GatewayParts) -> None:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     pages.html_errors(app, parts)
     app.mount("/admin", make_console(parts), name="console")
-    developer.document_request_bodies(app, [ArticleIn, ArticlePatch, CommentIn, ModerationNote])
+    developer.document_request_bodies(
+        app, [ArticleIn, ArticlePatch, CommentIn, ModerationNote, WebhookIn]
+    )
     if parts.settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -64,6 +66,7 @@ SERVICE: Service[GatewaySettings, GatewayParts] = Service(
         searching.router,
         feeds.router,
         event_routes.router,
+        webhooks.router,
         developer.router,
     ],
     followers=[

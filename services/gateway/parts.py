@@ -49,7 +49,10 @@ class GatewayParts:
 def make_parts(kit: Kit) -> GatewayParts:
     settings: GatewaySettings = kit.settings
     upstreams = Upstreams(
-        {name: settings.service_url(name) for name in ("ingest", "views", "comments", "search")},
+        {
+            name: settings.service_url(name)
+            for name in ("ingest", "views", "comments", "search", "webhooks")
+        },
         timeout=settings.upstream_timeout,
     )
     for client in upstreams.clients:

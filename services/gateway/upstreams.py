@@ -78,6 +78,7 @@ class Upstreams:
         self.views = Upstream("views", self._clients["views"])
         self.comments = Upstream("comments", self._clients["comments"])
         self.search = Upstream("search", self._clients["search"])
+        self.webhooks = Upstream("webhooks", self._clients["webhooks"])
 
     @property
     def clients(self) -> list[httpx.AsyncClient]:

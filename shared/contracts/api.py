@@ -10,6 +10,7 @@ from uuid import UUID
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from shared.contracts.events import BodyBlock
+from shared.contracts.streams import STREAM_MAP
 from shared.text.arabic import clean_text
 from shared.text.storable import storable
 
@@ -419,3 +420,97 @@ class ModerationComment(PublicComment):
 class ModerationPage(BaseModel):
     items: list[ModerationComment]
     next_cursor: str | None = None
+
+
+#: The event types a webhook may ask for: every event of the public streams.
+PUBLIC_EVENT_TYPES: tuple[str, ...] = tuple(
+    model.model_fields["type"].default
+    for spec in STREAM_MAP
+    if spec.public
+    for model in spec.events
+)
+WebhookEventType = Literal[PUBLIC_EVENT_TYPES]  # type: ignore[valid-type]
+WebhookState = Literal["active", "paused", "disabled"]
+
+
+class WebhookIn(BaseModel):
+    """A subscription as an editor registers it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: WebUrl = Field(
+        max_length=2000,
+        description="Where each event is POSTed. HTTPS, and not an address of a private "
+        "network, loopback or link-local range (checked again before every delivery).",
+    )
+    event_types: list[WebhookEventType] = Field(min_length=1, max_length=8)
+    description: str | None = Field(default=None, max_length=500)
+
+    @field_validator("event_types")
+    @classmethod
+    def _each_once(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(value))
+
+    @field_validator("description")
+    @classmethod
+    def _storable_description(cls, value: str | None) -> str | None:
+        return None if value is None else storable(clean_text(value))
+
+
+class WebhookOut(BaseModel):
+    id: UUID
+    url: str
+    event_types: list[str]
+    description: str | None
+    state: WebhookState
+    #: Why a disabled subscription was disabled.
+    disabled_reason: str | None = None
+    created_at: datetime
+    #: Since when every delivery has failed (null while it succeeds).
+    failing_since: datetime | None = None
+    pending: int = Field(default=0, description="Deliveries not yet made")
+    dead: int = Field(default=0, description="Deliveries given up on (the dead letters)")
+
+
+class WebhookCreated(WebhookOut):
+    secret: str = Field(
+        description="The signing secret (Standard Webhooks `whsec_…`): shown in this answer only."
+    )
+
+
+class WebhookPage(BaseModel):
+    items: list[WebhookOut]
+
+
+class DeliveryAttempt(BaseModel):
+    at: datetime
+    status_code: int | None = Field(description="The receiver's answer; null when none came")
+    error: str | None = None
+    duration_ms: int
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    #: The event's id: the ``webhook-id`` header, the receiver's idempotency key.
+    event_id: UUID
+    event_type: str
+    #: The stream and entry the event came from.
+    stream: str
+    entry_id: str
+    status: Literal["pending", "delivered", "dead"]
+    attempts: int
+    next_attempt_at: datetime | None
+    created_at: datetime
+    delivered_at: datetime | None = None
+    last_status_code: int | None = None
+    last_error: str | None = None
+    log: list[DeliveryAttempt] = Field(default_factory=list, description="The latest attempts")
+
+
+class DeliveryPage(BaseModel):
+    items: list[DeliveryOut]
+    next_cursor: str | None = None
+
+
+class Redriven(BaseModel):
+    redriven: int = Field(description="Dead letters queued again, in their stream order")

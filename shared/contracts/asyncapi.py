@@ -55,6 +55,13 @@ HTTP_DOC = (
     "Server-Sent Events (`event:` the type, `data:` the event, `id:` a position to resume "
     "from with `Last-Event-ID`); a subscriber token is needed (docs/events.md)."
 )
+WEBHOOK_DOC = (
+    "Or pushed: a webhook subscription (`POST /api/v1/webhooks`, editor token) gets a JSON "
+    "`POST` of each event it names, the event's JSON as on the stream, signed as Standard "
+    "Webhooks says (`webhook-id` is the event's `event_id`, `webhook-timestamp`, "
+    "`webhook-signature`), at least once and in stream order, retried with back-off for up "
+    "to 24 h (docs/events.md)."
+)
 
 
 def asyncapi_document(
@@ -92,7 +99,8 @@ def asyncapi_document(
         "info": {
             "title": "Newsroom events",
             "version": "1.0.0",
-            "description": "Public event streams of Newsroom. " + ENVELOPE_DOC + " " + HTTP_DOC,
+            "description": "Public event streams of Newsroom. "
+            + " ".join((ENVELOPE_DOC, HTTP_DOC, WEBHOOK_DOC)),
         },
         "defaultContentType": "application/json",
         "servers": {
@@ -102,6 +110,11 @@ def asyncapi_document(
                 "pathname": "/api/v1/events",
                 "protocol": "http",
                 "description": HTTP_DOC,
+            },
+            "webhooks": {
+                "host": "subscribers' own URLs",
+                "protocol": "https",
+                "description": WEBHOOK_DOC,
             },
         },
         "channels": channels,

@@ -145,7 +145,8 @@ def test_poison_on_every_stream_goes_to_its_dead_letters(
         [DATA_FIELD, '{"headers": {}, "data": ' + "[" * 5000 + "]" * 5000 + "}"],
         [DATA_FIELD, "x" * 200_000],
     ]
-    poison = {"articles": 1, "views": 1, "comments.submitted": 1}
+    # Every stream a group reads (comments: the webhooks group).
+    poison = {"articles": 1, "views": 1, "comments.submitted": 1, "comments": 1}
     for stream in poison:
         for fields in malformed:
             *head, value = fields  # the value on stdin (-x): a big one exceeds argv's limit
@@ -177,11 +178,11 @@ def test_poison_on_every_stream_goes_to_its_dead_letters(
     def dead() -> dict[str, int]:
         return {s: client.xlen(f"{ns}:{s}.dlq") for s in poison}
 
-    # A stream read by several groups (articles: views, comments, search): each
-    # dead-letters its own copy.
+    # A stream read by several groups (articles: views, comments, search, webhooks):
+    # each dead-letters its own copy.
     n = len(malformed)
     expected = {s: n * len(STREAM_SPECS[s].groups) for s in poison}
-    assert expected["articles"] == 3 * n
+    assert expected["articles"] == 4 * n
     wait_for(lambda: dead() == expected, timeout=20, what="the dead letters")
     report(sent=sum(expected.values()), stored=sum(dead().values()))
 

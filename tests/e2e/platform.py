@@ -13,7 +13,7 @@ from typing import Any
 
 from tests.support import DEADLINE_SCALE, free_port, wait_for
 
-SERVICES = ("ingest", "views", "comments", "search", "gateway")
+SERVICES = ("ingest", "views", "comments", "search", "webhooks", "gateway")
 
 
 @dataclass
@@ -87,14 +87,7 @@ class Platform:
     def cli(
         self, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
     ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "newsroom.cli", *args],
-            env=env if env is not None else self.env,
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        return newsroom_cli(env if env is not None else self.env, *args, cwd=cwd)
 
     def stop(self, timeout: float = 30) -> int:
         if self.process is None or self.process.poll() is not None:
@@ -106,6 +99,20 @@ class Platform:
             self.process.kill()
             self.process.wait()
             raise
+
+
+def newsroom_cli(
+    env: dict[str, str], *args: str, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``newsroom <args>`` as an operator types it."""
+    return subprocess.run(
+        [sys.executable, "-m", "newsroom.cli", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @dataclass
@@ -189,6 +196,9 @@ class Services:
         except subprocess.TimeoutExpired:
             _dump_stacks(process.pid, service)
             raise
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return newsroom_cli(self.env, *args)
 
     def stop_all(self) -> None:
         for service in list(self.processes):

@@ -8,15 +8,12 @@ only gateways run here."""
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,16 +22,9 @@ import orjson
 import pytest
 import redis
 
-from shared.contracts.events import (
-    ArticleData,
-    ArticlePublished,
-    BodyBlock,
-    CommentApproved,
-    CommentDecision,
-    Event,
-)
 from tests.e2e.platform import Services
-from tests.support import DEADLINE_SCALE, free_port, publish, wait_for
+from tests.e2e.public_events import article, comment, send
+from tests.support import DEADLINE_SCALE, free_port, wait_for
 
 pytestmark = pytest.mark.e2e
 TOKEN = "partner-token"
@@ -96,35 +86,6 @@ def gateways(tmp_path: Path, redis_url: str, namespace: str) -> Iterator[Gateway
             process.terminate()
             process.wait(30)
         services.stop_all()
-
-
-def article(n: int, size: int = 0) -> ArticlePublished:
-    text = f"نص الخبر رقم {n}." + " كلمة" * size
-    return ArticlePublished(
-        data=ArticleData(
-            article_id=uuid.uuid4(),
-            slug=f"khabar-{n}",
-            title=f"خبر {n}",
-            body=(BodyBlock(kind="paragraph", text=text),),
-        )
-    )
-
-
-def comment(n: int) -> CommentApproved:
-    return CommentApproved(
-        data=CommentDecision(
-            comment_id=uuid.uuid4(),
-            article_id=uuid.uuid4(),
-            author_name=f"قارئ {n}",
-            html=f"<p>تعليق {n}</p>",
-            status="approved",
-            submitted_at=datetime.now(UTC),
-        )
-    )
-
-
-def send(redis_url: str, stream: str, events: list[Event]) -> list[str]:
-    return asyncio.run(publish(redis_url, stream, list(events)))
 
 
 @dataclass

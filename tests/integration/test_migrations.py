@@ -23,7 +23,7 @@ from shared.storage.migrations import Schema, SchemaBehind
 
 pytestmark = pytest.mark.integration
 
-SERVICES = ("ingest", "views", "comments", "search")
+SERVICES = ("ingest", "views", "comments", "search", "webhooks")
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,9 @@ import yaml
 from services.comments.settings import CommentsSettings
 from services.gateway.settings import GatewaySettings
 from services.ingest.settings import IngestSettings
+from services.search.settings import SearchSettings
 from services.views.settings import ViewsSettings
+from services.webhooks.settings import WebhooksSettings
 
 pytestmark = pytest.mark.unit
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
@@ -24,7 +26,14 @@ PER_SERVICE = {"DATABASE_URL", "URL", "PORT"}  # NEWSROOM_<SERVICE>_* forms the 
 
 def known_names() -> set[str]:
     names = set()
-    for cls in (IngestSettings, ViewsSettings, CommentsSettings, GatewaySettings):
+    for cls in (
+        IngestSettings,
+        ViewsSettings,
+        CommentsSettings,
+        SearchSettings,
+        WebhooksSettings,
+        GatewaySettings,
+    ):
         names |= {f"NEWSROOM_{field.upper()}" for field in cls.model_fields}
     for service in ("INGEST", "VIEWS", "COMMENTS", "GATEWAY"):
         names |= {f"NEWSROOM_{service}_{suffix}" for suffix in PER_SERVICE}
@@ -66,13 +75,14 @@ def test_kubernetes_objects_have_probes_resources_and_budgets() -> None:
         "views",
         "comments",
         "search",
+        "webhooks",
     }  # type: ignore[index]
     for deployment in kinds["Deployment"]:
         container = deployment["spec"]["template"]["spec"]["containers"][0]  # type: ignore[index]
         assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
         assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
         assert container["resources"]["requests"] and container["resources"]["limits"]
-    assert len(kinds["PodDisruptionBudget"]) == 5
+    assert len(kinds["PodDisruptionBudget"]) == 6
     assert {d["metadata"]["name"] for d in kinds["ScaledObject"]} == {"views", "comments"}  # type: ignore[index]
     assert kinds["HorizontalPodAutoscaler"][0]["spec"]["scaleTargetRef"]["name"] == "gateway"  # type: ignore[index]
 

@@ -15,13 +15,14 @@ from services.gateway.app import SERVICE as GATEWAY
 from services.ingest.app import SERVICE as INGEST
 from services.search.app import SERVICE as SEARCH
 from services.views.app import SERVICE as VIEWS
+from services.webhooks.app import SERVICE as WEBHOOKS
 from shared.contracts.asyncapi import asyncapi_document
 from shared.contracts.streams import STREAM_MAP, Streams
 from shared.service.skeleton import Service
 
 pytestmark = pytest.mark.unit
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
-SERVICES: list[Service[Any, Any]] = [INGEST, VIEWS, COMMENTS, SEARCH, GATEWAY]
+SERVICES: list[Service[Any, Any]] = [INGEST, VIEWS, COMMENTS, SEARCH, WEBHOOKS, GATEWAY]
 
 
 def test_asyncapi_documents_every_public_stream_and_each_of_its_events() -> None:

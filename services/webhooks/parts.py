@@ -1,0 +1,93 @@
+"""What the webhooks service's routes, handlers and tasks are given."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import httpx
+from fastapi import Depends, Request
+from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+from prometheus_client import Counter
+
+from shared.service.skeleton import Kit, part, parts_of
+from shared.storage.engines import session_factory
+from shared.web.auth import bearer_guard
+
+from .addresses import AddressPolicy
+from .dispatching import Dispatcher
+from .models import Sessions
+from .sending import Sender
+from .settings import WebhooksSettings
+
+
+@dataclass(frozen=True)
+class WebhooksParts:
+    settings: WebhooksSettings
+    writes: Sessions
+    reads: Sessions
+    policy: AddressPolicy
+    sender: Sender
+    #: Set when deliveries were queued: this replica's dispatcher looks at once.
+    wake: asyncio.Event
+    dispatcher: Dispatcher
+    editor_guard: Any
+
+
+def make_parts(kit: Kit) -> WebhooksParts:
+    assert kit.writes is not None and kit.reads is not None
+    settings: WebhooksSettings = kit.settings
+    policy = AddressPolicy(
+        allow_hosts=tuple(settings.webhook_allow_hosts),
+        require_https=settings.webhook_require_https,
+    )
+    client = httpx.AsyncClient(
+        timeout=settings.webhook_timeout_seconds,
+        follow_redirects=False,
+        # No proxy from the environment: the address checked is the address connected to.
+        trust_env=False,
+        limits=httpx.Limits(max_connections=settings.webhook_concurrency * 2),
+    )
+    HTTPXClientInstrumentor.instrument_client(client, tracer_provider=kit.tracer_provider)
+    sender = Sender(
+        client,
+        policy,
+        timeout=settings.webhook_timeout_seconds,
+        max_response_bytes=settings.webhook_max_response_bytes,
+    )
+    wake = asyncio.Event()
+    return WebhooksParts(
+        settings=settings,
+        writes=kit.writes,
+        reads=session_factory(kit.reads),
+        policy=policy,
+        sender=sender,
+        wake=wake,
+        dispatcher=Dispatcher(
+            settings=settings,
+            writes=kit.writes,
+            redis=kit.redis,
+            streams=kit.streams,
+            sender=sender,
+            wake=wake,
+            tracer=kit.tracer_provider.get_tracer("newsroom.webhooks"),
+            outcomes=Counter(
+                "newsroom_webhook_deliveries",
+                "Webhook delivery attempts by outcome (delivered, failed, dead)",
+                ["outcome"],
+                registry=kit.metrics.registry,
+            ),
+            owner=settings.consumer_name,
+        ),
+        editor_guard=bearer_guard(settings.editor_token, "editor"),
+    )
+
+
+async def editor(request: Request) -> None:
+    await parts_of(request).editor_guard(request)
+
+
+Reads = Annotated[Sessions, Depends(part("reads"))]
+Writes = Annotated[Sessions, Depends(part("writes"))]
+Policy = Annotated[AddressPolicy, Depends(part("policy"))]
