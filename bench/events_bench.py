@@ -123,7 +123,7 @@ def sse_rate(redis_url: str, ns: str, gateway: str, entries: list[bytes], client
 
 
 def webhook_rate(redis_url: str, ns: str, gateway: str, entries: list[bytes]) -> float:
-    receiver = Receiver().start()
+    receiver = Receiver(keep_alive=True).start()
     answer = httpx.post(
         f"{gateway}/api/v1/webhooks",
         json={"url": receiver.url, "event_types": ["article.published"]},

@@ -43,6 +43,8 @@ from .settings import WebhooksSettings
 
 log = logging.getLogger(__name__)
 STREAMS = ("articles", "comments")
+#: Deliveries of one subscription read at once (its state is looked at again after each page).
+PAGE = 50
 
 
 def backoff(attempts: int, first: float, longest: float, rng: random.Random) -> float:
@@ -106,8 +108,8 @@ class Dispatcher:
         for sid in await self.claim(free):
             self._running[sid] = asyncio.create_task(self.drain(sid), name=f"webhook-{sid}")
 
-    async def read_pending(self) -> None:
-        for name in STREAMS:
+    async def read_pending(self, *streams: str) -> None:
+        for name in streams or STREAMS:
             summary: Any = await self.redis.xpending(self.streams.of(name), "webhooks")
             low = summary.get("min") if summary and summary.get("pending") else None
             if isinstance(low, bytes):
@@ -154,15 +156,16 @@ class Dispatcher:
     async def drain(self, sid: uuid.UUID) -> None:
         """Send the subscription's due deliveries in order; stop at the first failure."""
         try:
-            while await self.deliver_next(sid):
+            while await self.deliver_page(sid):
                 pass
-        except (OSError, SQLAlchemyError) as exc:
+        except (OSError, SQLAlchemyError, aioredis.RedisError) as exc:
             log.warning("webhook %s: %r; trying again later", sid, exc)
         finally:
             with contextlib.suppress(OSError, SQLAlchemyError):
                 await self.release(sid)
 
-    async def deliver_next(self, sid: uuid.UUID) -> bool:
+    async def deliver_page(self, sid: uuid.UUID) -> bool:
+        """The next ``PAGE`` pending deliveries, one after the other; whether to go on."""
         async with self.writes() as session:
             subscription = await session.get(Subscription, sid)
             if (
@@ -171,19 +174,27 @@ class Dispatcher:
                 or subscription.lease_owner != self.owner
             ):
                 return False
-            head = await session.scalar(
-                select(Delivery)
-                .where(Delivery.subscription_id == sid, Delivery.status == "pending")
-                .order_by(Delivery.entry_ms, Delivery.entry_seq, Delivery.id)
-                .limit(1)
-            )
-        if head is None or not settled(head, self._oldest_pending):
-            return False
-        now = utcnow()
-        if head.next_attempt_at is not None and head.next_attempt_at > now:
-            return False
-        outcome = await self.send(subscription, head, now)
-        return await self.record(subscription, head, outcome)
+            page = (
+                await session.scalars(
+                    select(Delivery)
+                    .where(Delivery.subscription_id == sid, Delivery.status == "pending")
+                    .order_by(Delivery.entry_ms, Delivery.entry_seq, Delivery.id)
+                    .limit(PAGE)
+                )
+            ).all()
+        for delivery in page:
+            if not settled(delivery, self._oldest_pending):
+                # The pending list may have moved on since this round began: ask once more.
+                await self.read_pending(delivery.stream)
+                if not settled(delivery, self._oldest_pending):
+                    return False
+            now = utcnow()
+            if delivery.next_attempt_at is not None and delivery.next_attempt_at > now:
+                return False
+            outcome = await self.send(subscription, delivery, now)
+            if not await self.record(subscription, delivery, outcome):
+                return False
+        return len(page) == PAGE
 
     async def send(self, subscription: Subscription, delivery: Delivery, now: datetime) -> Outcome:
         parent = extract({"traceparent": delivery.traceparent}) if delivery.traceparent else None
@@ -257,6 +268,9 @@ class Dispatcher:
                 subscription_changes.update(state="disabled", disabled_reason=reason)
                 log.error("webhook %s disabled: %s", subscription.id, reason)
                 go_on = False
+        # The page goes on with this copy: keep it as the database now has it.
+        subscription.failing_since = subscription_changes.get("failing_since")
+        subscription.state = subscription_changes.get("state", subscription.state)
         async with self.writes() as session, session.begin():
             session.add(
                 Attempt(

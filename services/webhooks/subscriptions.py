@@ -97,6 +97,13 @@ async def set_state(session: AsyncSession, sid: uuid.UUID, state: str) -> bool:
     result: Any = await session.execute(
         update(Subscription).where(Subscription.id == sid).values(**values)
     )
+    if state == "active":
+        # Resumed: what waits is tried now, not after the back-off it had reached.
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.subscription_id == sid, Delivery.status == "pending")
+            .values(next_attempt_at=utcnow())
+        )
     return bool(result.rowcount)
 
 

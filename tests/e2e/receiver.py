@@ -41,6 +41,7 @@ class Receiver:
     secret: str = ""
     answer: int | str = 200
     redirect_to: str = ""
+    keep_alive: bool = False
     #: (webhook-id, event) of every request that got a 2xx, in arrival order.
     delivered: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     requests: int = 0
@@ -58,6 +59,10 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            # Keep-alive as most receivers do (the bench); the drills' receiver closes each
+            # connection, so that stopping it refuses the next delivery at once.
+            protocol_version = "HTTP/1.1" if receiver.keep_alive else "HTTP/1.0"
+
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 with receiver._lock:

@@ -53,6 +53,17 @@ class FakeSender:
 
 
 @dataclass
+class FakeGroups:
+    """The ``webhooks`` group's pending lists, as XPENDING's summary tells them."""
+
+    oldest: dict[str, str] = field(default_factory=dict)
+
+    async def xpending(self, stream: str, group: str) -> dict[str, Any]:
+        low = self.oldest.get(stream.rsplit(":", 1)[1])
+        return {"pending": 1 if low else 0, "min": low}
+
+
+@dataclass
 class Desk:
     dispatcher: Dispatcher
     sender: FakeSender
@@ -81,7 +92,8 @@ class Desk:
             return list(rows)
 
     async def drain(self, sid: uuid.UUID) -> None:
-        """As the dispatcher does: take the lease, send what is due."""
+        """As a round of the dispatcher does: read the pending lists, take the lease, send."""
+        await self.dispatcher.read_pending()
         assert sid in await self.dispatcher.claim(10)
         await self.dispatcher.drain(sid)
 
@@ -96,7 +108,7 @@ async def desk(database_url: str) -> AsyncIterator[Desk]:
     dispatcher = Dispatcher(
         settings=settings,
         writes=writes,
-        redis=None,  # type: ignore[arg-type]  # only a round asks Redis for the pending list
+        redis=FakeGroups(),  # type: ignore[arg-type]
         streams=Streams("test"),
         sender=sender,  # type: ignore[arg-type]
         wake=asyncio.Event(),
@@ -209,10 +221,12 @@ async def test_no_delivery_overtakes_an_entry_still_being_handled(desk: Desk) ->
     sid = await desk.subscribe("https://order.example/hook")
     events = [article(n) for n in range(5)]
     await desk.queue(events)
-    desk.dispatcher._oldest_pending["articles"] = (1002, 0)
+    groups = desk.dispatcher.redis
+    assert isinstance(groups, FakeGroups)
+    groups.oldest["articles"] = "1002-0"
     await desk.drain(sid)
     assert desk.sender.sent["https://order.example/hook"] == [str(e.event_id) for e in events[:3]]
-    desk.dispatcher._oldest_pending["articles"] = None
+    del groups.oldest["articles"]
     await desk.drain(sid)
     assert desk.sender.sent["https://order.example/hook"] == [str(e.event_id) for e in events]
 
