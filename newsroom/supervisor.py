@@ -113,6 +113,10 @@ class Supervisor:
                 elif index > 0:
                     # Extra replicas of internal services listen on their own ports.
                     env[f"NEWSROOM_{service.upper()}_PORT"] = str(self.port_of(service, index))
+                if metrics := int(self.base_env.get("NEWSROOM_METRICS_PORT") or 0):
+                    # One metrics port given: the gateway's; each service's offset from it.
+                    offset = self.port_of(service, index) - self.ports["gateway"]
+                    env["NEWSROOM_METRICS_PORT"] = str(metrics + offset)
                 replica = Replica(service, index, env)
                 replica.start()
                 self.replicas.append(replica)

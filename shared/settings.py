@@ -45,6 +45,10 @@ class NewsroomSettings(BaseSettings):
     search_port: int = 8004
     webhooks_port: int = 8005
     gateway_port: int = 8000
+    #: Metrics and health on a port of their own (the metrics port), for Prometheus and the
+    #: probes; 0: none. Then internal services serve /metrics on their port, and the gateway,
+    #: whose port is public, serves it nowhere.
+    metrics_port: int = 0
     #: ``newsroom up --scale``: extra replicas of an internal service listen at its port
     #: plus this step times their index (gateway replicas share the gateway's port).
     replica_port_step: int = 100

@@ -80,6 +80,7 @@ SERVICE: Service[GatewaySettings, GatewayParts] = Service(
     # Our body limit, not FastAPI's max_body_size: a 413 in the problem+json shape.
     body_limit=lambda settings: settings.max_body_bytes,
     security_headers=True,
+    public=True,
     # The gateway reports every group's lag: while a consumer is down, someone must.
     reports_all_groups=True,
     # Reads still work from ingest; caches expire by TTL until Redis is back.

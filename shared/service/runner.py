@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
+import logging
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import uvicorn
 from fastapi import FastAPI
@@ -15,6 +18,8 @@ from shared.observability.logs import configure_logging
 from shared.observability.tracing import make_tracer_provider, tracing_disabled
 from shared.service.http_guard import HttpLimits, guarded_protocol
 from shared.settings import NewsroomSettings
+
+log = logging.getLogger(__name__)
 
 
 def serve(settings: NewsroomSettings, build: Callable[..., FastAPI]) -> None:
@@ -47,10 +52,55 @@ def serve(settings: NewsroomSettings, build: Callable[..., FastAPI]) -> None:
         timeout_keep_alive=settings.keep_alive_seconds,
     )
     server = uvicorn.Server(config)
-    if settings.reuse_port:
-        server.run(sockets=[_shared_socket(settings.host, settings.port)])
-    else:
-        server.run()
+    sockets = [_shared_socket(settings.host, settings.port)] if settings.reuse_port else None
+    if not settings.metrics_port:
+        server.run(sockets=sockets)
+        return
+    ops = OpsServer(
+        uvicorn.Config(
+            app.state.ops,
+            host=settings.host,
+            port=settings.metrics_port,
+            log_level="warning",
+            log_config=None,
+            access_log=False,
+            lifespan="off",  # the service's app owns the lifespan; this one only reads it
+            timeout_keep_alive=settings.keep_alive_seconds,
+        )
+    )
+    ops_sockets = (
+        [_shared_socket(settings.host, settings.metrics_port)] if settings.reuse_port else None
+    )
+    asyncio.run(_serve_both(server, sockets, ops, ops_sockets))
+
+
+class OpsServer(uvicorn.Server):
+    """The metrics port's server: it leaves the signals to the service's server, and stops
+    after it."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def _serve_both(
+    server: uvicorn.Server,
+    sockets: list[socket.socket] | None,
+    ops: OpsServer,
+    ops_sockets: list[socket.socket] | None,
+) -> None:
+    async def serve_ops() -> None:
+        try:
+            await ops.serve(sockets=ops_sockets)
+        except SystemExit:  # uvicorn exits when it cannot bind: the service goes on without
+            log.error("the metrics port %s could not be opened", ops.config.port)
+
+    ops_task = asyncio.create_task(serve_ops())
+    try:
+        await server.serve(sockets=sockets)
+    finally:
+        ops.should_exit = True
+        await ops_task
 
 
 def _shared_socket(host: str, port: int) -> socket.socket:

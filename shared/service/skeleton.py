@@ -109,6 +109,8 @@ class Service(Generic[S, D]):
     #: Largest request body, read from the settings.
     body_limit: Callable[[Any], int | None] = lambda settings: None
     security_headers: bool = False
+    #: Its port faces the internet (the gateway): /metrics is never served there.
+    public: bool = False
     #: Report every group's lag, not only this service's (the gateway does).
     reports_all_groups: bool = False
     #: Start even when Redis is down (reads can still be served).
@@ -330,13 +332,20 @@ def build_app(
                     raise RuntimeError(f"no consumer group on {consumer.stream}")
 
         checks["groups"] = groups
-    add_health_routes(app, checks)
     reported = (
         [(streams.of(name), group) for name, group in consumer_groups()]
         if service.reports_all_groups
         else [(c.stream, c.group) for c in consumers.values()]
     )
-    add_metrics_route(app, kit.metrics, kit.redis, reported)
+    # The metrics port's app (shared/service/runner.py serves it beside this one).
+    ops = FastAPI(title=f"Newsroom {service.name} (metrics)", docs_url=None, redoc_url=None)
+    ops.openapi_url = None
+    for target in (app, ops):
+        add_health_routes(target, checks)
+    add_metrics_route(ops, kit.metrics, kit.redis, reported)
+    if not settings.metrics_port and not service.public:
+        add_metrics_route(app, kit.metrics, kit.redis, reported)
+    app.state.ops = ops
     app.add_middleware(
         Edge,
         metrics=kit.metrics,

@@ -214,3 +214,45 @@ def test_a_stalled_body_and_idle_connections_are_closed(gateway: int, report: Re
         while idle.recv(65536):  # the rest of the answer, then the close
             pass
     report(sent=3, stored=3, note=f"stalled body 408, silent and idle closed after {TIMEOUT} s")
+
+
+def test_a_forged_forwarded_for_from_an_untrusted_peer_is_judged_by_its_real_address(
+    tmp_path: Path, redis_url: str, namespace: str, report: Report
+) -> None:
+    """Only the proxies of NEWSROOM_FORWARDED_ALLOW_IPS name a reader's address: from any
+    other peer, ``X-Forwarded-For`` is ignored, so naming a new address per request does
+    not get around the per-address view limit."""
+    import httpx
+
+    services = Services(
+        tmp_path / "var",
+        redis_url,
+        namespace,
+        extra_env={
+            "NEWSROOM_FORWARDED_ALLOW_IPS": "127.0.0.1",  # the proxy; 127.0.0.2 is a client
+            "NEWSROOM_VIEWS_PER_MINUTE": "3",
+        },
+    )
+    services.start("ingest", "gateway")
+    try:
+        article = services.import_seed()
+        url = f"{services.gateway}/api/v1/articles/{article['id']}/views"
+        browser = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Firefox/128.0"}
+
+        def views_from(source: str, prefix: str) -> list[int]:
+            transport = httpx.HTTPTransport(local_address=source)
+            with httpx.Client(transport=transport, timeout=10) as client:
+                return [
+                    client.post(
+                        url, headers={**browser, "X-Forwarded-For": f"{prefix}.{n}"}
+                    ).status_code
+                    for n in range(1, 6)
+                ]
+
+        # A client naming five addresses is still one address: three views a minute.
+        assert views_from("127.0.0.2", "198.51.100") == [202, 202, 202, 429, 429]
+        # The trusted proxy's forwarded addresses are five readers.
+        assert views_from("127.0.0.1", "203.0.113") == [202] * 5
+    finally:
+        services.stop_all()
+    report(sent=8, stored=8, note="2 refused: forged X-Forwarded-For ignored")

@@ -129,6 +129,8 @@ class Services:
     moderator_token: str = "e2e-moderator-token"
     #: When set, each service's output goes to ``<log_dir>/<service>.log``.
     log_dir: Path | None = None
+    #: Settings of one service only (e.g. its metrics port).
+    service_env: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def env(self) -> dict[str, str]:
@@ -174,7 +176,7 @@ class Services:
                 output = (self.log_dir / f"{service}.log").open("ab")
             self.processes[service] = subprocess.Popen(
                 [sys.executable, "-m", f"services.{service}"],
-                env=self.env,
+                env={**self.env, **self.service_env.get(service, {})},
                 stdout=output,
                 stderr=subprocess.STDOUT if output else None,
             )

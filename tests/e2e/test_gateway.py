@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.e2e.platform import Services
-from tests.support import wait_for
+from tests.support import free_port, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -97,10 +97,22 @@ def _metric(base: str, name: str, **labels: str) -> float:
     raise AssertionError(f"no {name}{{{wanted}}}")
 
 
+def with_metrics_port(services: Services) -> str:
+    """The gateway's metrics on a port of their own (its public port serves none)."""
+    port = free_port()
+    services.service_env["gateway"] = {"NEWSROOM_METRICS_PORT": str(port)}
+    return f"http://127.0.0.1:{port}"
+
+
 def test_metrics_show_lag_rising_while_a_consumer_is_stopped_and_falling_after(
     services: Services,
 ) -> None:
+    metrics = with_metrics_port(services)
     services.start()
+    # Not on the public port; on the metrics port, with health beside them.
+    assert httpx.get(f"{services.gateway}/metrics").status_code == 404
+    assert httpx.get(f"{metrics}/readyz").json()["status"] == "ok"
+    assert httpx.get(f"{metrics}/metrics").headers["content-type"].startswith("text/plain")
     article = services.import_seed()
     stream = f"{services.namespace}:views"
     browser = {
@@ -113,13 +125,11 @@ def test_metrics_show_lag_rising_while_a_consumer_is_stopped_and_falling_after(
             headers={**browser, "X-Forwarded-For": f"10.1.0.{n}"},
         )
         assert posted.status_code == 202
-    lag = _metric(services.gateway, "newsroom_consumer_lag", stream=stream, group="views")
+    lag = _metric(metrics, "newsroom_consumer_lag", stream=stream, group="views")
     assert lag >= 20
     services.start("views")
     wait_for(
-        lambda: (
-            _metric(services.gateway, "newsroom_consumer_lag", stream=stream, group="views") == 0
-        ),
+        lambda: _metric(metrics, "newsroom_consumer_lag", stream=stream, group="views") == 0,
         timeout=15,
         what="the lag to drain",
     )
@@ -127,7 +137,7 @@ def test_metrics_show_lag_rising_while_a_consumer_is_stopped_and_falling_after(
     assert _metric(views_base, "newsroom_messages_total", stream=stream, outcome="processed") >= 20
     assert (
         _metric(
-            services.gateway,
+            metrics,
             "newsroom_http_requests_total",
             route="/api/v1/articles/{id_or_slug}/views",
             status="202",
@@ -140,6 +150,7 @@ def test_hot_routes_answer_as_every_other_route_does(services: Services) -> None
     """The article JSON, page and POST …/views are lean routes of FastAPI's router
     (services/gateway/lean_route.py): problems, caching, security headers, metrics by
     template and the OpenAPI document are the same as for the routes around them."""
+    metrics_base = with_metrics_port(services)
     services.start()
     article = services.import_seed()
     slug = quote(str(article["slug"]))
@@ -176,7 +187,7 @@ def test_hot_routes_answer_as_every_other_route_does(services: Services) -> None
     )
     assert unknown.status_code == 404
     assert unknown.headers["content-type"] == "application/problem+json"
-    metrics = httpx.get(f"{services.gateway}/metrics").text
+    metrics = httpx.get(f"{metrics_base}/metrics").text
     assert 'route="/api/v1/articles/{id_or_slug}"' in metrics  # labelled by template
     assert 'route="/api/v1/articles/{id_or_slug}/views"' in metrics
     paths = httpx.get(f"{services.gateway}/openapi.json").json()["paths"]

@@ -50,7 +50,9 @@ def _scaled_objects() -> list[dict[str, Any]]:
 
 
 def test_keda_triggers_are_the_stream_maps_groups_and_lag() -> None:
-    streams = Streams("newsroom")
+    # Stream names under the namespace the services are given (config.yaml).
+    config = yaml.safe_load((DEPLOY / "k8s" / "config.yaml").read_text())
+    streams = Streams(config["data"]["NEWSROOM_NAMESPACE"])
     triggers = {
         (t["metadata"]["stream"], t["metadata"]["consumerGroup"]): (
             doc["spec"]["scaleTargetRef"]["name"],
