@@ -530,6 +530,36 @@ def migrate(
             print(f"{target.service}\t{before or 'empty'} → {after or 'empty'}")
 
 
+@app.command()
+def backup(
+    directory: Annotated[Path, typer.Argument(help="Where the copies go (made if missing)")],
+    services: Annotated[
+        list[str] | None, typer.Option("--service", help="Only these (default: all)")
+    ] = None,
+) -> None:
+    """Copy every service's database while traffic flows (SQLite's online backup, or
+    pg_dump per database)."""
+    from .backup import backup as take
+
+    for copy in take(directory, services):
+        print(f"{copy.service}: {directory / copy.file} ({copy.engine})")
+
+
+@app.command()
+def restore(
+    directory: Annotated[Path, typer.Argument(exists=True, file_okay=False)],
+    services: Annotated[
+        list[str] | None, typer.Option("--service", help="Only these (default: all)")
+    ] = None,
+) -> None:
+    """Put a backup back (stop the services first), then move their consumer groups back
+    so that what the streams still hold replays into the restored databases."""
+    from .backup import restore as put_back
+
+    for group, start in put_back(directory, services).items():
+        print(f"{group}: replays from {start}")
+
+
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def drills(
     pytest_args: Annotated[

@@ -4,13 +4,30 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy import Connection, text
+
 from shared.storage.migrations import Schema
 
 from .models import Base
+
+
+def replay_from(conn: Connection, stream: str) -> str:
+    """``views``: just before the oldest entry the ledger remembers; from there on, the
+    ledger knows what the restored counts hold (older entries were counted before it
+    forgot them). ``articles``: all of it (known articles are upserts)."""
+    if stream != "views":
+        return "0"
+    oldest = conn.execute(text("SELECT MIN(first_entry) FROM applied_batches")).scalar()
+    if not oldest:
+        return "0"
+    ms, seq = (int(part) for part in str(oldest).split("-"))
+    return f"{ms}-{seq - 1}" if seq else f"{ms - 1}-18446744073709551615"
+
 
 SCHEMA = Schema(
     service="views",
     location=Path(__file__).parent / "migrations",
     metadata=Base.metadata,
     marker_table="article_views",
+    replay_from=replay_from,
 )

@@ -45,7 +45,7 @@ async def queue_deliveries(
     async with writes() as session, session.begin():
         subscriptions = (
             await session.execute(
-                select(Subscription.id, Subscription.event_types).where(
+                select(Subscription.id, Subscription.event_types, Subscription.created_at).where(
                     Subscription.state != "disabled"
                 )
             )
@@ -55,8 +55,9 @@ async def queue_deliveries(
             event = entry.event
             ms, seq = entry_position(entry.entry_id)
             payload = None
-            for subscription_id, types in subscriptions:
-                if event.type not in types:
+            for subscription_id, types, created_at in subscriptions:
+                # Not what came before it (a stream replayed after a restore, say).
+                if event.type not in types or ms < created_at.timestamp() * 1000:
                     continue
                 payload = payload or event.model_dump_json().encode()
                 rows.append(

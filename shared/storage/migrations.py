@@ -50,6 +50,10 @@ class Schema:
     marker_table: str
     #: Brings a database made before migrations to the baseline (before the stamp).
     adopt: Callable[[Connection], None] | None = None
+    #: After a restore, where the service's group on a stream replays from
+    #: (``XGROUP SETID``), read from the restored database: ``(conn, stream) -> entry id``.
+    #: Default: the start of what the stream holds (every handler is idempotent).
+    replay_from: Callable[[Connection, str], str] | None = None
 
     @property
     def version_table(self) -> str:

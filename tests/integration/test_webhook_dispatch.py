@@ -6,6 +6,7 @@ no delivery overtaking an entry still being handled."""
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -33,6 +34,8 @@ from tests.e2e.public_events import article
 from tests.support import await_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("reset_pg_schema")]
+#: Entry ids' time: after the subscriptions are made (events before one are not its own).
+BASE = int(time.time() * 1000) + 3_600_000
 
 
 @dataclass
@@ -78,8 +81,8 @@ class Desk:
             )
         return created.id
 
-    async def queue(self, events: list[Any], first_ms: int = 1000) -> None:
-        entries = [Entry(f"{first_ms + i}-0", e, {}) for i, e in enumerate(events)]
+    async def queue(self, events: list[Any], offset: int = 0) -> None:
+        entries = [Entry(f"{BASE + offset + i}-0", e, {}) for i, e in enumerate(events)]
         await queue_deliveries("articles", entries, self.writes, asyncio.Event())
 
     async def statuses(self, sid: uuid.UUID) -> list[str]:
@@ -198,13 +201,19 @@ async def test_failing_for_too_long_disables_the_subscription_until_resumed(desk
     assert found is not None and found.state == "disabled"
     assert found.disabled_reason and "HTTP 500" in found.disabled_reason
     # Disabled: new events are not queued for it, and it is not delivered.
-    await desk.queue([article(2)], first_ms=5000)
+    await desk.queue([article(2)], offset=5000)
     assert len(await desk.statuses(sid)) == 1
     assert sid not in await desk.dispatcher.claim(10)
     async with desk.writes() as session, session.begin():
         assert await subscriptions.set_state(session, sid, "active")
     await desk.drain(sid)
     assert await desk.statuses(sid) == ["delivered"]
+
+
+async def test_events_from_before_a_subscription_are_not_its_own(desk: Desk) -> None:
+    sid = await desk.subscribe("https://new.example/hook")
+    await desk.queue([article(1)], offset=-2 * 3_600_000)  # an hour before it was made
+    assert await desk.statuses(sid) == []
 
 
 async def test_a_paused_subscription_keeps_its_events_and_is_not_delivered(desk: Desk) -> None:
@@ -217,13 +226,14 @@ async def test_a_paused_subscription_keeps_its_events_and_is_not_delivered(desk:
 
 
 async def test_no_delivery_overtakes_an_entry_still_being_handled(desk: Desk) -> None:
-    """Another replica still holds entry 1002 (pending in the group): 1003 and after wait."""
+    """Another replica still holds the third entry (pending in the group): the ones after
+    it wait."""
     sid = await desk.subscribe("https://order.example/hook")
     events = [article(n) for n in range(5)]
     await desk.queue(events)
     groups = desk.dispatcher.redis
     assert isinstance(groups, FakeGroups)
-    groups.oldest["articles"] = "1002-0"
+    groups.oldest["articles"] = f"{BASE + 2}-0"
     await desk.drain(sid)
     assert desk.sender.sent["https://order.example/hook"] == [str(e.event_id) for e in events[:3]]
     del groups.oldest["articles"]
