@@ -34,15 +34,15 @@ from sqlalchemy import delete, exists, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from shared.contracts.events import utcnow
-from shared.contracts.streams import Streams
+from shared.contracts.streams import Streams, entry_position, read_by
 
 from .models import Attempt, Delivery, Sessions, Subscription
-from .queueing import entry_position
 from .sending import Outcome, Sender
 from .settings import WebhooksSettings
 
 log = logging.getLogger(__name__)
-STREAMS = ("articles", "comments")
+#: The streams the webhooks group reads (the stream map says which).
+STREAMS = read_by("webhooks")
 #: Deliveries of one subscription read at once (its state is looked at again after each page).
 PAGE = 50
 

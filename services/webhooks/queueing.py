@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts.events import utcnow
+from shared.contracts.streams import entry_position
 from shared.messaging.consuming import Entry
 
 from .models import Delivery, Sessions, Subscription
@@ -31,11 +32,6 @@ def insert_new(session: AsyncSession, rows: list[dict[str, Any]]) -> Any:
         .values(rows)
         .on_conflict_do_nothing(index_elements=["subscription_id", "event_id"])
     )
-
-
-def entry_position(entry_id: str) -> tuple[int, int]:
-    ms, _, seq = entry_id.partition("-")
-    return int(ms), int(seq or 0)
 
 
 async def queue_deliveries(

@@ -97,6 +97,17 @@ def stream(name: str) -> StreamSpec:
     return BY_NAME[name]
 
 
+def entry_position(entry_id: str) -> tuple[int, int]:
+    """A stream entry id as a sortable pair: ``1733100000000-5`` -> ``(1733100000000, 5)``."""
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+def read_by(group: str) -> tuple[str, ...]:
+    """The streams a consumer group reads."""
+    return tuple(spec.name for spec in STREAM_MAP if group in spec.groups)
+
+
 def consumer_groups() -> list[tuple[str, str]]:
     """Every (stream, group) pair of the platform."""
     return [(spec.name, group) for spec in STREAM_MAP for group in spec.groups]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 
 from services.webhooks.addresses import AddressPolicy, Refused, forbidden
-from services.webhooks.sending import Sender, host_header, pinned_url
+from services.webhooks.sending import Outcome, Sender, host_header, pinned_url
 
 pytestmark = pytest.mark.unit
 
@@ -102,48 +103,42 @@ async def test_a_name_that_does_not_resolve_is_refused() -> None:
         await AddressPolicy(resolver=nowhere).check("https://nowhere.example/")
 
 
-async def test_at_delivery_a_name_that_now_resolves_inside_is_refused_before_connecting() -> None:
-    """Registered while it resolved outside, then it points inside (DNS rebinding)."""
-    connections: list[httpx.Request] = []
+async def deliver_through(
+    answer: httpx.Response, resolves_to: str, url: str
+) -> tuple[Outcome, list[httpx.Request]]:
+    """One delivery to ``url`` whose host resolves to ``resolves_to``, through a fake
+    transport that answers ``answer`` and keeps every request it was given."""
+    seen: list[httpx.Request] = []
 
     def transport(request: httpx.Request) -> httpx.Response:
-        connections.append(request)
-        return httpx.Response(200)
+        seen.append(request)
+        return answer
 
     sender = Sender(
         httpx.AsyncClient(transport=httpx.MockTransport(transport)),
-        AddressPolicy(resolver=resolving_to("169.254.169.254")),  # type: ignore[arg-type]
+        AddressPolicy(resolver=resolving_to(resolves_to)),  # type: ignore[arg-type]
         timeout=5,
         max_response_bytes=1024,
     )
-    from datetime import UTC, datetime
+    outcome = await sender.send(url, "whsec_" + "A" * 44, "id-1", b"{}", datetime.now(UTC))
+    return outcome, seen
 
-    outcome = await sender.send(
-        "https://partner.example/hook", "whsec_" + "A" * 44, "id-1", b"{}", datetime.now(UTC)
+
+async def test_at_delivery_a_name_that_now_resolves_inside_is_refused_before_connecting() -> None:
+    """Registered while it resolved outside, then it points inside (DNS rebinding)."""
+    outcome, connections = await deliver_through(
+        httpx.Response(200), "169.254.169.254", "https://partner.example/hook"
     )
     assert not outcome.ok and outcome.error is not None and "link-local" in outcome.error
     assert connections == []
 
 
 async def test_the_delivery_connects_to_the_checked_address_with_the_urls_host() -> None:
-    seen: list[httpx.Request] = []
-
-    def transport(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(
-            302, headers={"location": "http://127.0.0.1/"}, stream=httpx.ByteStream(b"")
-        )
-
-    sender = Sender(
-        httpx.AsyncClient(transport=httpx.MockTransport(transport)),
-        AddressPolicy(resolver=resolving_to("2606:4700::1111")),  # type: ignore[arg-type]
-        timeout=5,
-        max_response_bytes=1024,
+    redirect = httpx.Response(
+        302, headers={"location": "http://127.0.0.1/"}, stream=httpx.ByteStream(b"")
     )
-    from datetime import UTC, datetime
-
-    outcome = await sender.send(
-        "https://partner.example/a/b?c=1", "whsec_" + "A" * 44, "id-1", b"{}", datetime.now(UTC)
+    outcome, seen = await deliver_through(
+        redirect, "2606:4700::1111", "https://partner.example/a/b?c=1"
     )
     [request] = seen
     assert str(request.url) == "https://[2606:4700::1111]/a/b?c=1"

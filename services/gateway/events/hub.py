@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
-from shared.contracts.streams import BY_NAME, STREAM_MAP, Streams
+from shared.contracts.streams import BY_NAME, STREAM_MAP, Streams, entry_position
 from shared.contracts.wire import DATA_FIELD
 
 log = logging.getLogger(__name__)
@@ -34,11 +34,6 @@ PUBLIC = tuple(spec.name for spec in STREAM_MAP if spec.public)
 _ENTRY_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 START = "0-0"
 CHUNK = 500
-
-
-def id_key(entry_id: str) -> tuple[int, int]:
-    ms, _, seq = entry_id.partition("-")
-    return int(ms), int(seq)
 
 
 class BadCursor(ValueError):
@@ -140,7 +135,7 @@ class EventHub:
                 self._head = self._head.after(stream, event.entry_id)
                 if event.type:
                     events.append(event)
-        events.sort(key=lambda e: id_key(e.entry_id))
+        events.sort(key=lambda e: entry_position(e.entry_id))
         for event in events:
             for subscription in list(self._subscriptions):
                 try:
@@ -180,7 +175,11 @@ class EventHub:
                 continue  # no such stream yet
             first = info.get("recorded-first-entry-id") or (info.get("first-entry") or [None])[0]
             trimmed = int(info.get("entries-added") or 0) > int(info.get("length") or 0)
-            if trimmed and first and id_key(position) < id_key(_before(_text(first))):
+            if (
+                trimmed
+                and first
+                and entry_position(position) < entry_position(_before(_text(first)))
+            ):
                 raise TooOld(await self.oldest())
 
     async def follow(
@@ -206,7 +205,9 @@ class EventHub:
                     yield None
                     continue
                 # A client may come from a replica whose reader was ahead of this one's.
-                if id_key(event.entry_id) <= id_key(position.positions[event.stream]):
+                if entry_position(event.entry_id) <= entry_position(
+                    position.positions[event.stream]
+                ):
                     continue
                 position = position.after(event.stream, event.entry_id)
                 yield event, position
@@ -217,7 +218,10 @@ class EventHub:
         """Entries after ``cursor`` up to ``head``, in id order across the streams."""
         read = list(cursor.positions)
         pending: list[list[tuple[str, Any]]] = [[] for _ in PUBLIC]
-        done = [id_key(p) >= id_key(h) for p, h in zip(read, head.positions, strict=True)]
+        done = [
+            entry_position(p) >= entry_position(h)
+            for p, h in zip(read, head.positions, strict=True)
+        ]
         while True:
             for n, key in enumerate(self.keys):
                 if pending[n] or done[n]:
@@ -228,11 +232,13 @@ class EventHub:
                 pending[n] = [(_text(entry_id), fields) for entry_id, fields in rows]
                 if pending[n]:
                     read[n] = pending[n][-1][0]
-                done[n] = len(rows) < CHUNK or id_key(read[n]) >= id_key(head.positions[n])
+                done[n] = len(rows) < CHUNK or entry_position(read[n]) >= entry_position(
+                    head.positions[n]
+                )
             waiting = [n for n in range(len(PUBLIC)) if pending[n]]
             if not waiting:
                 return
-            n = min(waiting, key=lambda n: id_key(pending[n][0][0]))
+            n = min(waiting, key=lambda n: entry_position(pending[n][0][0]))
             entry_id, fields = pending[n].pop(0)
             event = self._event(n, entry_id, fields)
             if event.type:
@@ -251,7 +257,7 @@ class EventHub:
 
 
 def _before(entry_id: str) -> str:
-    ms, seq = id_key(entry_id)
+    ms, seq = entry_position(entry_id)
     return f"{ms}-{seq - 1}" if seq else f"{max(ms - 1, 0)}-{2**64 - 1}"
 
 
