@@ -141,7 +141,8 @@ def up(
 
     os.environ["NEWSROOM_DATA_DIR"] = str(data_dir)  # the schemas' default SQLite files
     for target in targets():
-        before, after = target.schema.upgrade(target.url)
+        # Contract steps too: every replica stops and starts with this one version.
+        before, after = target.schema.upgrade(target.url, contract=True)
         if before != after:
             console.print(f"{target.service}: schema {before or 'empty'} → {after}")
     env["NEWSROOM_MIGRATE_ON_START"] = "false"  # done once here, not again by every replica
@@ -511,8 +512,14 @@ def migrate(
     revision: Annotated[str, typer.Option(help="Target revision, e.g. head or 0001")] = "head",
     status: Annotated[bool, typer.Option(help="Only show each schema's revision")] = False,
     sql: Annotated[bool, typer.Option(help="Print the SQL instead of running it")] = False,
+    contract: Annotated[
+        bool,
+        typer.Option(help="Also apply contract steps (once no older version runs)"),
+    ] = False,
 ) -> None:
-    """Migrate each service's database (NEWSROOM_<SERVICE>_DATABASE_URL, …) to a revision."""
+    """Migrate each service's database (NEWSROOM_<SERVICE>_DATABASE_URL, …) to a revision.
+
+    Expand steps only, unless --contract: the version still running keeps working."""
     try:
         chosen = targets(services)
     except ValueError as exc:
@@ -526,8 +533,10 @@ def migrate(
             mark = "up to date" if current == schema.head else f"behind (head {schema.head})"
             print(f"{target.service}\t{current or 'empty'}\t{mark}")
         else:
-            before, after = schema.migrate_to(url, revision)
-            print(f"{target.service}\t{before or 'empty'} → {after or 'empty'}")
+            before, after = schema.migrate_to(url, revision, contract=contract)
+            waiting = "" if contract else ", ".join(schema.pending_contract(url))
+            line = f"{target.service}\t{before or 'empty'} → {after or 'empty'}"
+            print(line + (f"\t(contract {waiting} waits for --contract)" if waiting else ""))
 
 
 @app.command()

@@ -23,6 +23,9 @@ class Comment(Base):
     article_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     name: Mapped[str] = mapped_column(Text)
     email: Mapped[str] = mapped_column(String(320))
+    #: The address folded (store.email_key): what flood control and the first-time
+    #: rule compare.
+    email_key: Mapped[str] = mapped_column(String(320))
     website: Mapped[str | None] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
     html: Mapped[str] = mapped_column(Text)
@@ -46,9 +49,9 @@ class Comment(Base):
         Index("ix_comments_article_status", "article_id", "status", "submitted_at"),
         Index("ix_comments_status", "status", "submitted_at"),
         Index("ix_comments_fingerprint", "article_id", "fingerprint"),
-        # Flood control asks "this client or this email since T": a range scan each.
+        # Flood control asks "this client or this reader since T": a range scan each.
         Index("ix_comments_client_recent", "client_key", "submitted_at"),
-        Index("ix_comments_email_recent", "email", "submitted_at"),
+        Index("ix_comments_email_key_recent", "email_key", "submitted_at"),
         Index("ix_comments_parent", "parent_id"),
     )
 

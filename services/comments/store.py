@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -37,6 +38,22 @@ ACTION_STATUS = {"approve": "approved", "reject": "rejected", "remove": "removed
 def fingerprint(text: str) -> str:
     """The same comment as a reader sees it: one zero-width space does not make it new."""
     return hashlib.sha256(" ".join(as_seen(text).split()).encode()).hexdigest()
+
+
+def email_key(email: str) -> str:
+    """One reader's address however it is spelled (``Sara@`` and ``sara@`` are one)."""
+    return unicodedata.normalize("NFKC", email).strip().casefold()
+
+
+def _row_key(email: str, key: str | None) -> str:
+    # Rows written by the version before 0004 have no key until 0005 fills it.
+    return key if key is not None else email_key(email)
+
+
+def _same_reader(keys: set[str], emails: set[str]) -> Any:
+    return or_(
+        Comment.email_key.in_(keys), and_(Comment.email_key.is_(None), Comment.email.in_(emails))
+    )
 
 
 def decision_event(values: Mapping[str, Any]) -> Event:
@@ -131,21 +148,30 @@ async def decide_submissions(
             return [], later
         data = [e.data for e in fresh]
         digests = [fingerprint(d.text) for d in data]
+        readers = [email_key(d.email) for d in data]
         keys, emails = {d.client_key for d in data}, {d.email for d in data}
+        same_reader = _same_reader(set(readers), emails)
         earliest = fresh[0].occurred_at - timedelta(seconds=settings.flood_seconds)
         recent = [
-            (row.client_key, row.email, row.submitted_at)
+            (row.client_key, _row_key(row.email, row.email_key), row.submitted_at)
             for row in await session.execute(
-                select(Comment.client_key, Comment.email, Comment.submitted_at).where(
-                    or_(Comment.client_key.in_(keys), Comment.email.in_(emails)),
-                    Comment.submitted_at > earliest,
+                select(
+                    Comment.client_key, Comment.email, Comment.email_key, Comment.submitted_at
+                ).where(
+                    or_(Comment.client_key.in_(keys), same_reader), Comment.submitted_at > earliest
                 )
             )
         ]
         kept = [
-            (row.article_id, row.fingerprint, row.email, row.name)
+            (row.article_id, row.fingerprint, _row_key(row.email, row.email_key), row.name)
             for row in await session.execute(
-                select(Comment.article_id, Comment.fingerprint, Comment.email, Comment.name).where(
+                select(
+                    Comment.article_id,
+                    Comment.fingerprint,
+                    Comment.email,
+                    Comment.email_key,
+                    Comment.name,
+                ).where(
                     Comment.article_id.in_({d.article_id for d in data}),
                     Comment.fingerprint.in_(set(digests)),
                     Comment.status.in_(KEPT),
@@ -161,17 +187,18 @@ async def decide_submissions(
                 )
             )
         }
-        approved_emails = set(
-            await session.scalars(
-                select(Comment.email)
-                .where(Comment.email.in_(emails), Comment.status == "approved")
+        approved_readers = {
+            _row_key(row.email, row.email_key)
+            for row in await session.execute(
+                select(Comment.email, Comment.email_key)
+                .where(same_reader, Comment.status == "approved")
                 .distinct()
             )
-        )
+        }
 
         rows: list[dict[str, Any]] = []
         announcements: list[dict[str, Any]] = []
-        for event, d, digest in zip(fresh, data, digests, strict=True):
+        for event, d, digest, reader in zip(fresh, data, digests, readers, strict=True):
             at = event.occurred_at
             since = at - timedelta(seconds=settings.flood_seconds)
             html = render_comment(d.text)
@@ -181,13 +208,13 @@ async def decide_submissions(
                 article_open=article is not None
                 and _is_open(article, settings.close_after_days, at.date()),
                 flood=any(
-                    (k == d.client_key or m == d.email) and since < t <= at for k, m, t in recent
+                    (k == d.client_key or m == reader) and since < t <= at for k, m, t in recent
                 ),
                 duplicate=any(
-                    a == d.article_id and f == digest and (m == d.email or n == d.name)
+                    a == d.article_id and f == digest and (m == reader or n == d.name)
                     for a, f, m, n in kept
                 ),
-                first_time=d.email not in approved_emails,
+                first_time=reader not in approved_readers,
                 links=count_links(html),
                 empty=not plain_text(html),
                 reply_to_hidden=d.parent_id is not None
@@ -207,6 +234,7 @@ async def decide_submissions(
                 article_id=d.article_id,
                 name=d.name,
                 email=d.email,
+                email_key=reader,
                 website=d.website,
                 text=d.text,
                 html=html,
@@ -223,11 +251,11 @@ async def decide_submissions(
             )
             rows.append(values)
             announcements.append(outbox_row(decision_event(values), COMMENTS_STREAM))
-            recent.append((d.client_key, d.email, at))
+            recent.append((d.client_key, reader, at))
             if status in KEPT:
-                kept.append((d.article_id, digest, d.email, d.name))
+                kept.append((d.article_id, digest, reader, d.name))
             if status == "approved":
-                approved_emails.add(d.email)
+                approved_readers.add(reader)
         # Core bulk inserts: the ORM's unit of work costs more than deciding.
         await session.execute(insert(Comment), rows)
         await session.execute(insert(OutboxEvent), announcements)

@@ -7,14 +7,18 @@ Base)`` on its own metadata and runs an :class:`OutboxRelay`.
 Events are read in commit order, published, then marked published. If Redis
 is down the rows stay and the relay retries with backoff; an event may be
 published twice after a crash between XADD and the mark (at-least-once;
-consumers deduplicate by ``event_id``).
+consumers deduplicate by ``event_id``). Replicas relaying from one database take
+turns: row locks on PostgreSQL, a lock file beside a SQLite database.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import logging
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,7 +31,7 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from shared.contracts.events import Event
 from shared.contracts.streams import Streams
-from shared.storage.engines import BIG_ID, UtcDateTime
+from shared.storage.engines import BIG_ID, UtcDateTime, sqlite_file
 
 log = logging.getLogger(__name__)
 
@@ -167,15 +171,39 @@ class OutboxRelay:
                     await self._mark(session, rows[:sent])
             else:
                 # SQLite: holding its single write lock while publishing would stall
-                # every other writer. Read, publish, then mark, in short steps.
-                rows = list(await session.execute(self._pending()))
-                await session.rollback()
-                sent, error = await self._publish_all(rows)
-                async with session.begin():
-                    await self._mark(session, rows[:sent])
+                # every other writer. Read, publish, then mark, in short steps, one
+                # replica at a time (another one relaying now: its turn).
+                with self._turn(str(session.get_bind().engine.url)) as mine:
+                    if not mine:
+                        return 0
+                    rows = list(await session.execute(self._pending()))
+                    await session.rollback()
+                    sent, error = await self._publish_all(rows)
+                    async with session.begin():
+                        await self._mark(session, rows[:sent])
         if error is not None:  # the marks of what did go out are committed
             raise error
         return sent
+
+    @contextlib.contextmanager
+    def _turn(self, url: str) -> Iterator[bool]:
+        """This relay's turn at a SQLite database's outbox table (a lock file beside it;
+        the kernel frees it if the process dies)."""
+        database = sqlite_file(url)
+        if database is None:
+            yield True
+            return
+        table = self._model.__tablename__
+        with open(f"{database}.{table}.relay.lock", "a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _pending(self) -> Any:
         m = self._model

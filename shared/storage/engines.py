@@ -73,6 +73,14 @@ def sync_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (``None``: another engine, or an in-memory database)."""
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
 def make_sync_engine(
     url: str, *, immediate: bool = False, busy_ms: int = 30_000, **kwargs: Any
 ) -> Engine:

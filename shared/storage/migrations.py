@@ -5,6 +5,14 @@ table that marks a database created before migrations existed). ``newsroom
 migrate`` and the services' start-up (when ``NEWSROOM_MIGRATE_ON_START`` is on, the
 embedded default) call :meth:`Schema.upgrade`.
 
+Changes come in two kinds of step so that a rolling upgrade never breaks the version
+still running (docs/operations.md): **expand** steps (the default) only add what the
+old code ignores; a **contract** step (a revision module saying ``phase = "contract"``)
+removes or tightens what only the old code needed. ``newsroom migrate`` and start-up
+migrations stop before the first pending contract step; ``newsroom migrate --contract``
+(once no older replica runs) and ``newsroom up`` (which runs one version at a time)
+apply them. Code works on any schema from :attr:`Schema.needs` up.
+
 Services may share one database: the version tables differ
 (``alembic_version_<service>``) and so do the table names. Concurrent upgrades
 (replicas starting together) take turns on a lock: an advisory lock on
@@ -27,14 +35,16 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, MetaData, inspect, make_url, text
+from sqlalchemy import Connection, MetaData, inspect, text
 
-from shared.storage.engines import make_sync_engine, sync_url
+from shared.storage.engines import make_sync_engine, sqlite_file, sync_url
 
 log = logging.getLogger(__name__)
 
 #: The first revision of every service: what ``create_all`` built before migrations.
 BASELINE = "0001"
+#: A revision module's ``phase`` when it removes what the previous version still uses.
+CONTRACT = "contract"
 
 
 class SchemaBehind(RuntimeError):
@@ -82,6 +92,45 @@ class Schema:
         assert head is not None, f"{self.service} has no migrations"
         return head
 
+    @property
+    def history(self) -> list[str]:
+        """Every revision, oldest first (one line of history per service)."""
+        return [rev.revision for rev in reversed(list(self.script.walk_revisions()))]
+
+    @property
+    def contract_steps(self) -> set[str]:
+        script = self.script
+        return {
+            rev
+            for rev in self.history
+            if getattr(script.get_revision(rev).module, "phase", "expand") == CONTRACT
+        }
+
+    @property
+    def needs(self) -> str:
+        """The oldest schema this code runs on: its newest expand step (the contract
+        steps after it are optional until the previous version is gone)."""
+        contract = self.contract_steps
+        return [rev for rev in self.history if rev not in contract][-1]
+
+    def _after(self, current: str | None) -> list[str]:
+        history = self.history
+        return history[history.index(current) + 1 :] if current in history else history
+
+    def expand_target(self, current: str | None) -> str | None:
+        """Where ``newsroom migrate`` goes from ``current``: up to, not into, the first
+        pending contract step (``None``: nothing to do)."""
+        contract, target = self.contract_steps, None
+        for rev in self._after(current):
+            if rev in contract:
+                break
+            target = rev
+        return target
+
+    def pending_contract(self, url: str) -> list[str]:
+        contract = self.contract_steps
+        return [rev for rev in self._after(self.current(url)) if rev in contract]
+
     def current(self, url: str) -> str | None:
         engine = make_sync_engine(url)
         try:
@@ -115,17 +164,42 @@ class Schema:
         finally:
             engine.dispose()
 
-    def upgrade(self, url: str, revision: str = "head") -> tuple[str | None, str | None]:
-        """Bring the database to ``revision``; returns (before, after)."""
+    def upgrade(
+        self, url: str, revision: str = "head", contract: bool = False
+    ) -> tuple[str | None, str | None]:
+        """Bring the database to ``revision``; returns (before, after).
+
+        To ``head`` without ``contract``, pending contract steps wait (unless the
+        database is new: nothing older can be running on it). A database newer than
+        this code is left as it is: the newer version expanded it for both.
+        """
         with self._locked(url) as conn:
             before = self._current(conn)
-            if before is None and self._has_marker(conn):
+            fresh = before is None and not self._has_marker(conn)
+            if before is None and not fresh:
                 log.info("%s: database predates migrations; stamping %s", self.service, BASELINE)
                 if self.adopt is not None:
                     self.adopt(conn)
                 command.stamp(self.config(url, conn), BASELINE)
                 conn.commit()
                 before = BASELINE
+            if before is not None and before not in self.history:
+                log.warning(
+                    "%s: database at %s, newer than this code's %s: left as it is",
+                    self.service,
+                    before,
+                    self.head,
+                )
+                return before, before
+            if revision == "head" and not (contract or fresh):
+                waiting = [rev for rev in self._after(before) if rev in self.contract_steps]
+                if waiting:
+                    log.info(
+                        "%s: contract steps %s wait for `newsroom migrate --contract`",
+                        self.service,
+                        ", ".join(waiting),
+                    )
+                revision = self.expand_target(before) or before or "head"
             command.upgrade(self.config(url, conn), revision)
             conn.commit()
             after = self._current(conn)
@@ -138,7 +212,9 @@ class Schema:
             command.downgrade(self.config(url, conn), revision)
             conn.commit()
 
-    def migrate_to(self, url: str, revision: str) -> tuple[str | None, str | None]:
+    def migrate_to(
+        self, url: str, revision: str, contract: bool = False
+    ) -> tuple[str | None, str | None]:
         """Up or down to ``revision`` (``head``, ``base`` or an id); returns (before, after)."""
         before = self.current(url)
         below = (
@@ -149,21 +225,22 @@ class Schema:
         if revision == "base" or (revision in below and revision != before):
             self.downgrade(url, revision)
             return before, self.current(url)
-        return self.upgrade(url, revision)
+        return self.upgrade(url, revision, contract=contract)
 
     def sql(self, url: str, revision: str = "head") -> None:
         """Print the upgrade's SQL instead of running it (for a DBA's review)."""
         command.upgrade(self.config(url), f"base:{revision}", sql=True)
 
     def require_head(self, url: str) -> None:
-        """Refuse to run on a schema older than this code (newer is fine: expand first)."""
+        """Refuse to run on a schema older than this code needs (newer is fine: the
+        contract steps may still wait, or a newer version expanded it)."""
         current = self.current(url)
-        if current == self.head:
+        history = self.history
+        if current in history and history.index(current) >= history.index(self.needs):
             return
-        known = {rev.revision for rev in self.script.walk_revisions()}
-        if current is None or current in known:
+        if current is None or current in history:
             raise SchemaBehind(
-                f"{self.service}: database at revision {current}, code needs {self.head}; "
+                f"{self.service}: database at revision {current}, code needs {self.needs}; "
                 "run `newsroom migrate`"
             )
         log.warning(
@@ -185,11 +262,11 @@ async def prepare_schema(schema: Schema, url: str, migrate: bool) -> None:
 
 @contextlib.contextmanager
 def _migration_lock(url: str, service: str) -> Iterator[None]:
-    parsed = make_url(sync_url(url))
-    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+    database = sqlite_file(url)
+    if database is None:
         yield  # PostgreSQL: the advisory lock, taken on the migrating connection
         return
-    lock_path = Path(f"{parsed.database}.migrate.lock")
+    lock_path = Path(f"{database}.migrate.lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with lock_path.open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

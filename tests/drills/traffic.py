@@ -100,7 +100,8 @@ class Traffic:
 
     def __exit__(self, *_: object) -> None:
         self._stop.set()
-        self._thread.join(30)
+        if self._thread.ident is not None:  # (stopping twice, or before a start, is fine)
+            self._thread.join(30)
 
 
 def total_views(views_port: int, article_id: str) -> int:

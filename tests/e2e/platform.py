@@ -131,11 +131,15 @@ class Services:
     log_dir: Path | None = None
     #: Settings of one service only (e.g. its metrics port).
     service_env: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: Another version's source tree to run (an upgrade drill's previous commit).
+    source: Path | None = None
 
     @property
     def env(self) -> dict[str, str]:
+        code = {"PYTHONPATH": str(self.source)} if self.source else {}
         return {
             **os.environ,
+            **code,
             "NEWSROOM_DATA_DIR": str(self.data_dir),
             "NEWSROOM_REDIS_URL": self.redis_url,
             "NEWSROOM_NAMESPACE": self.namespace,
@@ -177,6 +181,7 @@ class Services:
             self.processes[service] = subprocess.Popen(
                 [sys.executable, "-m", f"services.{service}"],
                 env={**self.env, **self.service_env.get(service, {})},
+                cwd=self.source,
                 stdout=output,
                 stderr=subprocess.STDOUT if output else None,
             )
@@ -200,7 +205,7 @@ class Services:
             raise
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return newsroom_cli(self.env, *args)
+        return newsroom_cli(self.env, *args, cwd=self.source)
 
     def stop_all(self) -> None:
         for service in list(self.processes):

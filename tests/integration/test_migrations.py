@@ -17,6 +17,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from shared.storage.engines import make_sync_engine
 from shared.storage.migrations import Schema, SchemaBehind
@@ -94,13 +95,14 @@ def inspect_tables(url: str) -> list[str]:
         engine.dispose()
 
 
-def _comment_row(comment_id: uuid.UUID) -> dict[str, Any]:
+def _comment_row(comment_id: uuid.UUID, email: str = "reader@example.com") -> dict[str, Any]:
+    """A comment as the version before 0004 wrote it (no ``email_key``)."""
     now = datetime.now(UTC)
     return {
         "id": comment_id.hex,
         "article_id": uuid.uuid4().hex,
         "name": "قارئ",
-        "email": "reader@example.com",
+        "email": email,
         "text": "تعليق",
         "html": "<p>تعليق</p>",
         "status": "approved",
@@ -143,16 +145,41 @@ def _scalar(url: str, sql: str) -> Any:
 def test_comments_upgrade_from_the_previous_revision_keeps_the_comments(database_url: str) -> None:
     schema = schema_of("comments")
     schema.upgrade(database_url, "0001")
-    _insert(database_url, "comments", _comment_row(uuid.uuid4()))
+    _insert(database_url, "comments", _comment_row(uuid.uuid4(), email="Reader@example.com"))
     schema.upgrade(database_url)
-    assert schema.current(database_url) == "0003"
-    assert _scalar(database_url, "SELECT count(*) FROM comments") == 1
+    # Expand steps only: the contract step waits for the previous version to go.
+    assert schema.current(database_url) == "0004" == schema.needs
+    assert schema.pending_contract(database_url) == ["0005"]
+    schema.require_head(database_url)  # this code runs on the expanded schema
+    # The previous version keeps writing meanwhile, without the new column.
+    _insert(database_url, "comments", _comment_row(uuid.uuid4(), email="READER@example.com"))
+
+    assert schema.upgrade(database_url, contract=True) == ("0004", "0005")
+    assert _scalar(database_url, "SELECT count(*) FROM comments") == 2
+    assert _scalar(database_url, "SELECT count(DISTINCT email_key) FROM comments") == 1
+    assert _scalar(database_url, "SELECT min(email_key) FROM comments") == "reader@example.com"
     engine = make_sync_engine(database_url)
     with engine.connect() as conn:
         indexes = {i["name"] for i in inspect(conn).get_indexes("comments")}
     engine.dispose()
-    assert {"ix_comments_client_recent", "ix_comments_email_recent"} <= indexes
-    assert not {"ix_comments_client_key", "ix_comments_email"} & indexes
+    assert {"ix_comments_client_recent", "ix_comments_email_key_recent"} <= indexes
+    assert not {"ix_comments_client_key", "ix_comments_email", "ix_comments_email_recent"} & indexes
+    # Why the contract step waits: the previous version's rows are refused from here on.
+    with pytest.raises(IntegrityError):
+        _insert(database_url, "comments", _comment_row(uuid.uuid4()))
+    assert drift(schema, database_url) == []
+
+
+def test_code_runs_on_a_schema_a_newer_version_expanded(database_url: str) -> None:
+    schema = schema_of("comments")
+    schema.upgrade(database_url)
+    engine = make_sync_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(text(f"UPDATE {schema.version_table} SET version_num = '0099'"))
+    engine.dispose()
+    # An older replica restarting after the newer version migrated: no error, no change.
+    assert schema.upgrade(database_url) == ("0099", "0099")
+    schema.require_head(database_url)
 
 
 def test_a_database_made_before_migrations_is_adopted_with_its_undelivered_events(
@@ -180,7 +207,7 @@ def test_a_database_made_before_migrations_is_adopted_with_its_undelivered_event
         },
     )
 
-    assert schema.upgrade(database_url) == ("0001", schema.head)
+    assert schema.upgrade(database_url, contract=True) == ("0001", schema.head)
     assert (
         _scalar(database_url, "SELECT count(*) FROM comment_outbox WHERE published_at IS NULL") == 1
     )
@@ -229,9 +256,12 @@ def test_newsroom_migrate_command(database_url: str, tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr
         return done.stdout
 
-    assert "comments\tempty\tbehind (head 0003)" in newsroom("--status")
-    assert "comments\tempty → 0003" in newsroom()
-    assert "comments\t0003 → 0001" in newsroom("comments", "--revision", "0001")
+    assert "comments\tempty\tbehind (head 0005)" in newsroom("--status")
+    assert "comments\tempty → 0005" in newsroom()  # a new database: contract steps too
+    assert "comments\t0005 → 0001" in newsroom("comments", "--revision", "0001")
     status = newsroom("--status")
     assert "ingest\t0003\tup to date" in status and "comments\t0001\tbehind" in status
+    expanded = newsroom("comments")
+    assert "comments\t0001 → 0004\t(contract 0005 waits for --contract)" in expanded
+    assert "comments\t0004 → 0005" in newsroom("comments", "--contract")
     assert "CREATE INDEX ix_comments_client_recent" in newsroom("comments", "--sql")

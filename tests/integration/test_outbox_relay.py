@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
+from opentelemetry.sdk.trace import TracerProvider
+from sqlalchemy import insert
+from sqlalchemy.orm import DeclarativeBase
 
 from newsroom.embedded_redis import EmbeddedRedis
+from shared.contracts.events import ArticleRef, ArticleUnpublished
+from shared.contracts.streams import Streams
 from shared.contracts.wire import decode_envelope
+from shared.messaging.broker import make_broker
+from shared.messaging.outbox import OutboxColumns, OutboxRelay, outbox_row
+from shared.settings import NewsroomSettings
+from shared.storage.engines import make_engine, session_factory
 from tests.conftest import SEED
 from tests.integration.ingest_helpers import EDITOR, ingest_settings, running_ingest
 from tests.support import await_for
@@ -65,3 +76,59 @@ async def test_event_committed_while_redis_is_down_is_published_when_it_returns(
 
 async def _is_failing(relay: object) -> bool:
     return getattr(relay, "failing_since", None) is not None
+
+
+class _Base(DeclarativeBase):
+    pass
+
+
+class _Outbox(OutboxColumns, _Base):
+    __tablename__ = "race_outbox"
+
+
+async def test_replicas_relaying_one_sqlite_outbox_publish_each_event_once(
+    tmp_path: Path, redis_url: str, namespace: str
+) -> None:
+    """Two replicas of a service on one SQLite file (``newsroom up --scale``, or two
+    versions during an upgrade) relay its outbox by turns, not both."""
+    url = f"sqlite:///{tmp_path / 'race.db'}"
+    engine = make_engine(url)
+    async with engine.begin() as conn:
+        await conn.run_sync(_Base.metadata.create_all)
+    sessions = session_factory(engine)
+    events = [
+        ArticleUnpublished(data=ArticleRef(article_id=uuid.uuid4(), slug="s")) for _ in range(300)
+    ]
+    async with sessions() as session, session.begin():
+        await session.execute(insert(_Outbox), [outbox_row(e, "articles") for e in events])
+    settings = NewsroomSettings(redis_url=redis_url, namespace=namespace)
+    brokers = [make_broker(settings, TracerProvider()) for _ in range(2)]
+    relays = [
+        OutboxRelay(sessions, _Outbox, b, Streams(namespace), maxlen=10_000, batch_size=20)
+        for b in brokers
+    ]
+    try:
+        for broker in brokers:
+            await broker.connect()
+        tasks = [asyncio.create_task(r.run()) for r in relays]
+        await await_for(lambda: _all_published(relays[0]), what="the outbox relayed")
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        reader = aioredis.Redis.from_url(redis_url)
+        try:
+            ids = [
+                decode_envelope(f)[1]["event_id"]
+                for _i, f in await reader.xrange(f"{namespace}:articles")
+            ]
+        finally:
+            await reader.aclose()
+        assert sorted(ids) == sorted(str(e.event_id) for e in events)  # each once
+    finally:
+        for broker in brokers:
+            await broker.stop()
+        await engine.dispose()
+
+
+async def _all_published(relay: OutboxRelay) -> bool:
+    return await relay.pending() == 0

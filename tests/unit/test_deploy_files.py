@@ -96,7 +96,7 @@ SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
 def k8s_documents() -> list[tuple[str, dict[str, Any]]]:
     return [
         (f"{path.name}:{doc['kind']}:{doc['metadata']['name']}", doc)
-        for path in sorted((DEPLOY / "k8s").glob("*.yaml"))
+        for path in sorted((DEPLOY / "k8s").rglob("*.yaml"))
         for doc in yaml.safe_load_all(path.read_text())
         if doc
     ]

@@ -21,7 +21,8 @@ Source = tuple[str, dict[str, str]]
 
 @functools.cache
 def documents() -> list[dict[str, Any]]:
-    return [d for p in sorted(K8S.glob("*.yaml")) for d in yaml.safe_load_all(p.read_text()) if d]
+    # (after-rollout/: the Jobs an operator runs by hand, e.g. the contract migration)
+    return [d for p in sorted(K8S.rglob("*.yaml")) for d in yaml.safe_load_all(p.read_text()) if d]
 
 
 def of_kind(kind: str) -> list[dict[str, Any]]:
@@ -37,7 +38,7 @@ def pods() -> dict[str, dict[str, str]]:
     """Every pod by name, with its labels; Redis and PostgreSQL as the policies name them."""
     found = {
         d["metadata"]["name"]: d["spec"]["template"]["metadata"]["labels"]
-        for d in of_kind("Deployment")
+        for d in of_kind("Deployment") + of_kind("Job")
     }
     found["redis"] = {"app.kubernetes.io/name": "redis"}
     found["postgresql"] = {"app.kubernetes.io/name": "postgresql"}
@@ -78,6 +79,8 @@ def needed() -> set[tuple[str, str, int]]:
         paths.add(("monitoring", name, int(settings["NEWSROOM_METRICS_PORT"])))
     for name in OWN_A_DATABASE:
         paths.add((name, "postgresql", 5432))
+    for job in of_kind("Job"):  # `newsroom migrate --contract`: every service's database
+        paths.add((job["metadata"]["name"], "postgresql", 5432))
     return paths
 
 
