@@ -48,14 +48,18 @@ def _git(*args: str) -> bytes:
 
 
 def previous_version() -> str:
-    explicit = os.environ.get("NEWSROOM_UPGRADE_FROM")
     try:
-        if explicit:
-            return _git("rev-parse", "--verify", f"{explicit}^{{commit}}").decode().strip()
-        newest = _git("log", "-1", "--format=%H", "--", "services/*/migrations").decode().strip()
-        return _git("rev-parse", "--verify", f"{newest}^").decode().strip()
+        shallow = _git("rev-parse", "--is-shallow-repository").strip() == b"true"
     except (OSError, subprocess.CalledProcessError) as exc:
-        pytest.skip(f"no previous version in git here (a shallow clone, or no git): {exc}")
+        pytest.skip(f"not a git checkout: {exc}")
+    explicit = os.environ.get("NEWSROOM_UPGRADE_FROM")
+    if explicit:
+        return _git("rev-parse", "--verify", f"{explicit}^{{commit}}").decode().strip()
+    if shallow:
+        pytest.skip("a shallow clone: no previous version (git fetch --unshallow)")
+    newest = _git("log", "-1", "--format=%H", "--", "services/*/migrations/*").decode().strip()
+    assert newest, "no commit added a migration"
+    return _git("rev-parse", "--verify", f"{newest}^").decode().strip()
 
 
 @pytest.fixture(scope="module")
