@@ -151,7 +151,10 @@ def up(
         s: getattr(settings, f"{s}_port")
         for s in ("ingest", "views", "comments", "search", "webhooks", "gateway")
     }
-    supervisor = Supervisor(env, ports, _parse_scale(scale), port_step=settings.replica_port_step)
+    replicas = _parse_scale(scale)
+    # One gateway per core by default: one process is what bounds the readers' requests.
+    replicas.setdefault("gateway", settings.gateway_workers or len(os.sched_getaffinity(0)))
+    supervisor = Supervisor(env, ports, replicas, port_step=settings.replica_port_step)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

@@ -52,6 +52,9 @@ class NewsroomSettings(BaseSettings):
     #: ``newsroom up --scale``: extra replicas of an internal service listen at its port
     #: plus this step times their index (gateway replicas share the gateway's port).
     replica_port_step: int = 100
+    #: ``newsroom up``: gateway processes sharing its port (SO_REUSEPORT; the kernel spreads
+    #: connections). 0: one per core this process may use. ``--scale gateway=N`` wins.
+    gateway_workers: int = Field(default=0, ge=0)
 
     #: Approximate cap (XADD MAXLEN ~) of every stream we publish to.
     stream_maxlen: int = 1_000_000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from html.parser import HTMLParser
@@ -122,3 +123,10 @@ def test_up_loads_the_demo_article_and_prints_its_url(platform_factory: Any) -> 
     assert page.status_code == 200
     assert SEED_TITLE in page.text
     assert unquote(match.group(1)).endswith("روسيا-نحافظ-على-اتصالات-مكثفة-مع-سوريا")
+    # One gateway per core by default, all behind the one port (new connections reach each).
+    cores, instances = len(os.sched_getaffinity(0)), set()
+    for _ in range(100 * cores):
+        instances.add(httpx.get(f"{platform.gateway}/healthz").json()["instance"])
+        if len(instances) > cores:
+            break
+    assert len(instances) == cores
