@@ -191,7 +191,7 @@ def wrk(url: str, seconds: int, connections: int) -> tuple[float, str]:
         check=True,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p99 = re.search(r"99%\s+(\S+)", out).group(1)  # type: ignore[union-attr]
+    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)  # type: ignore[union-attr]
     if m := re.search(r"Non-2xx or 3xx responses: (\d+)", out):
         raise RuntimeError(f"{m.group(1)} failed requests against {url}")
     return rps, p99
