@@ -169,7 +169,7 @@ def test_a_rolling_upgrade_under_traffic_loses_and_double_counts_nothing(
         wait_for(
             lambda: (
                 count(comments_db, "SELECT COUNT(*) FROM comments") >= comments
-                and announced(client, namespace)[0] >= comments
+                and announced(client, namespace)[1] >= comments
             ),
             timeout=60,
             what="every accepted comment decided and announced",

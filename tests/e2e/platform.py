@@ -28,6 +28,10 @@ class Platform:
     process: subprocess.Popen[str] | None = None
     output: list[str] = field(default_factory=list)
     extra_env: dict[str, str] = field(default_factory=dict)
+    #: One gateway unless a test asks for ``newsroom up``'s default (one per core, None):
+    #: a test reading twice would otherwise meet two gateways' caches, each up to its TTL
+    #: old (tests/e2e/test_platform_up.py and test_scale_out.py run several).
+    gateway_workers: int | None = 1
 
     @property
     def env(self) -> dict[str, str]:
@@ -42,6 +46,10 @@ class Platform:
                 **self.extra_env,
             }
         )
+        if self.gateway_workers is not None:
+            env["NEWSROOM_GATEWAY_WORKERS"] = str(self.gateway_workers)
+        else:
+            env.pop("NEWSROOM_GATEWAY_WORKERS", None)
         # Empty tokens: `newsroom up` makes its own under the data directory.
         for name, token in (("EDITOR", self.editor_token), ("MODERATOR", self.moderator_token)):
             if token:

@@ -115,7 +115,7 @@ def test_up_import_and_read_the_seed_article(platform_factory: Any) -> None:
 
 
 def test_up_loads_the_demo_article_and_prints_its_url(platform_factory: Any) -> None:
-    platform = platform_factory()
+    platform = platform_factory(gateway_workers=None)  # newsroom up's own default
     printed = "".join(platform.output)
     match = re.search(r"Demo article: (\S+)", printed)
     assert match, printed

@@ -44,11 +44,16 @@ def test_views_are_counted_once_per_visitor_without_bots(platform_factory: Any) 
         lambda: total() == 1087, timeout=15, what="two visitors counted, the repeat and the bot not"
     )
 
-    view = httpx.get(url).json()
+    # One gateway per core, each caching counts for up to views_ttl: every answer has
+    # them once that has passed, whichever gateway gives it.
+    def shown() -> dict[str, Any] | None:
+        view: dict[str, Any] = httpx.get(url).json()
+        page = httpx.get(f"{gw}/articles/{quote(slug)}").text
+        return view if view["views"]["total"] == 1087 and "data-view-count>1087<" in page else None
+
+    view = wait_for(shown, timeout=15, what="the counts on the JSON and the page")
     assert view["degraded"] == ["comments"] or view["degraded"] == []
     assert view["views"]["today"] == 2 and view["views"]["unique_today"] == 2
-    page = httpx.get(f"{gw}/articles/{quote(slug)}").text
-    assert "data-view-count>1087<" in page
 
     assert post(FIREFOX, "00000000-0000-0000-0000-000000000000").status_code == 404
     statuses = [post(FIREFOX).status_code for _ in range(6)]
@@ -56,5 +61,11 @@ def test_views_are_counted_once_per_visitor_without_bots(platform_factory: Any) 
     limited = post(FIREFOX)
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
 
-    popular = httpx.get(f"{gw}/api/v1/articles/popular", params={"window": "24h"}).json()
-    assert popular[0]["slug"] == slug and popular[0]["views"] == 2
+    def most_read() -> list[dict[str, Any]] | None:
+        popular: list[dict[str, Any]] = httpx.get(
+            f"{gw}/api/v1/articles/popular", params={"window": "24h"}
+        ).json()
+        return popular if popular and popular[0]["views"] == 2 else None
+
+    popular = wait_for(most_read, timeout=15, what="the most-read list (cached per gateway)")
+    assert popular[0]["slug"] == slug
