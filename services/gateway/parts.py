@@ -13,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
 from shared.contracts.asyncapi import asyncapi_document
-from shared.service.skeleton import Kit, part, parts_of
+from shared.service.skeleton import Kit, all_parts, part, parts_of
 from shared.web.form_tokens import FormTokens
 
 from .articles import ArticleParts
@@ -108,7 +108,7 @@ def gateway(request: Request) -> GatewayParts:
     return parts_of(request)  # type: ignore[no-any-return]
 
 
-Parts = Annotated[GatewayParts, Depends(gateway)]
+Parts = Annotated[GatewayParts, Depends(all_parts)]
 UpstreamsDep = Annotated[Upstreams, Depends(part("upstreams"))]
 CatalogDep = Annotated[ArticleCatalog, Depends(part("catalog"))]
 CommentDeskDep = Annotated[CommentDesk, Depends(part("comment_desk"))]

@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.messaging.outbox import OutboxRelay
-from shared.service.skeleton import Kit, parts_of
+from shared.service.skeleton import Kit, all_parts, parts_of
 from shared.web.auth import bearer_guard
 
 from .settings import IngestSettings
@@ -40,4 +40,4 @@ async def editor(request: Request) -> None:
     await parts_of(request).editor_guard(request)
 
 
-Parts = Annotated[IngestParts, Depends(parts_of)]
+Parts = Annotated[IngestParts, Depends(all_parts)]

@@ -127,10 +127,19 @@ def parts_of(request: Request) -> Any:
     return request.app.state.parts
 
 
-def part(name: str) -> Callable[[Request], Any]:
-    """A dependency giving one of the service's parts: ``Annotated[X, Depends(part("x"))]``."""
+async def all_parts(request: Request) -> Any:
+    """The service's parts as a dependency: ``Annotated[XParts, Depends(all_parts)]``."""
+    return request.app.state.parts
 
-    def dependency(request: Request) -> Any:
+
+def part(name: str) -> Callable[[Request], Awaitable[Any]]:
+    """A dependency giving one of the service's parts: ``Annotated[X, Depends(part("x"))]``.
+
+    Dependencies here are coroutines: FastAPI runs a plain function in its thread pool,
+    a thread hop per dependency per request.
+    """
+
+    async def dependency(request: Request) -> Any:
         return getattr(request.app.state.parts, name)
 
     dependency.__name__ = name

@@ -69,7 +69,7 @@ class LoginRequired(Exception):
 
 
 def require(role: Role) -> Any:
-    def check(request: Request) -> GatewayParts:
+    async def check(request: Request) -> GatewayParts:
         parts = gateway(request)
         found = current_role(request, parts.console_keys)
         if found is None:
@@ -85,7 +85,7 @@ Editor = Annotated[GatewayParts, require("editor")]
 Moderator = Annotated[GatewayParts, require("moderator")]
 
 
-def same_origin(request: Request) -> None:
+async def same_origin(request: Request) -> None:
     """Refuse form posts another site made the browser send (shared/web/origin.py); the
     console is stricter than the reader's forms: not even a sibling subdomain."""
     own = own_origin(request.url.scheme, request.url.netloc)
