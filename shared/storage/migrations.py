@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import functools
 import logging
 import zlib
 from collections.abc import Callable, Iterator
@@ -81,9 +82,9 @@ class Schema:
             cfg.attributes["connection"] = connection
         return cfg
 
-    @property
+    @functools.cached_property
     def script(self) -> ScriptDirectory:
-        """The service's revisions (no database involved)."""
+        """The service's revisions (no database involved; read once)."""
         return ScriptDirectory.from_config(self.config("sqlite://"))
 
     @property
@@ -92,12 +93,12 @@ class Schema:
         assert head is not None, f"{self.service} has no migrations"
         return head
 
-    @property
+    @functools.cached_property
     def history(self) -> list[str]:
         """Every revision, oldest first (one line of history per service)."""
         return [rev.revision for rev in reversed(list(self.script.walk_revisions()))]
 
-    @property
+    @functools.cached_property
     def contract_steps(self) -> set[str]:
         script = self.script
         return {
