@@ -20,7 +20,7 @@ import logging
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any
 
 from faststream.redis import RedisBroker
 from opentelemetry import context
@@ -127,6 +127,7 @@ class OutboxRelay:
         self._poll_interval = poll_interval
         self._wake = asyncio.Event()
         self.failing_since: datetime | None = None
+        self._lock_file: IO[str] | None = None
 
     def wake(self) -> None:
         """Called after a commit so the event goes out now, not at the next poll."""
@@ -187,23 +188,25 @@ class OutboxRelay:
 
     @contextlib.contextmanager
     def _turn(self, url: str) -> Iterator[bool]:
-        """This relay's turn at a SQLite database's outbox table (a lock file beside it;
-        the kernel frees it if the process dies)."""
-        database = sqlite_file(url)
-        if database is None:
-            yield True
-            return
-        table = self._model.__tablename__
-        with open(f"{database}.{table}.relay.lock", "a") as lock:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                yield False
-                return
-            try:
+        """This relay's turn at a SQLite database's outbox table (a lock file beside it,
+        opened once; the kernel frees the lock if the process dies)."""
+        if self._lock_file is None:
+            database = sqlite_file(url)
+            if database is None:
                 yield True
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+                return
+            # Held for the relay's life: not opened again every round.
+            lock_path = f"{database}.{self._model.__tablename__}.relay.lock"
+            self._lock_file = open(lock_path, "a")
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
 
     def _pending(self) -> Any:
         m = self._model
