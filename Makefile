@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
 QUALITY := tests/quality/node_modules/.installed-$(shell sha1sum tests/quality/package-lock.json | cut -c1-12)
 
-.PHONY: up test lint browser unit integration e2e drills clean
+.PHONY: up test lint tools unit integration e2e drills clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 up: $(STAMP)
 	$(VENV)/bin/newsroom up
 
-test: $(STAMP) lint browser $(QUALITY)
+test: $(STAMP) lint tools $(QUALITY)
 	$(PY) -m pytest
 
 # Lighthouse, html-validate and axe-core for the page quality tests (npm, pinned by the lock).
@@ -27,8 +27,8 @@ $(QUALITY): tests/quality/package-lock.json
 	cd tests/quality && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-browser:
-	scripts/ensure-browser.sh
+tools:
+	scripts/ensure-debian-tools.sh
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

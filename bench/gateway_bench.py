@@ -27,7 +27,9 @@ import statistics
 import subprocess
 import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -77,11 +79,11 @@ async def load_articles(gateway: str, n: int) -> None:
         await asyncio.gather(*(one(client, i) for i in range(n)))
 
 
-def _groups_idle(redis_url: str, ns: str) -> bool:
-    """No consumer group of the articles stream has entries left to read or to ack."""
+def _groups_idle(redis_url: str, ns: str, stream: str = "articles") -> bool:
+    """No consumer group of ``stream`` has entries left to read or to ack."""
     client = redis.Redis.from_url(redis_url)
     try:
-        groups = client.xinfo_groups(f"{ns}:articles")
+        groups = client.xinfo_groups(f"{ns}:{stream}")
         return all(g["pending"] == 0 and (g.get("lag") or 0) == 0 for g in groups)
     finally:
         client.close()
@@ -116,20 +118,16 @@ TARGETS = {
 }
 
 
-def run(args: argparse.Namespace, redis_url: str, ns: str, tracing: bool) -> None:
-    extra = {} if tracing else {"OTEL_SDK_DISABLED": "true"}
-    if args.pin:
-        pin(0, LOAD_CORES)  # wrk and the other services inherit it
-    bare_port = free_port()
-    bare = start_bare_api(bare_port, redis_url, ns)
-    if args.pin:
-        pin(bare.pid, SERVER_CORES)
-    floor = f"http://127.0.0.1:{bare_port}"
-
+@contextlib.contextmanager
+def running_platform(
+    redis_url: str, ns: str, articles: int, env_extra: dict[str, str], pin_gateway: bool = False
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Ingest, views, comments, search and one gateway, the seed article and ``articles``
+    generated ones loaded, every consumer idle: (the gateway's URL, the seed article)."""
     ports = {s: free_port() for s in ("ingest", "views", "comments", "search", "gateway")}
     env = {
         **os.environ,
-        **extra,
+        **env_extra,
         "NEWSROOM_NAMESPACE": ns,
         "NEWSROOM_REDIS_URL": redis_url,
         "NEWSROOM_DATA_DIR": tempfile.mkdtemp(prefix="gateway-bench-"),
@@ -139,12 +137,10 @@ def run(args: argparse.Namespace, redis_url: str, ns: str, tracing: bool) -> Non
         **{f"NEWSROOM_{s.upper()}_PORT": str(p) for s, p in ports.items()},
     }
     procs = {s: subprocess.Popen([PY, "-m", f"services.{s}"], env=env) for s in ports}
-    if args.pin:
+    if pin_gateway:
         pin(procs["gateway"].pid, SERVER_CORES)
     gateway = f"http://127.0.0.1:{ports['gateway']}"
-    rounds: list[dict[str, tuple[tuple[float, str], tuple[float, str]]]] = []
     try:
-        wait_until(lambda: _ok(f"{floor}/hello"), timeout=30, interval=0.1)
         for p in ports.values():
             wait_until(lambda p=p: _ok(f"http://127.0.0.1:{p}/healthz"), timeout=60, interval=0.1)
         article = httpx.post(
@@ -152,41 +148,62 @@ def run(args: argparse.Namespace, redis_url: str, ns: str, tracing: bool) -> Non
             content=SEED.read_bytes(),
             headers={"Authorization": "Bearer bench", "Content-Type": "text/plain"},
         ).json()["article"]
-        asyncio.run(load_articles(gateway, args.articles))
+        asyncio.run(load_articles(gateway, articles))
         # Every article indexed (and the other groups done) before measuring: no background
         # work in the run.
         wait_until(
             lambda: (
                 httpx.get(f"{gateway}/api/v1/search", params={"q": "الحكومة"}).json()["total"]
-                >= args.articles * 0.99
+                >= articles * 0.99
             ),
             timeout=300,
             interval=0.5,
         )
         wait_until(lambda: _groups_idle(redis_url, ns), timeout=120, interval=0.5)
-        reads = {
-            "article JSON": f"{gateway}/api/v1/articles/{article['id']}",
-            "article page": f"{gateway}/articles/{quote(article['slug'])}",
-            "front page": f"{gateway}/",
-            "search JSON": f"{gateway}/api/v1/search?q={quote('أسعار النفط')}",
-        }
-        seconds, connections = args.seconds, args.connections
-        # Rounds of floor-then-gateway pairs: this machine's speed drifts by a third
-        # between minutes, so each ratio compares runs seconds apart.
-        for _ in range(args.rounds):
-            measured = {}
-            for name, url in reads.items():
-                hello = wrk_get(f"{floor}/hello", seconds, connections)
-                measured[name] = (wrk_get(url, seconds, connections), hello)
-            bare_views = wrk(f"{floor}/bare/x/views", seconds, connections)
-            views = wrk(f"{gateway}/api/v1/articles/{article['id']}/views", seconds, connections)
-            measured["POST /views"] = (views, bare_views)
-            rounds.append(measured)
+        yield gateway, article
     finally:
-        for proc in [*procs.values(), bare]:
+        for proc in procs.values():
             proc.send_signal(signal.SIGTERM)
-        for proc in [*procs.values(), bare]:
+        for proc in procs.values():
             proc.wait(60)
+
+
+def run(args: argparse.Namespace, redis_url: str, ns: str, tracing: bool) -> None:
+    extra = {} if tracing else {"OTEL_SDK_DISABLED": "true"}
+    if args.pin:
+        pin(0, LOAD_CORES)  # wrk and the other services inherit it
+    bare_port = free_port()
+    bare = start_bare_api(bare_port, redis_url, ns)
+    if args.pin:
+        pin(bare.pid, SERVER_CORES)
+    floor = f"http://127.0.0.1:{bare_port}"
+    rounds: list[dict[str, tuple[tuple[float, str], tuple[float, str]]]] = []
+    try:
+        wait_until(lambda: _ok(f"{floor}/hello"), timeout=30, interval=0.1)
+        with running_platform(redis_url, ns, args.articles, extra, args.pin) as (gateway, article):
+            reads = {
+                "article JSON": f"{gateway}/api/v1/articles/{article['id']}",
+                "article page": f"{gateway}/articles/{quote(article['slug'])}",
+                "front page": f"{gateway}/",
+                "search JSON": f"{gateway}/api/v1/search?q={quote('أسعار النفط')}",
+            }
+            seconds, connections = args.seconds, args.connections
+            # Rounds of floor-then-gateway pairs: this machine's speed drifts by a third
+            # between minutes, so each ratio compares runs seconds apart.
+            for _ in range(args.rounds):
+                measured = {}
+                for name, url in reads.items():
+                    hello = wrk_get(f"{floor}/hello", seconds, connections)
+                    measured[name] = (wrk_get(url, seconds, connections), hello)
+                bare_views = wrk(f"{floor}/bare/x/views", seconds, connections)
+                views = wrk(
+                    f"{gateway}/api/v1/articles/{article['id']}/views", seconds, connections
+                )
+                measured["POST /views"] = (views, bare_views)
+                rounds.append(measured)
+    finally:
+        bare.send_signal(signal.SIGTERM)
+        bare.wait(60)
 
     label = "on " if tracing else "off"
     print(f"tracing {label}: {args.rounds} rounds of {args.seconds} s, floor then gateway each")

@@ -6,6 +6,7 @@ import json
 import os
 import secrets
 import signal
+import subprocess
 import threading
 from importlib import resources
 from pathlib import Path, PurePosixPath
@@ -25,6 +26,7 @@ from shared.text.arabic import url_slug
 
 from . import dlq
 from .embedded_redis import EmbeddedRedis, redis_answers
+from .front_cache import FrontCache
 from .migrate import targets
 from .supervisor import Supervisor
 
@@ -460,6 +462,38 @@ def webhooks_pause(key: WebhookArg, gateway: Gateway = None) -> None:
 def webhooks_resume(key: WebhookArg, gateway: Gateway = None) -> None:
     """Send again (a paused or a disabled subscription)."""
     _print_webhook(_editor_call("POST", f"/webhooks/{key}/resume", gateway).json())
+
+
+@app.command("front-cache")
+def front_cache(
+    port: Annotated[int, typer.Option(help="Where readers reach the cache")] = 8080,
+    gateway: Gateway = None,
+) -> None:
+    """Run Debian's nginx as the front cache of the gateway (deploy/nginx/), until Ctrl-C."""
+    target = urlsplit(gateway or _running_gateway())
+    data_dir = NewsroomSettings().data_dir.resolve()
+    cache = FrontCache(target.netloc, port, data_dir / "front-cache")
+    try:
+        cache.start()
+    except (FileNotFoundError, subprocess.CalledProcessError) as exc:
+        console.print(f"[red]The front cache did not start:[/] {exc}")
+        raise typer.Exit(1) from exc
+    print(f"  Site through the front cache: {cache.url}/ (in front of {target.geturl()})")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5) and cache.process is not None and cache.process.poll() is None:
+            pass
+    finally:
+        cache.stop()
+
+
+def _running_gateway() -> str:
+    try:
+        return str(json.loads(_state_file().read_text())["gateway"])
+    except (OSError, ValueError, KeyError):
+        return f"http://127.0.0.1:{NewsroomSettings().gateway_port}"
 
 
 @app.command()

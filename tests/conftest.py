@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 
-from tests.support import docker_available, free_port  # noqa: F401  (re-exported for tests)
+from tests.support import docker_available, forget_namespace, free_port  # noqa: F401  (re-exported for tests)
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = REPO / "newsroom" / "demo" / "article-page.txt"
@@ -98,12 +97,7 @@ def own_pg_database(pg_server_url: str) -> Iterator[PgDatabase]:
 def namespace(redis_url: str) -> Iterator[str]:
     ns = f"test-{uuid.uuid4().hex[:10]}"
     yield ns
-    client = redis.Redis.from_url(redis_url)
-    with contextlib.suppress(redis.RedisError):
-        keys = list(client.scan_iter(match=f"{ns}:*", count=1000))
-        if keys:
-            client.delete(*keys)
-    client.close()
+    forget_namespace(redis_url, ns)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import socket
@@ -11,6 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import httpx
+import redis
 import redis.asyncio as aioredis
 
 from shared.contracts.events import Event
@@ -148,3 +150,13 @@ def post_comment(
         },
         headers=headers,
     )
+
+
+def forget_namespace(redis_url: str, namespace: str) -> None:
+    """Delete every key of a test's namespace from the shared Redis."""
+    client = redis.Redis.from_url(redis_url)
+    with contextlib.suppress(redis.RedisError):
+        keys = list(client.scan_iter(match=f"{namespace}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    client.close()

@@ -18,15 +18,15 @@ from shared.contracts.api import (
     SaveOutcome,
     SearchPage,
 )
-from shared.web.caching import cached_response
+from shared.web.caching import READER_CACHE, cached_response
 from shared.web.lean_route import FirstRoute
 from shared.web.origin import cross_site, own_origin
 from shared.web.problems import PROBLEM_JSON, Problem, ProblemDetails
 
 from .articles import article_view
 from .commenting import submit_comment
-from .models import ArticleView, PopularArticle
-from .parts import CatalogDep, CommentDeskDep, Parts, UpstreamsDep, gateway
+from .models import ArticleView, FormToken, PopularArticle
+from .parts import CatalogDep, Parts, UpstreamsDep, gateway
 from .site import comment_form, searching
 from .site.listing import popular
 from .upstreams import Gone, NotFound, Unavailable, Upstream
@@ -141,8 +141,7 @@ async def get_article(id_or_slug: str, request: Request) -> Response:
         ) from exc
     except Unavailable as exc:
         raise Problem(503, "Article unavailable", str(exc), headers={"Retry-After": "5"}) from exc
-    # Short max-age: the view count and comments move; a CDN may serve it a little stale.
-    cache = "public, max-age=5, stale-while-revalidate=30" if not view.degraded else "no-store"
+    cache = READER_CACHE if not view.degraded else "no-store"
     body, etag = parts.articles.rendered("json", view, _json)
     return cached_response(request, body, "application/json", cache, etag)
 
@@ -329,17 +328,6 @@ async def _form(request: Request) -> dict[str, Any]:
 
 
 @router.get(
-    "/comments/form-token",
-    tags=["comments"],
-    summary="A form token for clients that do not use the article page",
-    description="Send it back as `form_token`. Comments sent without one, or sooner than a "
-    "person could write them, are held for a moderator as likely spam.",
-)
-async def form_token(desk: CommentDeskDep) -> dict[str, Any]:
-    return {"form_token": desk.tokens.issue(), "min_seconds": desk.tokens.min_seconds}
-
-
-@router.get(
     "/comments/{comment_id}",
     response_model=CommentStatusOut,
     tags=["comments"],
@@ -416,6 +404,28 @@ async def moderation_action(
 
 #: Tried first by the app's own router, in this order (shared/web/lean_route.py): the
 #: hottest routes, and the literal sibling of the article route before it.
+FORM_TOKEN_FORMATS = ("json", "text")
+
+
+async def form_token(request: Request) -> Response:
+    """Lean: every page view asks for one (the page's script, or the front cache for readers
+    without it), and a token is good for one comment, so it is never cached."""
+    tokens = gateway(request).comment_desk.tokens
+    wanted = request.query_params.get("format", "json")
+    if wanted not in FORM_TOKEN_FORMATS:
+        raise Problem(
+            422,
+            "Invalid query",
+            "format: json أو text. / format is json or text.",
+            errors=[{"field": "format", "message": "json أو text / json or text"}],
+        )
+    token = tokens.issue()
+    if wanted == "text":
+        return Response(token, media_type="text/plain", headers={"Cache-Control": "no-store"})
+    body = orjson.dumps({"form_token": token, "min_seconds": tokens.min_seconds})
+    return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
+
+
 FIRST_ROUTES = [
     FirstRoute(
         "/api/v1/search",
@@ -431,6 +441,29 @@ FIRST_ROUTES = [
             "matches in `<mark>`.",
             responses={422: PROBLEM, 503: PROBLEM},
             openapi_extra={"parameters": searching.SEARCH_PARAMETERS},
+        ),
+    ),
+    FirstRoute(
+        "/api/v1/comments/form-token",
+        form_token,
+        ("GET",),
+        options=dict(
+            tags=["comments"],
+            response_model=FormToken,
+            summary="A form token for clients that do not use the article page",
+            description="Send it back as `form_token`; it is good for one comment. Comments "
+            "sent without one, or sooner than a person could write them, are held for a "
+            "moderator as likely spam. `format=text`: the token alone.",
+            responses={422: PROBLEM},
+            openapi_extra={
+                "parameters": [
+                    {
+                        "name": "format",
+                        "in": "query",
+                        "schema": {"enum": list(FORM_TOKEN_FORMATS), "default": "json"},
+                    }
+                ]
+            },
         ),
     ),
     FirstRoute(

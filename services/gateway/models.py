@@ -38,3 +38,8 @@ class ArticleView(BaseModel):
     def view_total(self) -> int:
         """What a reader is shown: the live count, else the last count the article carried."""
         return self.views.total if self.views else self.article.legacy_views
+
+
+class FormToken(BaseModel):
+    form_token: str = Field(description="Send it back with the comment; good for one comment")
+    min_seconds: float = Field(description="How long a person takes at least to write one")

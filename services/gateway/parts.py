@@ -111,4 +111,3 @@ def gateway(request: Request) -> GatewayParts:
 Parts = Annotated[GatewayParts, Depends(all_parts)]
 UpstreamsDep = Annotated[Upstreams, Depends(part("upstreams"))]
 CatalogDep = Annotated[ArticleCatalog, Depends(part("catalog"))]
-CommentDeskDep = Annotated[CommentDesk, Depends(part("comment_desk"))]

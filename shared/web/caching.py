@@ -7,6 +7,11 @@ import hashlib
 from fastapi import Request
 from fastapi.responses import Response
 
+#: Pages and article JSON: counts and comments move. A cache (the front cache, a CDN, a
+#: browser) keeps them 5 s and may serve them 5 s more while it fetches them again, so what
+#: changed shows within about 10 s (deploy/nginx/newsroom.conf.template).
+READER_CACHE = "public, max-age=5, stale-while-revalidate=5"
+
 
 def etag_for(body: bytes) -> str:
     return 'W/"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'

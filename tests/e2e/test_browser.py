@@ -35,7 +35,7 @@ CHROMIUM_ARGS = [
 def page() -> Any:
     chromium = shutil.which("chromium")
     assert chromium, (
-        "Debian's chromium is needed: `make test` installs it (scripts/ensure-browser.sh)"
+        "Debian's chromium is needed: `make test` installs it (scripts/ensure-debian-tools.sh)"
     )
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)

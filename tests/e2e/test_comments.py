@@ -7,7 +7,6 @@ status the reader gets and the decision the comments service makes.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
 import uuid
@@ -21,7 +20,7 @@ import pytest
 import redis
 
 from tests.e2e.platform import Platform
-from tests.support import wait_for
+from tests.support import forget_namespace, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -108,11 +107,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[S
         yield site
     finally:
         platform.stop()
-        client = redis.Redis.from_url(redis_url)
-        with contextlib.suppress(redis.RedisError):
-            keys = list(client.scan_iter(match=f"{namespace}:*", count=1000))
-            if keys:
-                client.delete(*keys)
+        forget_namespace(redis_url, namespace)
 
 
 def form(site: Site, n: int, **fields: Any) -> dict[str, Any]:

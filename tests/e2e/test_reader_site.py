@@ -4,7 +4,6 @@ pages, and the comment form without JavaScript."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import uuid
@@ -20,11 +19,10 @@ from urllib.parse import quote, urljoin
 import feedparser
 import httpx
 import pytest
-import redis
 from lxml import etree
 
 from tests.e2e.platform import Services
-from tests.support import wait_for
+from tests.support import forget_namespace, wait_for
 
 pytestmark = pytest.mark.e2e
 SCHEMAS = Path(__file__).resolve().parents[1] / "schemas" / "sitemaps"
@@ -114,11 +112,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[S
         yield Site(services, seed, english.json()["article"], section_ids, doomed["slug"])
     finally:
         services.stop_all()
-        client = redis.Redis.from_url(redis_url)
-        with contextlib.suppress(redis.RedisError):
-            keys = list(client.scan_iter(match=f"{namespace}:*", count=1000))
-            if keys:
-                client.delete(*keys)
+        forget_namespace(redis_url, namespace)
 
 
 class Page(HTMLParser):

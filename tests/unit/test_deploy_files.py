@@ -77,15 +77,16 @@ def test_kubernetes_objects_have_probes_resources_and_budgets() -> None:
         "search",
         "webhooks",
         "otel-collector",
+        "front-cache",
     }  # type: ignore[index]
     for deployment in kinds["Deployment"]:
-        if deployment["metadata"]["name"] == "otel-collector":
-            continue  # the collector's own health endpoint
+        if deployment["metadata"]["name"] in ("otel-collector", "front-cache"):
+            continue  # their own health checks (nginx: alive while it listens)
         container = deployment["spec"]["template"]["spec"]["containers"][0]  # type: ignore[index]
         assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
         assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
         assert container["resources"]["requests"] and container["resources"]["limits"]
-    assert len(kinds["PodDisruptionBudget"]) == 7
+    assert len(kinds["PodDisruptionBudget"]) == 8
     assert {d["metadata"]["name"] for d in kinds["ScaledObject"]} == {"views", "comments"}  # type: ignore[index]
     assert kinds["HorizontalPodAutoscaler"][0]["spec"]["scaleTargetRef"]["name"] == "gateway"  # type: ignore[index]
 
@@ -122,6 +123,29 @@ def test_a_misspelt_manifest_field_is_caught() -> None:
         kubernetes_validate.validate(broken, kubernetes_validate.latest_version(), strict=True)
 
 
+def test_the_front_cache_runs_the_one_nginx_configuration_everywhere() -> None:
+    template = (DEPLOY / "nginx" / "newsroom.conf.template").read_text()
+    [config] = [
+        d
+        for _, d in k8s_documents()
+        if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "front-cache"
+    ]
+    assert config["data"]["default.conf.template"] == template
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]["front-cache"]
+    assert compose["volumes"] == [
+        "./nginx/newsroom.conf.template:/etc/nginx/templates/default.conf.template:ro"
+    ]
+    # What the template asks for, each runner gives (and nothing it does not ask for).
+    asked = set(re.findall(r"\$\{(\w+)\}", template))
+    [deployment] = [
+        d
+        for _, d in k8s_documents()
+        if d["kind"] == "Deployment" and d["metadata"]["name"] == "front-cache"
+    ]
+    given = {e["name"] for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert asked == given == set(compose["environment"])
+
+
 def test_compose_file_matches_the_compose_specification() -> None:
     schema = json.loads((SCHEMAS / "compose-spec.json").read_text())
     schema.pop("$schema", None)  # the vendored copy names a draft-2019 URL; validate as 2019-09
@@ -137,6 +161,7 @@ def test_every_database_owner_migrates_before_it_serves() -> None:
         if doc["kind"] == "Deployment" and doc["metadata"]["name"] not in (
             "gateway",
             "otel-collector",
+            "front-cache",
         ):
             init = doc["spec"]["template"]["spec"]["initContainers"][0]
             assert init["command"] == ["newsroom", "migrate", doc["metadata"]["name"]], name

@@ -46,8 +46,11 @@ def pods() -> dict[str, dict[str, str]]:
 
 
 def ours() -> list[str]:
+    """The pods that run our image (the services, the migrations), not nginx or the collector."""
     return [
-        n for n, labels in pods().items() if labels.get("app.kubernetes.io/part-of") == "newsroom"
+        d["metadata"]["name"]
+        for d in of_kind("Deployment") + of_kind("Job")
+        if d["spec"]["template"]["spec"]["containers"][0]["image"].startswith("newsroom:")
     ]
 
 
@@ -67,6 +70,10 @@ def needed() -> set[tuple[str, str, int]]:
     [service] = [s for s in of_kind("Service") if s["metadata"]["name"] == backend["name"]]
     [port] = [p for p in service["spec"]["ports"] if p["name"] == backend["port"]["name"]]
     paths.add(("ingress-nginx", backend["name"], int(port["port"])))
+    # The front cache passes everything on to the gateway it names.
+    [front] = [d for d in of_kind("Deployment") if d["metadata"]["name"] == "front-cache"]
+    env = {e["name"]: e["value"] for e in front["spec"]["template"]["spec"]["containers"][0]["env"]}
+    paths.add(("front-cache", *_host_port(env["FRONT_GATEWAY"])))
     # The gateway calls every service it names; search calls ingest (a rebuild).
     for key, url in settings.items():
         if key.endswith("_URL") and key not in ("NEWSROOM_REDIS_URL",):
@@ -82,6 +89,11 @@ def needed() -> set[tuple[str, str, int]]:
     for job in of_kind("Job"):  # `newsroom migrate --contract`: every service's database
         paths.add((job["metadata"]["name"], "postgresql", 5432))
     return paths
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    return host, int(port)
 
 
 def matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
@@ -147,8 +159,7 @@ def test_the_policies_name_ports_the_pods_listen_on() -> None:
 def test_metrics_are_served_on_the_metrics_port_only() -> None:
     metrics = config()["NEWSROOM_METRICS_PORT"]
     for deployment in of_kind("Deployment"):
-        labels = deployment["spec"]["template"]["metadata"]["labels"]
-        if labels.get("app.kubernetes.io/part-of") != "newsroom":
+        if deployment["metadata"]["name"] not in ours():
             continue
         annotations = deployment["spec"]["template"]["metadata"]["annotations"]
         assert annotations["prometheus.io/port"] == metrics

@@ -13,7 +13,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from shared.web.caching import cached_response
+from shared.web.caching import READER_CACHE, cached_response
 from shared.web.lean_route import FirstRoute
 
 from ..articles import article_view
@@ -23,11 +23,13 @@ from .head import Head, article_head, list_head, site_url
 from .listing import BadListCursor, most_read
 
 router = APIRouter(include_in_schema=False)
-PAGE_CACHE = "public, max-age=5, stale-while-revalidate=30"
 HTML = "text/html; charset=utf-8"
 PAGE_SIZE = 20
 #: The form token's place in a cached article page; each answer gets a fresh token there.
 TOKEN_SLOT = b'name="form_token" value=""'
+#: Sent by the front cache, which includes a token in the slot for each reader (SSI).
+FRONT_CACHE_HEADER = "x-newsroom-front-cache"
+FRONT_CACHE_TOKEN = b'<!--# include virtual="/_front/form-token" -->'
 
 Cursor = Annotated[str | None, Query(max_length=200)]
 
@@ -40,7 +42,7 @@ def render(
         return Response(
             html, status_code=status, media_type=HTML, headers={"Cache-Control": "no-store"}
         )
-    return cached_response(request, html, HTML, PAGE_CACHE)
+    return cached_response(request, html, HTML, READER_CACHE)
 
 
 def error_page(parts: GatewayParts, request: Request, status: int, message: str) -> Response:
@@ -102,7 +104,7 @@ async def _list_page(
         (page, context.get("popular")),
         lambda: html_of(parts, request, template, **context),
     )
-    return cached_response(request, body, HTML, PAGE_CACHE, etag)
+    return cached_response(request, body, HTML, READER_CACHE, etag)
 
 
 async def front_page(request: Request) -> Response:
@@ -184,7 +186,7 @@ async def article_page(slug: str, request: Request) -> Response:
     if isinstance(result, Response):
         return result
     body, etag = result
-    response = cached_response(request, body, HTML, PAGE_CACHE, etag)
+    response = cached_response(request, body, HTML, READER_CACHE, etag)
     if response.status_code == 200:
         # The page renders its form token, so a reader without JavaScript can comment; the
         # cached page has an empty slot that each answer fills with a token of its own.
@@ -193,7 +195,12 @@ async def article_page(slug: str, request: Request) -> Response:
         at = slots.get(etag)
         if at is None:
             at = slots[etag] = body.find(TOKEN_SLOT) + len(TOKEN_SLOT) - 1
-        token = parts.comment_desk.tokens.issue().encode()
+        if request.headers.get(FRONT_CACHE_HEADER) == "ssi":
+            # Through the front cache (deploy/nginx/): the cached copy is every reader's, so
+            # nginx fills the slot with a token of each reader's own (a token is good once).
+            token = FRONT_CACHE_TOKEN
+        else:
+            token = parts.comment_desk.tokens.issue().encode()
         response.body = b"".join((body[:at], token, body[at:]))
         response.headers["Content-Length"] = str(len(response.body))
     return response

@@ -1,0 +1,128 @@
+"""Front cache benchmark: readers' URLs through nginx (deploy/nginx/newsroom.conf.template)
+against the gateway alone, in one run; then views sent through the cached page, counted.
+
+    .venv/bin/python -m bench.front_cache_bench [--seconds 6] [--rounds 3] [--beacons 2000]
+
+Needs Debian's nginx and wrk (apt-get install nginx wrk). One gateway process and one nginx
+worker; ingest, views, comments and search behind them, the seed article and ``--articles``
+generated ones loaded, tracing as by default (10% sampled). Each figure is the median of
+``--rounds`` pairs (gateway alone, then through the cache). The article page through the
+cache still costs the gateway one request per view: each reader's form token (SSI).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from bench.gateway_bench import _groups_idle, _ms, running_platform, wrk_get
+from bench.views_bench import forget, free_port, wait_until
+from newsroom.front_cache import FrontCache
+
+READER = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+
+
+async def read_and_count(front: str, article: dict[str, str], beacons: int) -> int:
+    """``beacons`` readers, each loading the page through the cache and sending its view
+    beacon, 32 at a time: the beacons answered ``counted: true``."""
+    limit = asyncio.Semaphore(32)
+    page = f"{front}/articles/{quote(article['slug'])}"
+
+    async def one(client: httpx.AsyncClient, n: int) -> bool:
+        headers = {
+            "User-Agent": READER,
+            "X-Forwarded-For": f"10.{n >> 16}.{n >> 8 & 255}.{n & 255}",
+        }
+        async with limit:
+            (await client.get(page, headers=headers)).raise_for_status()
+            answer = await client.post(
+                f"{front}/api/v1/articles/{article['id']}/views", headers=headers
+            )
+        return answer.status_code == 202 and bool(answer.json()["counted"])
+
+    async with httpx.AsyncClient(timeout=60) as client:
+        return sum(await asyncio.gather(*(one(client, n + 1) for n in range(beacons))))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
+    parser.add_argument("--seconds", type=int, default=6)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--articles", type=int, default=200)
+    parser.add_argument("--beacons", type=int, default=2000)
+    args = parser.parse_args()
+    redis_url = os.environ.get("NEWSROOM_REDIS_URL", "redis://127.0.0.1:6379/0")
+    ns = f"bench-{uuid.uuid4().hex[:8]}"
+    try:
+        with running_platform(redis_url, ns, args.articles, {}) as (gateway, article):
+            front = FrontCache(
+                urlsplit(gateway).netloc, free_port(), Path(tempfile.mkdtemp(prefix="front-"))
+            ).start()
+            try:
+                wait_until(lambda: httpx.get(f"{front.url}/healthz").status_code == 200, 10, 0.1)
+                paths = {
+                    "article page": f"/articles/{quote(article['slug'])}",
+                    "article JSON": f"/api/v1/articles/{article['id']}",
+                    "front page": "/",
+                    "search JSON": f"/api/v1/search?q={quote('أسعار النفط')}",
+                    "RSS feed": "/feed.xml",
+                }
+                measured: dict[str, list[tuple[tuple[float, str], tuple[float, str]]]] = {
+                    name: [] for name in paths
+                }
+                for _ in range(args.rounds):
+                    for name, path in paths.items():
+                        alone = wrk_get(gateway + path, args.seconds, args.connections)
+                        cached = wrk_get(front.url + path, args.seconds, args.connections)
+                        measured[name].append((cached, alone))
+                total = f"{gateway}/api/v1/articles/{article['id']}"
+                before = httpx.get(total).json()["views"]["total"]
+                accepted = asyncio.run(read_and_count(front.url, article, args.beacons))
+                wait_until(lambda: _groups_idle(redis_url, ns, "views"), timeout=120, interval=0.2)
+                counted = settled(lambda: httpx.get(total).json()["views"]["total"] - before)
+            finally:
+                front.stop()
+    finally:
+        forget(redis_url, ns)
+
+    print(f"front cache: {args.rounds} rounds of {args.seconds} s, the gateway alone then nginx")
+    for name, pairs in measured.items():
+        ratios = sorted(c[0] / a[0] for c, a in pairs)
+        print(
+            f"  {name:<13} through the cache "
+            f"{statistics.median(c[0] for c, _ in pairs):8.0f} req/s "
+            f"p99 {statistics.median(_ms(c[1]) for c, _ in pairs):7.1f} ms | gateway alone "
+            f"{statistics.median(a[0] for _, a in pairs):7.0f} req/s "
+            f"p99 {statistics.median(_ms(a[1]) for _, a in pairs):7.1f} ms | "
+            f"{statistics.median(ratios):.1f}× (rounds {', '.join(f'{r:.1f}' for r in ratios)})"
+        )
+    lost = accepted - counted
+    print(
+        f"  views through the cached page: sent {args.beacons}, accepted {accepted}, "
+        f"counted {counted}, lost {max(lost, 0)}, counted twice {max(-lost, 0)}"
+    )
+
+
+def settled(read: Callable[[], int], quiet: float = 3.0, timeout: float = 60.0) -> int:
+    """A count once it has not moved for ``quiet`` seconds (the gateway caches counts)."""
+    value, since, deadline = read(), time.monotonic(), time.monotonic() + timeout
+    while time.monotonic() - since < quiet and time.monotonic() < deadline:
+        time.sleep(0.25)
+        if (now := read()) != value:
+            value, since = now, time.monotonic()
+    return value
+
+
+if __name__ == "__main__":
+    main()
