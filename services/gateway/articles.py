@@ -102,7 +102,11 @@ class Rendered:
         self, key: Hashable, sources: tuple[object, ...], render: Callable[[], bytes]
     ) -> tuple[bytes, str]:
         hit = self._entries.get(key)
-        if hit is not None and all(a is b for a, b in zip(hit[0], sources, strict=True)):
+        if (
+            hit is not None
+            and len(hit[0]) == len(sources)
+            and all(a is b for a, b in zip(hit[0], sources, strict=True))
+        ):
             return hit[1], hit[2]
         body = render()
         etag = etag_for(body)

@@ -1,10 +1,11 @@
-"""The gateway's caches make room one entry at a time, the least recently used first."""
+"""The gateway's caches make room one entry at a time, the least recently used first; rendered
+bodies are reused while their sources are the same objects."""
 
 from __future__ import annotations
 
 import pytest
 
-from services.gateway.articles import TtlCache
+from services.gateway.articles import Rendered, TtlCache
 
 pytestmark = pytest.mark.unit
 
@@ -107,3 +108,22 @@ async def test_the_catalog_does_not_keep_an_answer_an_event_overtook() -> None:
     status[0] = "published"
     found = await catalog.get("later")  # asked again, not served from the cache
     assert found is not None and found.status == "published"
+
+
+def test_a_rendered_body_is_reused_until_one_of_its_sources_is_a_new_object() -> None:
+    rendered = Rendered(10)
+    calls: list[int] = []
+
+    def render(n: int) -> bytes:
+        calls.append(n)
+        return f"feed of {n}".encode()
+
+    first, second = object(), object()
+    one = rendered.get("feed", (first, second), lambda: render(2))
+    assert rendered.get("feed", (first, second), lambda: render(2)) == one and calls == [2]
+    # A new article at the top of the feed: one source more, rendered again, a new ETag.
+    three = rendered.get("feed", (object(), first, second), lambda: render(3))
+    assert calls == [2, 3] and three[1] != one[1]
+    # An article changed (the catalog hands out a new object): rendered again.
+    rendered.get("feed", (first, object()), lambda: render(2))
+    assert calls == [2, 3, 2]

@@ -104,8 +104,10 @@ def _feed(
     return fg
 
 
-def _answer(request: Request, body: bytes, media_type: str, modified: datetime) -> Response:
-    response = cached_response(request, body, media_type, FEED_CACHE)
+def _answer(
+    request: Request, body: bytes, media_type: str, modified: datetime, etag: str | None = None
+) -> Response:
+    response = cached_response(request, body, media_type, FEED_CACHE, etag)
     response.headers["Last-Modified"] = format_datetime(modified.astimezone(UTC), usegmt=True)
     return response
 
@@ -119,21 +121,26 @@ async def _feed_answer(
     except Unavailable:
         return error_page(parts, request, 503, UNAVAILABLE)
     path = request.url.path
-    fg = _feed(parts, site, articles, title, path)
-    page = site + (path.rsplit("/", 1)[0] or "/")  # the page the feed follows
-    if kind == "atom":
-        fg.link(href=site + path, rel="self", type="application/atom+xml")
-        fg.link(href=page, rel="alternate")
-        # Atom's content element: feedgen writes CDATA as escaped HTML, which readers decode.
-        for entry, article in zip(fg.entry(), articles, strict=True):
-            entry.content(body_html(article), type="html")
-        body, media = fg.atom_str(pretty=False), "application/atom+xml; charset=utf-8"
-    else:
+    media = "application/atom+xml" if kind == "atom" else "application/rss+xml"
+
+    def render() -> bytes:
+        fg = _feed(parts, site, articles, title, path)
+        page = site + (path.rsplit("/", 1)[0] or "/")  # the page the feed follows
+        if kind == "atom":
+            fg.link(href=site + path, rel="self", type="application/atom+xml")
+            fg.link(href=page, rel="alternate")
+            # Atom's content element: feedgen writes CDATA as escaped HTML, readers decode it.
+            for entry, article in zip(fg.entry(), articles, strict=True):
+                entry.content(body_html(article), type="html")
+            return bytes(fg.atom_str(pretty=False))
         fg.link(href=site + path, rel="self")
         fg.link(href=page, rel="alternate")  # feedgen's RSS <link> is the last one given
         fg.description(parts.settings.site_description)
-        body, media = fg.rss_str(pretty=False), "application/rss+xml; charset=utf-8"
-    return _answer(request, body, media, _newest(articles))
+        return bytes(fg.rss_str(pretty=False))
+
+    # Rendered again only when one of its articles is a new object (changed, or refetched).
+    body, etag = parts.lists.rendered.get((kind, site, path), tuple(articles), render)
+    return _answer(request, body, f"{media}; charset=utf-8", _newest(articles), etag)
 
 
 @router.get("/feed.xml")
