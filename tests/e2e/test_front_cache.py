@@ -4,17 +4,21 @@ running platform: readers' pages come from the cache, views and comments still p
 from __future__ import annotations
 
 import re
+import shutil
 import time
 import uuid
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 import pytest
+from playwright.sync_api import expect, sync_playwright
 
 from newsroom.front_cache import FrontCache
 from tests.e2e.platform import Platform
+from tests.e2e.test_browser import CHROMIUM_ARGS
 from tests.support import forget_namespace, free_port, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -30,7 +34,13 @@ def site(
     """One platform and its front cache for the module (each start takes seconds)."""
     workdir = tmp_path_factory.mktemp("front-cache")
     namespace = f"test-{uuid.uuid4().hex[:10]}"
-    env = {"NEWSROOM_VIEWS_PER_MINUTE": "100000", "NEWSROOM_MIN_SUBMIT_SECONDS": "0.5"}
+    env = {
+        "NEWSROOM_VIEWS_PER_MINUTE": "100000",
+        "NEWSROOM_COMMENTS_PER_MINUTE": "100",
+        "NEWSROOM_MIN_SUBMIT_SECONDS": "0.5",
+        # One reader sends two comments in a row below, seconds apart.
+        "NEWSROOM_FLOOD_SECONDS": "0.1",
+    }
     platform = Platform(workdir / "var", redis_url, namespace, extra_env=env)
     platform.start()
     front = FrontCache(f"127.0.0.1:{platform.ports['gateway']}", free_port(), workdir / "nginx")
@@ -49,6 +59,10 @@ def _answers(url: str) -> bool:
         return httpx.get(f"{url}/healthz").status_code == 200
     except httpx.TransportError:
         return False
+
+
+def _aged(token: str) -> bool:
+    return time.time() - int(token.split(".")[0]) / 1000 > 0.7
 
 
 def _article(platform: Platform) -> dict[str, Any]:
@@ -145,8 +159,7 @@ def test_a_new_comment_shows_on_the_cached_page_within_seconds(
     page = f"{front.url}/articles/{quote(article['slug'])}"
     token = TOKEN.search(httpx.get(page).text).group(1)  # type: ignore[union-attr]
     assert httpx.get(page).headers["x-cache-status"] == "HIT"
-    issued = int(token.split(".")[0]) / 1000
-    wait_for(lambda: time.time() - issued > 0.7, what="the token to age like a person's")
+    wait_for(partial(_aged, token), what="the token to age like a person's")
     posted = httpx.post(
         f"{front.url}/api/v1/articles/{article['id']}/comments",
         json={
@@ -169,3 +182,60 @@ def test_a_new_comment_shows_on_the_cached_page_within_seconds(
         what="the comment on the cached page",
     )
     assert shown.headers["x-cache-status"] != "BYPASS"
+
+
+def test_readers_in_a_browser_comment_from_one_cached_copy_with_and_without_javascript(
+    site: tuple[Platform, FrontCache],
+) -> None:
+    """Four readers of one cached copy: two with JavaScript (one sends two comments), two
+    without; every comment is taken, none refused as a form already sent."""
+    platform, front = site
+    article = _article(platform)
+    page_url = f"{front.url}/articles/{quote(article['slug'])}"
+    httpx.get(page_url)
+    assert httpx.get(page_url).headers["x-cache-status"] == "HIT"
+    chromium = shutil.which("chromium")
+    assert chromium, "Debian's chromium is needed: `make test` installs it"
+    sent: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        try:
+            for n, script in enumerate((True, True, False, False)):
+                context = browser.new_context(
+                    locale="ar-SY",
+                    java_script_enabled=script,
+                    # Four readers, four addresses (nginx passes them on to the gateway).
+                    extra_http_headers={"X-Forwarded-For": f"203.0.113.{n + 1}"},
+                )
+                page = context.new_page()
+                page.goto(page_url)
+                for round_ in range(2 if n == 0 else 1):
+                    text = f"تعليق القارئ {n} رقم {round_} من الصفحة المخزنة"
+                    token = page.input_value("[name=form_token]")
+                    wait_for(partial(_aged, token), what="a person's typing time")
+                    page.fill("#c-name", f"قارئ {n}")
+                    page.fill("#c-email", f"cached-{n}@example.com")
+                    page.fill("#c-comment", text)
+                    page.click(".comment-form button[type=submit]")
+                    status = page.locator(".form-status")
+                    if script:
+                        expect(page.locator(".comment-form")).to_have_attribute(
+                            "data-comment-status", "approved", timeout=15_000
+                        )
+                        # The next comment gets a fresh token (the script fetched one).
+                        expect(page.locator("[name=form_token]")).not_to_have_value(token)
+                    else:
+                        page.wait_for_url(re.compile(r"\?comment="), timeout=15_000)
+                        expect(status).not_to_have_text("")
+                    sent.append(text)
+                if script:
+                    expect(page.locator("html")).to_have_attribute("data-view-recorded", "202")
+                context.close()
+        finally:
+            browser.close()
+
+    def shown() -> bool:
+        html = httpx.get(f"{platform.gateway}/articles/{quote(article['slug'])}").text
+        return all(text in html for text in sent)
+
+    wait_for(shown, timeout=20, what="all five comments on the article")

@@ -18,8 +18,9 @@
 
   var form = document.querySelector(".comment-form");
   if (!form) return;
-  // The form's time token is fetched when the reader opens the page, so a
-  // cached copy of the page does not carry an old one.
+  // The page carries a form token of this reader's own (the gateway's, or the front
+  // cache's include): one is fetched only when it has none, after each comment sent,
+  // and when a copy from the browser's cache carried one already used.
   var tokenInput = form.querySelector('[name="form_token"]');
   var parentInput = form.querySelector('[name="parent_id"]');
   document.querySelectorAll("[data-reply-to]").forEach(function (link) {
@@ -35,7 +36,7 @@
       .then(function (body) { tokenInput.value = body.form_token; })
       .catch(function () {});
   }
-  newToken();
+  if (!tokenInput.value) newToken();
   var statusLine = form.querySelector(".form-status");
   var STATUS = {
     pending: "تم استلام تعليقك وهو قيد المراجعة.",
@@ -96,6 +97,7 @@
           if (input) input.setAttribute("aria-invalid", "true");
         });
         form.setAttribute("data-comment-status", "invalid");
+        if (res.body.errors.some(function (e) { return e.field === "form_token"; })) newToken();
       } else {
         statusLine.textContent = (res.body && res.body.detail) || STATUS.failed;
         form.setAttribute("data-comment-status", "error");
