@@ -23,6 +23,7 @@ from pathlib import Path
 
 import redis
 
+from bench.report import Figure
 from bench.views_bench import PY, _ok, floor_rate, forget, free_port, publish, wait_until
 from shared.contracts.events import (
     ArticleData,
@@ -106,12 +107,15 @@ def _count(db: Path, table: str) -> int:
         return 0
 
 
-def main() -> None:
+def options(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Comments benchmark (ratios against same-run floors)"
     )
     parser.add_argument("--comments", type=int, default=20_000)
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def measure(args: argparse.Namespace) -> list[Figure]:
     redis_url = os.environ.get("NEWSROOM_REDIS_URL", "redis://127.0.0.1:6379/0")
     ns = f"bench-{uuid.uuid4().hex[:8]}"
     try:
@@ -120,14 +124,34 @@ def main() -> None:
         single = floor_rate(redis_url, f"{ns}-single", entries, 1)
         batched = floor_rate(redis_url, f"{ns}-batch", entries, 100)
         rate = comments_rate(redis_url, ns, entries, article_id)
-        print(f"floor: bare FastStream consumer, one at a time   {single:9.0f} msg/s")
-        print(f"floor: bare FastStream consumer, batches of 100  {batched:9.0f} msg/s")
-        print(f"comments decided and stored (one replica)        {rate:9.0f} /s")
-        print(
-            f"ratio vs one-at-a-time floor {rate / single:.2f}, vs batch floor {rate / batched:.2f} (target ≥ 0.50)"
-        )
     finally:
         forget(redis_url, ns)
+    note = f"{args.comments:,} comments, one replica"
+    return [
+        Figure(
+            "comments",
+            "comments decided and stored",
+            "comments/s",
+            "bare FastStream consumer, one at a time",
+            [(rate, single)],
+            target=0.5,
+            note=note,
+        ),
+        Figure(
+            "comments",
+            "comments decided and stored",
+            "comments/s",
+            "bare FastStream consumer, batches of 100",
+            [(rate, batched)],
+            target=0.25,
+            note=note,
+        ),
+    ]
+
+
+def main() -> None:
+    for figure in measure(options()):
+        print(figure.line())
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import statistics
 import tempfile
 import time
 import uuid
@@ -25,11 +24,10 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from bench.gateway_bench import _groups_idle, _ms, running_platform, wrk_get
+from bench.gateway_bench import _groups_idle, running_platform
+from bench.report import BROWSER, Figure, Load, run_wrk
 from bench.views_bench import forget, free_port, wait_until
 from newsroom.front_cache import FrontCache
-
-READER = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 
 
 async def read_and_count(front: str, article: dict[str, str], beacons: int) -> int:
@@ -40,7 +38,7 @@ async def read_and_count(front: str, article: dict[str, str], beacons: int) -> i
 
     async def one(client: httpx.AsyncClient, n: int) -> bool:
         headers = {
-            "User-Agent": READER,
+            "User-Agent": BROWSER,
             "X-Forwarded-For": f"10.{n >> 16}.{n >> 8 & 255}.{n & 255}",
         }
         async with limit:
@@ -54,14 +52,17 @@ async def read_and_count(front: str, article: dict[str, str], beacons: int) -> i
         return sum(await asyncio.gather(*(one(client, n + 1) for n in range(beacons))))
 
 
-def main() -> None:
+def options(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
     parser.add_argument("--seconds", type=int, default=6)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--articles", type=int, default=200)
     parser.add_argument("--beacons", type=int, default=2000)
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def measure(args: argparse.Namespace) -> list[Figure]:
     redis_url = os.environ.get("NEWSROOM_REDIS_URL", "redis://127.0.0.1:6379/0")
     ns = f"bench-{uuid.uuid4().hex[:8]}"
     try:
@@ -78,14 +79,13 @@ def main() -> None:
                     "search JSON": f"/api/v1/search?q={quote('أسعار النفط')}",
                     "RSS feed": "/feed.xml",
                 }
-                measured: dict[str, list[tuple[tuple[float, str], tuple[float, str]]]] = {
-                    name: [] for name in paths
-                }
+                measured: dict[str, list[tuple[Load, Load]]] = {name: [] for name in paths}
                 for _ in range(args.rounds):
                     for name, path in paths.items():
-                        alone = wrk_get(gateway + path, args.seconds, args.connections)
-                        httpx.get(front.url + path)  # a popular page is in the cache already
-                        cached = wrk_get(front.url + path, args.seconds, args.connections)
+                        alone = run_wrk(gateway + path, args.seconds, args.connections)
+                        # A read page is in the cache already.
+                        httpx.get(front.url + path, timeout=60)
+                        cached = run_wrk(front.url + path, args.seconds, args.connections)
                         measured[name].append((cached, alone))
                 total = f"{gateway}/api/v1/articles/{article['id']}"
                 before = httpx.get(total).json()["views"]["total"]
@@ -96,23 +96,30 @@ def main() -> None:
                 front.stop()
     finally:
         forget(redis_url, ns)
-
-    print(f"front cache: {args.rounds} rounds of {args.seconds} s, the gateway alone then nginx")
-    for name, pairs in measured.items():
-        ratios = sorted(c[0] / a[0] for c, a in pairs)
-        print(
-            f"  {name:<13} through the cache "
-            f"{statistics.median(c[0] for c, _ in pairs):8.0f} req/s "
-            f"p99 {statistics.median(_ms(c[1]) for c, _ in pairs):7.1f} ms | gateway alone "
-            f"{statistics.median(a[0] for _, a in pairs):7.0f} req/s "
-            f"p99 {statistics.median(_ms(a[1]) for _, a in pairs):7.1f} ms | "
-            f"{statistics.median(ratios):.1f}× (rounds {', '.join(f'{r:.1f}' for r in ratios)})"
-        )
+    figures = [
+        Figure.of_loads("front cache", f"{name} through nginx", "the gateway alone", pairs)
+        for name, pairs in measured.items()
+    ]
     lost = accepted - counted
-    print(
-        f"  views through the cached page: sent {args.beacons}, accepted {accepted}, "
-        f"counted {counted}, lost {max(lost, 0)}, counted twice {max(-lost, 0)}"
+    figures.append(
+        Figure(
+            "front cache",
+            "views counted through cached pages",
+            "views",
+            "beacons accepted",
+            [(counted, accepted)],
+            target=1.0,
+            note=f"sent {args.beacons}, lost {max(lost, 0)}, counted twice {max(-lost, 0)}",
+        )
     )
+    return figures
+
+
+def main() -> None:
+    args = options()
+    print(f"front cache: {args.rounds} rounds of {args.seconds} s, the gateway alone then nginx")
+    for figure in measure(args):
+        print(figure.line())
 
 
 def settled(read: Callable[[], int], quiet: float = 3.0, timeout: float = 60.0) -> int:

@@ -21,9 +21,7 @@ import asyncio
 import contextlib
 import os
 import random
-import re
 import signal
-import statistics
 import subprocess
 import tempfile
 import uuid
@@ -35,22 +33,10 @@ from urllib.parse import quote
 import httpx
 import redis
 
-from bench.views_bench import PY, _ok, forget, free_port, start_bare_api, wait_until, wrk
+from bench.report import Figure, Load, run_wrk
+from bench.views_bench import PY, _ok, forget, free_port, start_bare_api, wait_until
 
 SEED = Path(__file__).resolve().parent.parent / "newsroom" / "demo" / "article-page.txt"
-
-
-def wrk_get(url: str, seconds: int, connections: int) -> tuple[float, str]:
-    out = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    if m := re.search(r"Non-2xx or 3xx responses: (\d+)", out):
-        raise RuntimeError(f"{m.group(1)} failed requests against {url}")
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    return rps, re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)  # type: ignore[union-attr]
 
 
 WORDS = (
@@ -99,14 +85,6 @@ LOAD_CORES = set(CORES[:-1]) or SERVER_CORES
 def pin(pid: int, cores: set[int]) -> None:
     with contextlib.suppress(OSError):
         os.sched_setaffinity(pid, cores)
-
-
-def _ms(latency: str) -> float:
-    """wrk's latency ("850.00us", "13.23ms", "1.02s") in milliseconds."""
-    for unit, scale in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
-        if latency.endswith(unit):
-            return float(latency.removesuffix(unit)) * scale
-    return float(latency)
 
 
 TARGETS = {
@@ -168,7 +146,7 @@ def running_platform(
             proc.wait(60)
 
 
-def run(args: argparse.Namespace, redis_url: str, ns: str, tracing: bool) -> None:
+def run(args: argparse.Namespace, redis_url: str, ns: str, tracing: bool) -> list[Figure]:
     extra = {} if tracing else {"OTEL_SDK_DISABLED": "true"}
     if args.pin:
         pin(0, LOAD_CORES)  # wrk and the other services inherit it
@@ -177,7 +155,7 @@ def run(args: argparse.Namespace, redis_url: str, ns: str, tracing: bool) -> Non
     if args.pin:
         pin(bare.pid, SERVER_CORES)
     floor = f"http://127.0.0.1:{bare_port}"
-    rounds: list[dict[str, tuple[tuple[float, str], tuple[float, str]]]] = []
+    rounds: list[dict[str, tuple[Load, Load]]] = []
     try:
         wait_until(lambda: _ok(f"{floor}/hello"), timeout=30, interval=0.1)
         with running_platform(redis_url, ns, args.articles, extra, args.pin) as (gateway, article):
@@ -193,11 +171,14 @@ def run(args: argparse.Namespace, redis_url: str, ns: str, tracing: bool) -> Non
             for _ in range(args.rounds):
                 measured = {}
                 for name, url in reads.items():
-                    hello = wrk_get(f"{floor}/hello", seconds, connections)
-                    measured[name] = (wrk_get(url, seconds, connections), hello)
-                bare_views = wrk(f"{floor}/bare/x/views", seconds, connections)
-                views = wrk(
-                    f"{gateway}/api/v1/articles/{article['id']}/views", seconds, connections
+                    hello = run_wrk(f"{floor}/hello", seconds, connections)
+                    measured[name] = (run_wrk(url, seconds, connections), hello)
+                bare_views = run_wrk(f"{floor}/bare/x/views", seconds, connections, post=True)
+                views = run_wrk(
+                    f"{gateway}/api/v1/articles/{article['id']}/views",
+                    seconds,
+                    connections,
+                    post=True,
                 )
                 measured["POST /views"] = (views, bare_views)
                 rounds.append(measured)
@@ -205,23 +186,20 @@ def run(args: argparse.Namespace, redis_url: str, ns: str, tracing: bool) -> Non
         bare.send_signal(signal.SIGTERM)
         bare.wait(60)
 
-    label = "on " if tracing else "off"
-    print(f"tracing {label}: {args.rounds} rounds of {args.seconds} s, floor then gateway each")
-    for name, target in TARGETS.items():
-        pairs = [r[name] for r in rounds]
-        ratios = sorted(g[0] / f[0] for g, f in pairs)
-        ratio = statistics.median(ratios)
-        floor_name = "1 Redis call" if name == "POST /views" else "hello"
-        print(
-            f"  gateway {name:<13} {statistics.median(g[0] for g, _ in pairs):8.0f} req/s "
-            f"p99 {statistics.median(_ms(g[1]) for g, _ in pairs):7.1f} ms | floor {floor_name:<12} "
-            f"{statistics.median(f[0] for _, f in pairs):8.0f} req/s "
-            f"p99 {statistics.median(_ms(f[1]) for _, f in pairs):7.1f} ms | "
-            f"ratio {ratio:.2f} (rounds {', '.join(f'{r:.2f}' for r in ratios)}; target ≥ {target:.2f})"
+    label = "on" if tracing else "off"
+    return [
+        Figure.of_loads(
+            "gateway",
+            f"{name}, tracing {label}",
+            "bare FastAPI + 1 Redis call" if name == "POST /views" else 'bare FastAPI "hello"',
+            [r[name] for r in rounds],
+            target,
         )
+        for name, target in TARGETS.items()
+    ]
 
 
-def main() -> None:
+def options(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--connections", type=int, default=64)
@@ -233,14 +211,26 @@ def main() -> None:
         action="store_true",
         help="the measured server on a core of its own, the rest apart",
     )
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def measure(args: argparse.Namespace) -> list[Figure]:
     redis_url = os.environ.get("NEWSROOM_REDIS_URL", "redis://127.0.0.1:6379/0")
     ns = f"bench-{uuid.uuid4().hex[:8]}"
+    figures: list[Figure] = []
     try:
         for tracing in {"on": [True], "off": [False], "both": [True, False]}[args.tracing]:
-            run(args, redis_url, ns, tracing)
+            figures += run(args, redis_url, ns, tracing)
     finally:
         forget(redis_url, ns)
+    return figures
+
+
+def main() -> None:
+    args = options()
+    print(f"{args.rounds} rounds of {args.seconds} s, floor then gateway each")
+    for figure in measure(args):
+        print(figure.line())
 
 
 if __name__ == "__main__":

@@ -17,11 +17,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
 import signal
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,12 +30,12 @@ from pathlib import Path
 import httpx
 import redis
 
+from bench.report import Figure, Load, run_wrk
 from services.views.settings import ViewsSettings
 from shared.contracts.events import ViewData, ViewRecorded
 from shared.contracts.wire import DATA_FIELD, encode_envelope
 
 PY = sys.executable
-BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 
 
 def free_port() -> int:
@@ -181,22 +179,6 @@ def _counted(db: Path) -> int:
         return 0
 
 
-def wrk(url: str, seconds: int, connections: int) -> tuple[float, str]:
-    script = Path(tempfile.mkstemp(suffix=".lua")[1])
-    script.write_text(f'wrk.method = "POST"\nwrk.headers["User-Agent"] = "{BROWSER}"\n')
-    out = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)  # type: ignore[union-attr]
-    if m := re.search(r"Non-2xx or 3xx responses: (\d+)", out):
-        raise RuntimeError(f"{m.group(1)} failed requests against {url}")
-    return rps, p99
-
-
 def start_bare_api(port: int, redis_url: str, ns: str) -> subprocess.Popen[bytes]:
     """The HTTP floor (bench/bare_api.py) under the gateway's uvicorn settings."""
     return subprocess.Popen(
@@ -221,13 +203,15 @@ def start_bare_api(port: int, redis_url: str, ns: str) -> subprocess.Popen[bytes
 
 def http_rates(
     redis_url: str, ns: str, seconds: int, connections: int, env_extra: dict[str, str]
-) -> dict[str, tuple[float, str]]:
+) -> dict[str, Load]:
     port = free_port()
     bare = start_bare_api(port, redis_url, ns)
-    results = {}
+    results: dict[str, Load] = {}
     try:
         wait_until(lambda: _ok(f"http://127.0.0.1:{port}/hello"), timeout=30, interval=0.1)
-        results["bare"] = wrk(f"http://127.0.0.1:{port}/bare/x/views", seconds, connections)
+        results["bare"] = run_wrk(
+            f"http://127.0.0.1:{port}/bare/x/views", seconds, connections, post=True
+        )
     finally:
         bare.send_signal(signal.SIGTERM)
         bare.wait(30)
@@ -257,7 +241,9 @@ def http_rates(
             content=seed.read_bytes(),
             headers={"Authorization": "Bearer bench", "Content-Type": "text/plain"},
         ).json()["article"]["id"]
-        results["gateway"] = wrk(f"{gateway}/api/v1/articles/{article}/views", seconds, connections)
+        results["gateway"] = run_wrk(
+            f"{gateway}/api/v1/articles/{article}/views", seconds, connections, post=True
+        )
     finally:
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
@@ -266,7 +252,7 @@ def http_rates(
     return results
 
 
-def main() -> None:
+def options(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Views benchmark (ratios against same-run floors)")
     parser.add_argument("--views", type=int, default=100_000)
     parser.add_argument(
@@ -287,34 +273,47 @@ def main() -> None:
     parser.add_argument("--tracing", choices=["on", "off", "both"], default="both")
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument("--skip-counting", action="store_true")
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def measure(args: argparse.Namespace) -> list[Figure]:
     redis_url = os.environ.get("NEWSROOM_REDIS_URL", "redis://127.0.0.1:6379/0")
     ns = f"bench-{uuid.uuid4().hex[:8]}"
     modes = ["on", "off"] if args.tracing == "both" else [args.tracing]
+    figures: list[Figure] = []
     try:
         if not args.skip_counting:
-            counting_rounds(redis_url, ns, args.views, args.batch, args.repeat, modes)
+            figures += counting_rounds(redis_url, ns, args.views, args.batch, args.repeat, modes)
         if not args.skip_http:
             for mode in modes:
                 env = {"OTEL_SDK_DISABLED": "true"} if mode == "off" else {}
                 http = http_rates(
                     redis_url, f"{ns}-{mode}", args.http_seconds, args.connections, env
                 )
-                (bare, bare_p99), (gw, gw_p99) = http["bare"], http["gateway"]
-                print(f"floor: bare FastAPI + 1 Redis call     {bare:10.0f} req/s   p99 {bare_p99}")
-                print(
-                    f"gateway POST /views (tracing {mode:3})   {gw:10.0f} req/s   p99 {gw_p99}   "
-                    f"ratio {gw / bare:.2f} (target ≥ 0.80)"
+                figures.append(
+                    Figure.of_loads(
+                        "views",
+                        f"POST /views, tracing {mode}",
+                        "bare FastAPI + 1 Redis call",
+                        [(http["gateway"], http["bare"])],
+                        target=0.8,
+                    )
                 )
     finally:
         forget(redis_url, ns)
+    return figures
+
+
+def main() -> None:
+    for figure in measure(options()):
+        print(figure.line())
 
 
 def counting_rounds(
     redis_url: str, ns: str, views: int, batch: int, repeat: int, modes: list[str]
-) -> None:
+) -> list[Figure]:
     entries = payloads(views, [uuid.uuid4() for _ in range(50)])
-    ratios: dict[str, list[float]] = {mode: [] for mode in modes}
+    rounds: dict[str, list[tuple[float, float]]] = {mode: [] for mode in modes}
     print(f"{views} views over 50 articles, batches of {batch}, {repeat} rounds")
     for n in range(1, repeat + 1):
         floor = floor_rate(redis_url, f"{ns}-{n}", entries, batch)
@@ -322,15 +321,21 @@ def counting_rounds(
         for mode in modes if n % 2 else modes[::-1]:  # neither mode always runs last
             env = {"OTEL_SDK_DISABLED": "true"} if mode == "off" else {}
             rate = views_rate(redis_url, f"{ns}-{n}-{mode}", entries, batch, env)
-            ratios[mode].append(rate / floor)
+            rounds[mode].append((rate, floor))
             line += f" | views, tracing {mode}: {rate:8.0f} msg/s = {rate / floor:.2f}"
         print(line, flush=True)
-    for mode in modes:
-        print(
-            f"views service (tracing {mode:3}) counting ratio, median of {repeat}: "
-            f"{statistics.median(ratios[mode]):.2f} (target ≥ 0.70; "
-            f"rounds {', '.join(f'{r:.2f}' for r in ratios[mode])})"
+    return [
+        Figure(
+            "views",
+            f"views counted, tracing {mode}",
+            "views/s",
+            "bare FastStream batch consumer",
+            rounds[mode],
+            target=0.85 if mode == "on" else 0.9,
+            note=f"{views:,} views, batches of {batch}",
         )
+        for mode in modes
+    ]
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ expired entry is still served while ingest is unreachable (stale-if-error).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -41,6 +42,7 @@ class ArticleCatalog:
         self._entries: LRUCache[str, Cached] = LRUCache(max_entries)
         #: Events applied so far: a fetch that an event overtook is not kept.
         self._changes = 0
+        self._loading: dict[str, asyncio.Future[ArticleOut | None]] = {}
 
     async def get(self, id_or_slug: str) -> ArticleOut | None:
         """The published article, or None if there is none (drafts, scheduled and
@@ -63,7 +65,26 @@ class ArticleCatalog:
             ttl = self.ttl if cached.article is not None else self.negative_ttl
             if now - cached.fetched_at < ttl:
                 return cached.article
-        changes = self._changes
+        # One fetch per key at a time: a burst of readers of an article not cached yet (a
+        # story just published, a feed's twenty) asks ingest once, not once per reader. A
+        # task of its own, so that a reader who goes away does not cancel the others' answer.
+        loading = self._loading.get(id_or_slug)
+        if loading is None:
+            loading = asyncio.ensure_future(self._fetch(id_or_slug, cached, now, self._changes))
+            self._loading[id_or_slug] = loading
+            loading.add_done_callback(lambda done: self._loaded(id_or_slug, done))
+        return await asyncio.shield(loading)
+
+    def _loaded(self, key: str, done: asyncio.Future[ArticleOut | None]) -> None:
+        if self._loading.get(key) is done:
+            del self._loading[key]
+        if not done.cancelled():
+            done.exception()  # retrieved: every reader waiting for it may have gone
+
+    async def _fetch(
+        self, id_or_slug: str, cached: Cached | None, now: float, changes: int
+    ) -> ArticleOut | None:
+        """``changes``: the events applied when a reader asked (the task starts later)."""
         try:
             article: ArticleOut | None = ArticleOut.model_validate(
                 await self.ingest.get_json(f"/articles/{quote(id_or_slug, safe='')}")
@@ -93,6 +114,7 @@ class ArticleCatalog:
         self._changes += 1
         for key in (str(data.article_id), data.slug):
             self._entries.pop(key, None)
+            self._loading.pop(key, None)  # readers from now on ask again, after the event
         # A slug may also be cached as "not found" under another spelling: drop negatives too.
         for key in [k for k, v in self._entries.items() if v.article is None]:
             self._entries.pop(key, None)

@@ -3,9 +3,15 @@ bodies are reused while their sources are the same objects."""
 
 from __future__ import annotations
 
+import asyncio
+import uuid
+from typing import Any
+
 import pytest
 
 from services.gateway.articles import Rendered, TtlCache
+from services.gateway.catalog import ArticleCatalog
+from shared.contracts.events import ArticleData, ArticlePublished, BodyBlock
 
 pytestmark = pytest.mark.unit
 
@@ -55,42 +61,41 @@ async def test_a_load_overtaken_by_a_drop_is_not_kept() -> None:
     assert cache.get("article") is None  # not kept: the next read loads again
 
 
+class FakeIngest:
+    """A fake of our own ingest port: answers once ``answered`` is set, counting the asks."""
+
+    def __init__(self, article_id: uuid.UUID) -> None:
+        self.article_id = article_id
+        self.answered = asyncio.Event()
+        self.status = "scheduled"
+        self.asked = 0
+
+    async def get_json(self, path: str, params: Any = None) -> dict[str, Any]:
+        self.asked += 1
+        await self.answered.wait()
+        return {
+            "id": str(self.article_id),
+            "slug": "later",
+            "title": "لاحقاً",
+            "body": [{"kind": "paragraph", "text": "نص"}],
+            "status": self.status,
+            "revision": 1,
+            "author": None,
+            "published_on": None,
+            "legacy_views": 0,
+            "source_url": None,
+            "language": "ar",
+            "created_at": "2026-12-01T00:00:00Z",
+            "updated_at": "2026-12-01T00:00:00Z",
+        }
+
+
 async def test_the_catalog_does_not_keep_an_answer_an_event_overtook() -> None:
     """A scheduled article published while the gateway was asking ingest about it stayed
     hidden for the catalog's whole ttl (seen under load in CI)."""
-    import asyncio
-    import uuid
-    from typing import Any
-
-    from services.gateway.catalog import ArticleCatalog
-    from shared.contracts.events import ArticleData, ArticlePublished, BodyBlock
-
     article_id = uuid.uuid4()
-    answered = asyncio.Event()
-    status = ["scheduled"]
-
-    class Ingest:
-        """A fake of our own ingest port: answers once ``answered`` is set."""
-
-        async def get_json(self, path: str, params: Any = None) -> dict[str, Any]:
-            await answered.wait()
-            return {
-                "id": str(article_id),
-                "slug": "later",
-                "title": "لاحقاً",
-                "body": [{"kind": "paragraph", "text": "نص"}],
-                "status": status[0],
-                "revision": 1,
-                "author": None,
-                "published_on": None,
-                "legacy_views": 0,
-                "source_url": None,
-                "language": "ar",
-                "created_at": "2026-12-01T00:00:00Z",
-                "updated_at": "2026-12-01T00:00:00Z",
-            }
-
-    catalog = ArticleCatalog(Ingest(), ttl=60)  # type: ignore[arg-type]
+    ingest = FakeIngest(article_id)
+    catalog = ArticleCatalog(ingest, ttl=60)  # type: ignore[arg-type]
     asking = asyncio.ensure_future(catalog.get("later"))
     await asyncio.sleep(0)
     catalog.apply(
@@ -103,11 +108,27 @@ async def test_the_catalog_does_not_keep_an_answer_an_event_overtook() -> None:
             )
         )
     )
-    answered.set()
+    ingest.answered.set()
     assert await asking is None  # ingest's answer predates the publication
-    status[0] = "published"
+    ingest.status = "published"
     found = await catalog.get("later")  # asked again, not served from the cache
     assert found is not None and found.status == "published"
+
+
+async def test_a_burst_of_readers_of_an_uncached_article_asks_ingest_once() -> None:
+    """A story just published, a feed's twenty articles: every reader asking at once made a
+    request to ingest of its own (a cold feed under 64 connections answered nothing in 3 s)."""
+    ingest = FakeIngest(uuid.uuid4())
+    ingest.status = "published"
+    catalog = ArticleCatalog(ingest, ttl=60)  # type: ignore[arg-type]
+    readers = [asyncio.ensure_future(catalog.get("later")) for _ in range(50)]
+    await asyncio.sleep(0)
+    readers[0].cancel()  # one reader goes away: the others still get their answer
+    ingest.answered.set()
+    answers = await asyncio.gather(*readers[1:])
+    assert ingest.asked == 1
+    assert {a.slug for a in answers if a is not None} == {"later"} and None not in answers
+    assert await catalog.get("later") is answers[0]  # and it is cached
 
 
 def test_a_rendered_body_is_reused_until_one_of_its_sources_is_a_new_object() -> None:

@@ -22,7 +22,7 @@ from lxml import etree
 
 from shared.contracts.api import ArticleIndex, ArticleOut
 from shared.contracts.events import BodyBlock
-from shared.web.caching import cached_response
+from shared.web.caching import cached_response, etag_for
 
 from ..parts import GatewayParts, Parts
 from ..upstreams import Gone, NotFound, Unavailable
@@ -138,8 +138,13 @@ async def _feed_answer(
         fg.description(parts.settings.site_description)
         return bytes(fg.rss_str(pretty=False))
 
-    # Rendered again only when one of its articles is a new object (changed, or refetched).
-    body, etag = parts.lists.rendered.get((kind, site, path), tuple(articles), render)
+    # Rendered once per version of its articles: requests that fetched the same articles
+    # at once (a cold feed under load) render it once between them, not once each.
+    key = (kind, site, path, tuple((a.id, a.revision, a.updated_at) for a in articles))
+    if (hit := parts.lists.feeds.get(key)) is None:
+        body = render()
+        hit = parts.lists.feeds[key] = (body, etag_for(body))
+    body, etag = hit
     return _answer(request, body, f"{media}; charset=utf-8", _newest(articles), etag)
 
 

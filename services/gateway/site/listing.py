@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
+
+from cachetools import LRUCache
 
 from shared.contracts.api import ArticlePage, SearchPage
 
@@ -45,6 +48,8 @@ class ArticleLists:
         self.most_read: TtlCache[list[PopularArticle]] = TtlCache(5.0, max_entries=4)
         #: Rendered list pages, while neither their list nor their most-read block changed.
         self.rendered = Rendered(2_000)
+        #: Rendered feeds by their articles' versions (site/feeds.py).
+        self.feeds: LRUCache[Hashable, tuple[bytes, str]] = LRUCache(256)
 
     async def page(
         self,
