@@ -1,5 +1,7 @@
 # One image for every service; the command picks the service:
 #   docker run newsroom python -m services.views
+# The gateway runs one worker per core it may use (NEWSROOM_GATEWAY_WORKERS sets another
+# number), all on its ports.
 FROM python:3.11-slim AS base
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app

@@ -74,6 +74,7 @@ class Platform:
             "NEWSROOM_DATABASE_URL": database_url,
             "NEWSROOM_DATA_DIR": str(data_dir),
             "NEWSROOM_NAMESPACE": ns,
+            "NEWSROOM_GATEWAY_WORKERS": "1",
             "NEWSROOM_EDITOR_TOKEN": "capacity-editor",
             "NEWSROOM_MIN_SUBMIT_SECONDS": "0",
             "NEWSROOM_LOG_LEVEL": "WARNING",

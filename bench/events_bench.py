@@ -156,6 +156,7 @@ def main() -> None:
     env = {
         **os.environ,
         "NEWSROOM_NAMESPACE": ns,
+        "NEWSROOM_GATEWAY_WORKERS": "1",
         "NEWSROOM_REDIS_URL": redis_url,
         "NEWSROOM_DATA_DIR": str(data_dir),
         "NEWSROOM_LOG_LEVEL": "WARNING",

@@ -66,7 +66,7 @@ def measure(args: argparse.Namespace) -> list[Figure]:
     redis_url = os.environ.get("NEWSROOM_REDIS_URL", "redis://127.0.0.1:6379/0")
     ns = f"bench-{uuid.uuid4().hex[:8]}"
     try:
-        with running_platform(redis_url, ns, args.articles, {}) as (gateway, article):
+        with running_platform(redis_url, ns, args.articles, {}) as (gateway, article, _):
             front = FrontCache(
                 urlsplit(gateway).netloc, free_port(), Path(tempfile.mkdtemp(prefix="front-"))
             ).start()

@@ -27,7 +27,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 import httpx
@@ -87,24 +87,43 @@ def pin(pid: int, cores: set[int]) -> None:
         os.sched_setaffinity(pid, cores)
 
 
-TARGETS = {
+#: The gateway's default: one worker per core (the floor stays one process).
+WORKERS = len(CORES)
+
+TARGETS: dict[str, float | None] = {
     "article JSON": 0.9,
     "article page": 0.9,
     "front page": 0.5,
     "search JSON": 0.3,
     "POST /views": 0.8,
+    f"article JSON, {WORKERS} workers": None,
+    f"article page, {WORKERS} workers": None,
 }
+
+
+class Running(NamedTuple):
+    #: The gateway of one process, the seed article, and a gateway of one worker per core
+    #: (``all_workers``) beside it, or None.
+    gateway: str
+    article: dict[str, Any]
+    all_workers: str | None = None
 
 
 @contextlib.contextmanager
 def running_platform(
-    redis_url: str, ns: str, articles: int, env_extra: dict[str, str], pin_gateway: bool = False
-) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Ingest, views, comments, search and one gateway, the seed article and ``articles``
-    generated ones loaded, every consumer idle: (the gateway's URL, the seed article)."""
+    redis_url: str,
+    ns: str,
+    articles: int,
+    env_extra: dict[str, str],
+    pin_gateway: bool = False,
+    all_workers: bool = False,
+) -> Iterator[Running]:
+    """Ingest, views, comments, search and one gateway process, the seed article and
+    ``articles`` generated ones loaded, every consumer idle."""
     ports = {s: free_port() for s in ("ingest", "views", "comments", "search", "gateway")}
     env = {
         **os.environ,
+        "NEWSROOM_GATEWAY_WORKERS": "1",
         **env_extra,
         "NEWSROOM_NAMESPACE": ns,
         "NEWSROOM_REDIS_URL": redis_url,
@@ -118,6 +137,18 @@ def running_platform(
     if pin_gateway:
         pin(procs["gateway"].pid, SERVER_CORES)
     gateway = f"http://127.0.0.1:{ports['gateway']}"
+    if all_workers:
+        ports["all workers"] = free_port()
+        procs["all workers"] = subprocess.Popen(
+            [PY, "-m", "services.gateway"],
+            env={
+                **env,
+                "NEWSROOM_GATEWAY_WORKERS": "0",
+                "NEWSROOM_GATEWAY_PORT": str(ports["all workers"]),
+            },
+            # Every core, whatever this script's own affinity: one worker on each.
+            preexec_fn=lambda: pin(0, set(CORES)),
+        )
     try:
         for p in ports.values():
             wait_until(lambda p=p: _ok(f"http://127.0.0.1:{p}/healthz"), timeout=60, interval=0.1)
@@ -138,7 +169,8 @@ def running_platform(
             interval=0.5,
         )
         wait_until(lambda: _groups_idle(redis_url, ns), timeout=120, interval=0.5)
-        yield gateway, article
+        others = f"http://127.0.0.1:{ports['all workers']}" if all_workers else None
+        yield Running(gateway, article, others)
     finally:
         for proc in procs.values():
             proc.send_signal(signal.SIGTERM)
@@ -158,12 +190,18 @@ def run(args: argparse.Namespace, redis_url: str, ns: str, tracing: bool) -> lis
     rounds: list[dict[str, tuple[Load, Load]]] = []
     try:
         wait_until(lambda: _ok(f"{floor}/hello"), timeout=30, interval=0.1)
-        with running_platform(redis_url, ns, args.articles, extra, args.pin) as (gateway, article):
+        with running_platform(redis_url, ns, args.articles, extra, args.pin, all_workers=True) as (
+            gateway,
+            article,
+            all_workers,
+        ):
             reads = {
                 "article JSON": f"{gateway}/api/v1/articles/{article['id']}",
                 "article page": f"{gateway}/articles/{quote(article['slug'])}",
                 "front page": f"{gateway}/",
                 "search JSON": f"{gateway}/api/v1/search?q={quote('أسعار النفط')}",
+                f"article JSON, {WORKERS} workers": f"{all_workers}/api/v1/articles/{article['id']}",
+                f"article page, {WORKERS} workers": f"{all_workers}/articles/{quote(article['slug'])}",
             }
             seconds, connections = args.seconds, args.connections
             # Rounds of floor-then-gateway pairs: this machine's speed drifts by a third

@@ -224,6 +224,7 @@ def http_rates(
         **os.environ,
         **env_extra,
         "NEWSROOM_NAMESPACE": ns,
+        "NEWSROOM_GATEWAY_WORKERS": "1",  # the one process measured
         "NEWSROOM_REDIS_URL": redis_url,
         "NEWSROOM_DATA_DIR": str(data_dir),
         "NEWSROOM_VIEWS_PER_MINUTE": "1000000000",

@@ -155,7 +155,7 @@ def up(
     }
     replicas = _parse_scale(scale)
     # One gateway per core by default: one process is what bounds the readers' requests.
-    replicas.setdefault("gateway", settings.gateway_workers or len(os.sched_getaffinity(0)))
+    replicas.setdefault("gateway", settings.worker_count())
     supervisor = Supervisor(env, ports, replicas, port_step=settings.replica_port_step)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import ctypes
 import importlib.util
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import httpx
+
+from shared.service.workers import die_with_parent
 
 from .ports import PortTaken, check_free
 
@@ -54,29 +55,12 @@ class Replica:
         self.process = subprocess.Popen(
             [sys.executable, "-m", f"services.{self.service}"],
             env=self.env,
-            preexec_fn=_die_with_parent(os.getpid()),
+            preexec_fn=die_with_parent(os.getpid()),
         )
         self.started_at = time.monotonic()
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
-
-
-def _die_with_parent(parent: int) -> Callable[[], None]:
-    """In the child, before it runs: ask Linux for SIGTERM when the supervisor dies, even
-    by SIGKILL (PR_SET_PDEATHSIG); and exit at once if it is already gone."""
-
-    def arrange() -> None:
-        if sys.platform.startswith("linux"):
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-        if os.getppid() != parent:
-            os._exit(1)
-
-    return arrange
-
-
-PR_SET_PDEATHSIG = 1
 
 
 @dataclass
@@ -110,6 +94,7 @@ class Supervisor:
                 if service == "gateway":
                     # Every gateway replica serves the one public port (SO_REUSEPORT).
                     env["NEWSROOM_REUSE_PORT"] = "true"
+                    env["NEWSROOM_GATEWAY_WORKERS"] = "1"  # each replica one process
                 elif index > 0:
                     # Extra replicas of internal services listen on their own ports.
                     env[f"NEWSROOM_{service.upper()}_PORT"] = str(self.port_of(service, index))

@@ -52,8 +52,10 @@ class NewsroomSettings(BaseSettings):
     #: ``newsroom up --scale``: extra replicas of an internal service listen at its port
     #: plus this step times their index (gateway replicas share the gateway's port).
     replica_port_step: int = 100
-    #: ``newsroom up``: gateway processes sharing its port (SO_REUSEPORT; the kernel spreads
-    #: connections). 0: one per core this process may use. ``--scale gateway=N`` wins.
+    #: Gateway processes sharing its port (SO_REUSEPORT; the kernel spreads connections):
+    #: ``newsroom up`` starts them, and so does ``python -m services.gateway`` (the
+    #: container's command). 0: one per core this process may use. ``--scale gateway=N``
+    #: wins in ``newsroom up``.
     gateway_workers: int = Field(default=0, ge=0)
 
     #: Approximate cap (XADD MAXLEN ~) of every stream we publish to.
@@ -112,6 +114,10 @@ class NewsroomSettings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / f'{self.service_name}.db').resolve()}"
+
+    def worker_count(self) -> int:
+        """Gateway processes to run: the setting, or one per core this process may use."""
+        return self.gateway_workers or len(os.sched_getaffinity(0))
 
     def service_url(self, service: str) -> str:
         """Internal base URL of another service, overridable by ``NEWSROOM_<SVC>_URL``."""

@@ -9,6 +9,7 @@ consumer is stopped.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,9 +22,11 @@ from prometheus_client import (
     Gauge,
     Histogram,
     generate_latest,
+    multiprocess,
 )
 
 from shared.contracts.streams import Streams
+from shared.service.workers import MULTIPROC_DIR
 
 
 class Metrics:
@@ -55,18 +58,21 @@ class Metrics:
             "Entries not yet delivered to the group",
             ["stream", "group"],
             registry=self.registry,
+            multiprocess_mode="mostrecent",  # read from Redis: the last scrape's is right
         )
         self.pending = Gauge(
             "newsroom_consumer_pending",
             "Entries delivered, not acked",
             ["stream", "group"],
             registry=self.registry,
+            multiprocess_mode="mostrecent",  # read from Redis: the last scrape's is right
         )
         self.dlq = Gauge(
             "newsroom_dead_letters",
             "Entries in a dead-letter stream",
             ["stream"],
             registry=self.registry,
+            multiprocess_mode="mostrecent",
         )
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
@@ -114,4 +120,14 @@ def add_metrics_route(
                 await metrics.refresh_streams(client, groups)
             except (aioredis.ConnectionError, aioredis.TimeoutError):
                 pass  # serve what we have; Redis being down shows in /readyz
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(scraped(metrics)), media_type=CONTENT_TYPE_LATEST)
+
+
+def scraped(metrics: Metrics) -> CollectorRegistry:
+    """What a scrape reads: this process's registry, or, when the service runs as several
+    workers (shared/service/workers.py), every worker's values summed from their files."""
+    if not os.environ.get(MULTIPROC_DIR):
+        return metrics.registry
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    return registry

@@ -151,6 +151,7 @@ class Services:
             "NEWSROOM_DATA_DIR": str(self.data_dir),
             "NEWSROOM_REDIS_URL": self.redis_url,
             "NEWSROOM_NAMESPACE": self.namespace,
+            "NEWSROOM_GATEWAY_WORKERS": "1",  # one process each, stopped one at a time
             "NEWSROOM_EDITOR_TOKEN": self.editor_token,
             "NEWSROOM_MODERATOR_TOKEN": self.moderator_token,
             "NEWSROOM_LOG_LEVEL": "WARNING",
