@@ -23,7 +23,8 @@ from typing import Any
 import redis
 from sqlalchemy import make_url
 
-from shared.contracts.streams import Streams, consumer_groups
+from shared.contracts.streams import consumer_groups
+from shared.messaging.redis_client import sync_redis
 from shared.settings import NewsroomSettings
 from shared.storage.engines import make_sync_engine
 
@@ -120,8 +121,8 @@ def _put_back(copy: Copy, file: Path, target: Target) -> None:
 
 def _replay(restored: list[Target]) -> dict[str, str]:
     settings = NewsroomSettings()
-    streams = Streams(settings.namespace)
-    client = redis.Redis.from_url(settings.redis_url)
+    streams = settings.streams
+    client = sync_redis(settings.redis_url, cluster=settings.redis_cluster)
     moved: dict[str, str] = {}
     try:
         for target in restored:

@@ -21,11 +21,12 @@ from rich.progress import Progress
 
 from shared.contracts.streams import Streams
 from shared.contracts.wire import decode_envelope
+from shared.messaging.redis_client import sync_redis
 from shared.settings import NewsroomSettings
 from shared.text.arabic import url_slug
 
 from . import dlq
-from .embedded_redis import EmbeddedRedis, redis_answers
+from .embedded_redis import EmbeddedCluster, EmbeddedRedis, cluster_answers, redis_answers
 from .front_cache import FrontCache
 from .migrate import targets
 from .supervisor import Supervisor
@@ -124,9 +125,18 @@ def _parse_scale(values: list[str]) -> dict[str, int]:
 def up(
     scale: Annotated[list[str], typer.Option(help="Replicas per service, e.g. views=3")] = [],  # noqa: B006
     demo: Annotated[bool, typer.Option(help="Import the demo article on start")] = True,
+    redis_cluster: Annotated[
+        bool,
+        typer.Option(
+            "--redis-cluster",
+            help="On a Redis Cluster: the one NEWSROOM_REDIS_URL names, or a local one "
+            "(3 masters, 3 replicas) under the data directory",
+        ),
+    ] = False,
 ) -> None:
     """Start every service as its own process (embedded defaults), until Ctrl-C."""
     settings = NewsroomSettings()
+    redis_cluster = redis_cluster or settings.redis_cluster
     data_dir = settings.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
@@ -134,8 +144,15 @@ def up(
     env["NEWSROOM_EDITOR_TOKEN"] = _token(data_dir, "editor")
     env["NEWSROOM_MODERATOR_TOKEN"] = _token(data_dir, "moderator")
 
-    embedded: EmbeddedRedis | None = None
-    if not redis_answers(settings.redis_url):
+    embedded: EmbeddedRedis | EmbeddedCluster | None = None
+    if redis_cluster:
+        env["NEWSROOM_REDIS_CLUSTER"] = "true"
+        if not cluster_answers(settings.redis_url):
+            console.print("Starting a local Redis Cluster (3 masters, 3 replicas)")
+            embedded = EmbeddedCluster(data_dir / "redis-cluster")
+            embedded.start()
+            env["NEWSROOM_REDIS_URL"] = embedded.url
+    elif not redis_answers(settings.redis_url):
         console.print(f"[yellow]No Redis at {settings.redis_url}: starting an embedded one[/]")
         embedded = EmbeddedRedis(data_dir / "redis")
         embedded.start()
@@ -169,7 +186,8 @@ def up(
             outcome = _import_file(demo_article_path(), gateway, env["NEWSROOM_EDITOR_TOKEN"])
             article_url = f"{gateway}/articles/{url_slug(outcome['article']['slug'])}"
         redis_in_use = env.get("NEWSROOM_REDIS_URL", settings.redis_url)
-        console.print(f"[bold green]Newsroom is up[/] (Redis {redis_in_use}, data in {data_dir})")
+        kind = "Redis Cluster" if redis_cluster else "Redis"
+        console.print(f"[bold green]Newsroom is up[/] ({kind} {redis_in_use}, data in {data_dir})")
         # Plain prints: URLs must stay whole (rich would wrap them) and greppable.
         print(f"  Site:         {gateway}/")
         if article_url:
@@ -506,8 +524,8 @@ def tail(
 ) -> None:
     """Print events of a stream as they arrive."""
     settings = NewsroomSettings()
-    key = Streams(settings.namespace).key(stream)
-    client = redis.Redis.from_url(settings.redis_url)
+    key = settings.streams.key(stream)
+    client = sync_redis(settings.redis_url, cluster=settings.redis_cluster)
     last_id = "0-0" if from_start else "$"
     seen = 0
     try:
@@ -641,7 +659,7 @@ app.add_typer(dlq_app, name="dlq")
 
 def _redis_and_streams() -> tuple[redis.Redis, Streams]:
     settings = NewsroomSettings()
-    return redis.Redis.from_url(settings.redis_url), Streams(settings.namespace)
+    return sync_redis(settings.redis_url, cluster=settings.redis_cluster), settings.streams
 
 
 @dlq_app.command("list")

@@ -101,3 +101,142 @@ class EmbeddedRedis:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+
+
+def cluster_answers(url: str, timeout: float = 1.0) -> bool:
+    """A Redis Cluster answers at ``url`` with every slot served."""
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+        try:
+            info = client.execute_command("CLUSTER", "INFO")
+        finally:
+            client.close()
+    except (redis.RedisError, OSError):
+        return False
+    text = info.decode() if isinstance(info, bytes) else str(info)
+    return "cluster_state:ok" in text
+
+
+def cluster_port() -> int:
+    """A free port whose cluster bus port (+10000) is free too."""
+    import random
+
+    for _ in range(200):
+        port = random.randint(20_000, 55_000)
+        try:
+            for p in (port, port + 10_000):
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", p))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free port pair for a cluster node")
+
+
+class EmbeddedCluster:
+    """A local Redis Cluster: ``masters`` masters with ``replicas`` replicas each, every node
+    a ``redis-server`` on a loopback port with its files under ``data_dir``."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        masters: int = 3,
+        replicas: int = 1,
+        *,
+        appendonly: bool = True,
+        node_timeout_ms: int = 2000,
+    ) -> None:
+        self.data_dir = data_dir
+        self.masters, self.replicas = masters, replicas
+        self.appendonly = appendonly
+        self.node_timeout_ms = node_timeout_ms
+        self.nodes: dict[int, subprocess.Popen[bytes]] = {}
+
+    @property
+    def ports(self) -> list[int]:
+        return list(self.nodes)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.ports[0]}/0"
+
+    def start_node(self, port: int) -> None:
+        node_dir = self.data_dir / str(port)
+        node_dir.mkdir(parents=True, exist_ok=True)
+        args = [
+            redis_server_binary(),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(node_dir.resolve()),
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            "nodes.conf",
+            "--cluster-node-timeout",
+            str(self.node_timeout_ms),
+            "--save",
+            "",
+            "--appendonly",
+            "yes" if self.appendonly else "no",
+            "--logfile",
+            str((node_dir / "redis.log").resolve()),
+        ]
+        self.nodes[port] = subprocess.Popen(
+            args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+
+    def start(self, timeout: float = 60.0) -> None:
+        """Start the nodes: the ports of the last start again (their files hold the
+        cluster), or new ones, then made into a cluster."""
+        remembered = self.data_dir / "ports"
+        count = self.masters * (1 + self.replicas)
+        ports = [int(p) for p in remembered.read_text().split()] if remembered.exists() else []
+        fresh = len(ports) != count
+        if fresh:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+            ports = [cluster_port() for _ in range(count)]
+        for port in ports:
+            self.start_node(port)
+        deadline = time.monotonic() + timeout
+        for port, process in self.nodes.items():
+            while not redis_answers(f"redis://127.0.0.1:{port}/0", 0.2):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"cluster node {port} did not start")
+                time.sleep(0.05)
+        if fresh:
+            self._create(timeout)
+        # Restarted nodes find each other again from their nodes.conf.
+        while not all(cluster_answers(f"redis://127.0.0.1:{p}/0") for p in self.ports):
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("the cluster did not reach cluster_state:ok in time")
+            time.sleep(0.1)
+        remembered.write_text(" ".join(map(str, ports)))
+
+    def _create(self, timeout: float) -> None:
+        cli = shutil.which("redis-cli")
+        if not cli:
+            raise RuntimeError("redis-cli is needed to create a cluster")
+        nodes = [f"127.0.0.1:{p}" for p in self.ports]
+        replicas = ["--cluster-replicas", str(self.replicas)]
+        subprocess.run(
+            [cli, "--cluster", "create", *nodes, *replicas, "--cluster-yes"],
+            check=True,
+            capture_output=True,
+            timeout=timeout,
+        )
+
+    def stop(self, timeout: float = 10.0) -> None:
+        for process in self.nodes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in self.nodes.values():
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

@@ -13,6 +13,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.contracts.streams import Streams
+
 
 class NewsroomSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NEWSROOM_", extra="ignore")
@@ -22,6 +24,9 @@ class NewsroomSettings(BaseSettings):
 
     namespace: str = "newsroom"
     redis_url: str = "redis://localhost:6379/0"
+    #: ``NEWSROOM_REDIS_URL`` names any node of a Redis Cluster: cluster clients and broker,
+    #: every key under the namespace's hash tag (docs/scaling.md).
+    redis_cluster: bool = False
     data_dir: Path = Path("./var")
     #: Shared fallback for every service's database (each service prefers its own).
     database_url: str | None = None
@@ -114,6 +119,11 @@ class NewsroomSettings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / f'{self.service_name}.db').resolve()}"
+
+    @property
+    def streams(self) -> Streams:
+        """This deployment's stream and key names."""
+        return Streams(self.namespace, cluster=self.redis_cluster)
 
     def worker_count(self) -> int:
         """Gateway processes to run: the setting, or one per core this process may use."""

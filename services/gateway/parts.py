@@ -95,7 +95,7 @@ def make_parts(kit: Kit) -> GatewayParts:
         ),
         redis=kit.redis,
         templates=make_templates(),
-        asyncapi=asyncapi_document(settings.namespace, settings.redis_url),
+        asyncapi=asyncapi_document(settings.streams, settings.redis_url),
         console_keys=ConsoleKeys(
             secret=secrets.token_hex(32), max_age_seconds=int(settings.console_session_hours * 3600)
         ),

@@ -26,7 +26,9 @@ from shared.contracts.streams import Streams
 # ARGV: window_ms, ttl_ms, unique_ttl_s, prefix, then one JSON array of the views, each
 # [ms, token, article, visitor, previous_visitor, day] (cjson decodes it in C: cheaper than
 # an argument per field or a pattern match per view, and Redis's CPU is the one-shard limit).
-# Returns one character per view: "1" counts, "0" does not.
+# Returns one character per view: "1" counts, "0" does not. KEYS[1] is the views stream:
+# every key the script builds lies in its slot (the namespace's hash tag on a cluster), and
+# names it, so that a cluster client sends the script to the node that holds them.
 CLAIM_WINDOW = """
 local window, ttl, unique_ttl, prefix = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
 local views = cjson.decode(ARGV[5])
@@ -66,6 +68,14 @@ return table.concat(out)
 """
 
 
+# Each key's PFCOUNT (one key per call: counted apart, not merged).
+COUNT_UNIQUES = """
+local out = {}
+for i, key in ipairs(KEYS) do out[i] = redis.call('PFCOUNT', key) end
+return out
+"""
+
+
 #: Views judged per script call. A script holds Redis for everyone while it runs:
 #: this bounds that hold whatever NEWSROOM_BATCH_SIZE an operator sets (smaller chunks
 #: cost counting speed: docs/benchmarks.md).
@@ -78,11 +88,13 @@ class VisitorWindow:
     ) -> None:
         self.client = client
         self.prefix = streams.key("views", "")
+        self.route = streams.views
         self.window_ms = int(window.total_seconds() * 1000)
         # Late redeliveries (claims after a crash) come well within an hour.
         self.ttl_ms = self.window_ms + 3_600_000
         self.unique_ttl = int(timedelta(days=unique_days).total_seconds())
         self.script = client.register_script(CLAIM_WINDOW)
+        self.count_uniques = client.register_script(COUNT_UNIQUES)
         # Batches are applied two at a time; their claims still reach Redis in the order
         # the batches were read (a FIFO lock), so a reader's views spread over adjacent
         # batches are judged in stream order, as with one batch at a time.
@@ -107,12 +119,13 @@ class VisitorWindow:
             # In chunks, so that no call holds Redis for long (see CLAIM_CHUNK).
             for start in range(0, len(rows), CLAIM_CHUNK):
                 chunk = orjson.dumps(rows[start : start + CLAIM_CHUNK])
-                reply = await self.script(keys=[], args=[*head, chunk])
+                reply = await self.script(keys=[self.route], args=[*head, chunk])
                 counts += [c == 49 for c in reply]  # b"1"
         return counts
 
     async def unique_counts(self, article_ids: Sequence[str], day: str) -> list[int]:
-        async with self.client.pipeline(transaction=False) as pipe:
-            for article_id in article_ids:
-                pipe.pfcount(self.unique_key(article_id, day))
-            return [int(n) for n in await pipe.execute()]
+        if not article_ids:
+            return []
+        keys = [self.unique_key(article_id, day) for article_id in article_ids]
+        # One script, not a pipeline: a cluster client refuses to pipeline PFCOUNT.
+        return [int(n) for n in await self.count_uniques(keys=keys)]

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from shared.contracts.streams import STREAM_MAP, StreamSpec
+from shared.contracts.streams import STREAM_MAP, Streams, StreamSpec
 from shared.contracts.wire import DATA_FIELD
 
 ENVELOPE_DOC = (
@@ -65,7 +65,7 @@ WEBHOOK_DOC = (
 
 
 def asyncapi_document(
-    namespace: str,
+    streams: Streams,
     redis_url: str = "redis://localhost:6379",
     gateway_host: str = "localhost:8000",
 ) -> dict[str, Any]:
@@ -84,7 +84,7 @@ def asyncapi_document(
             channel_messages[key] = {"$ref": f"#/components/messages/{key}"}
         channel_id = suffix.replace(".", "_")
         channels[channel_id] = {
-            "address": f"{namespace}:{suffix}",
+            "address": streams.of(suffix),
             "description": f"{description} {ENVELOPE_DOC}",
             "messages": channel_messages,
             "bindings": {"redis": {"bindingVersion": "custom", "type": "stream"}},
@@ -92,7 +92,7 @@ def asyncapi_document(
         operations[f"consume_{channel_id}"] = {
             "action": "receive",
             "channel": {"$ref": f"#/channels/{channel_id}"},
-            "summary": f"Read {namespace}:{suffix} with XREADGROUP in your own consumer group.",
+            "summary": f"Read {streams.of(suffix)} with XREADGROUP in your own consumer group.",
         }
     return {
         "asyncapi": "3.0.0",

@@ -118,9 +118,12 @@ class Streams:
     """Fully qualified stream and key names under one namespace."""
 
     namespace: str
+    #: On a Redis Cluster every key of the namespace carries its hash tag (``{newsroom}:…``):
+    #: whatever one script, transaction or multi-stream read touches shares one slot.
+    cluster: bool = False
 
     def key(self, *parts: str) -> str:
-        return ":".join((self.namespace, *parts))
+        return ":".join((f"{{{self.namespace}}}" if self.cluster else self.namespace, *parts))
 
     def of(self, spec: StreamSpec | str) -> str:
         return self.key(spec if isinstance(spec, str) else spec.name)

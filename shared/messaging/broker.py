@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from faststream.redis import RedisBroker
+from faststream.redis import RedisBroker, RedisClusterBroker
 from faststream.redis.opentelemetry import RedisTelemetryMiddleware
 from faststream.redis.parser.message import MessageFormat
 from opentelemetry.sdk.trace import TracerProvider
@@ -57,11 +57,13 @@ def make_broker(settings: NewsroomSettings, tracer_provider: TracerProvider) -> 
     middlewares = (
         [] if tracing_disabled() else [RedisTelemetryMiddleware(tracer_provider=tracer_provider)]
     )
-    return RedisBroker(
-        settings.redis_url,
-        message_format=JsonEnvelopeFormat,
-        middlewares=middlewares,
-        log_level=logging.DEBUG,
-        logger=logging.getLogger("newsroom.broker"),
-        graceful_timeout=10.0,
-    )
+    options: dict[str, Any] = {
+        "message_format": JsonEnvelopeFormat,
+        "middlewares": middlewares,
+        "log_level": logging.DEBUG,
+        "logger": logging.getLogger("newsroom.broker"),
+        "graceful_timeout": 10.0,
+    }
+    if settings.redis_cluster:
+        return RedisClusterBroker(settings.redis_url, **options)
+    return RedisBroker(settings.redis_url, **options)

@@ -8,10 +8,11 @@ packs with hiredis when it is installed). The bytes on the wire are the same.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import hiredis
+import redis
 import redis.asyncio as aioredis
 from redis.asyncio.connection import Connection
 
@@ -25,8 +26,21 @@ class HiredisPackedConnection(Connection):
         return [hiredis.pack_command(args)]
 
 
-def make_redis(url: str, **options: Any) -> aioredis.Redis:
-    """A client for ``url``; plain TCP connections pack with hiredis (TLS ones as usual)."""
+def make_redis(url: str, *, cluster: bool = False, **options: Any) -> aioredis.Redis:
+    """A client for ``url``; plain TCP connections pack with hiredis (TLS ones as usual).
+
+    ``cluster``: a Redis Cluster client (``url`` names any node). It answers the commands
+    we use as the plain client does, routing each by its key, hence typed as one.
+    """
+    if cluster:
+        return cast(aioredis.Redis, aioredis.RedisCluster.from_url(url, **options))
     if urlsplit(url).scheme == "redis":
         options.setdefault("connection_class", HiredisPackedConnection)
     return aioredis.Redis.from_url(url, **options)
+
+
+def sync_redis(url: str, *, cluster: bool = False, **options: Any) -> redis.Redis:
+    """The command line's (synchronous) client, for one Redis or a cluster."""
+    if cluster:
+        return cast(redis.Redis, redis.RedisCluster.from_url(url, **options))
+    return redis.Redis.from_url(url, **options)

@@ -185,13 +185,15 @@ def build_app(
     service: Service[S, D], settings: S, tracer_provider: TracerProvider | None = None
 ) -> FastAPI:
     tracer_provider = tracer_provider or make_tracer_provider(service.name, settings.namespace)
-    streams = Streams(settings.namespace)
+    streams = settings.streams
     kit = Kit(
         settings=settings,
         tracer_provider=tracer_provider,
         streams=streams,
         broker=make_broker(settings, tracer_provider),
-        redis=make_redis(settings.redis_url, **service.redis_options),
+        redis=make_redis(
+            settings.redis_url, cluster=settings.redis_cluster, **service.redis_options
+        ),
         metrics=Metrics(service.name),
     )
     if service.writer is not None:

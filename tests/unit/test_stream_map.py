@@ -26,7 +26,7 @@ SERVICES: list[Service[Any, Any]] = [INGEST, VIEWS, COMMENTS, SEARCH, WEBHOOKS, 
 
 
 def test_asyncapi_documents_every_public_stream_and_each_of_its_events() -> None:
-    document = asyncapi_document("newsroom")
+    document = asyncapi_document(Streams("newsroom"))
     channels = {c["address"]: c for c in document["channels"].values()}
     public = [spec for spec in STREAM_MAP if spec.public]
     assert set(channels) == {f"newsroom:{spec.name}" for spec in public}
