@@ -210,12 +210,29 @@ class EmbeddedCluster:
         if fresh:
             self._create(timeout)
         # Restarted nodes find each other again from their nodes.conf.
-        while not all(cluster_answers(f"redis://127.0.0.1:{p}/0") for p in self.ports):
+        while not all(cluster_answers(f"redis://127.0.0.1:{p}/0") for p in self.ports) or (
+            self.replicas_in_sync() < self.masters * self.replicas
+        ):
             if time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError("the cluster did not reach cluster_state:ok in time")
             time.sleep(0.1)
         remembered.write_text(" ".join(map(str, ports)))
+
+    def replicas_in_sync(self) -> int:
+        """Replicas attached to their master, as each replica tells it."""
+        synced = 0
+        for port in self.ports:
+            try:
+                client = redis.Redis(port=port, socket_timeout=1)
+                try:
+                    info = client.info("replication")
+                finally:
+                    client.close()
+            except (redis.RedisError, OSError):
+                continue
+            synced += info.get("role") == "slave" and info.get("master_link_status") == "up"
+        return synced
 
     def _create(self, timeout: float) -> None:
         cli = shutil.which("redis-cli")

@@ -27,6 +27,11 @@ class NewsroomSettings(BaseSettings):
     #: ``NEWSROOM_REDIS_URL`` names any node of a Redis Cluster: cluster clients and broker,
     #: every key under the namespace's hash tag (docs/scaling.md).
     redis_cluster: bool = False
+    #: Replicas that must hold a write before it is answered ``202`` (views, comments) or
+    #: an outbox row is marked sent (Redis ``WAIT``); None: 1 on a cluster, 0 on one Redis.
+    redis_wait_replicas: int | None = Field(default=None, ge=0)
+    #: How long a write waits for them; not confirmed by then: ``503`` with Retry-After.
+    redis_wait_ms: int = Field(default=250, ge=1)
     data_dir: Path = Path("./var")
     #: Shared fallback for every service's database (each service prefers its own).
     database_url: str | None = None
@@ -124,6 +129,12 @@ class NewsroomSettings(BaseSettings):
     def streams(self) -> Streams:
         """This deployment's stream and key names."""
         return Streams(self.namespace, cluster=self.redis_cluster)
+
+    @property
+    def wait_replicas(self) -> int:
+        if self.redis_wait_replicas is not None:
+            return self.redis_wait_replicas
+        return 1 if self.redis_cluster else 0
 
     def worker_count(self) -> int:
         """Gateway processes to run: the setting, or one per core this process may use."""

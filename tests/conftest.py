@@ -93,6 +93,19 @@ def own_pg_database(pg_server_url: str) -> Iterator[PgDatabase]:
         yield database
 
 
+@pytest.fixture(scope="module")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real Redis Cluster of this module's own (3 masters, 3 replicas, loopback ports)."""
+    from newsroom.embedded_redis import EmbeddedCluster
+
+    running = EmbeddedCluster(tmp_path_factory.mktemp("cluster"), appendonly=False)
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
 @pytest.fixture
 def namespace(redis_url: str) -> Iterator[str]:
     ns = f"test-{uuid.uuid4().hex[:10]}"

@@ -6,6 +6,7 @@ field, Arabic or English); the comments service decides what happens to it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -21,6 +22,7 @@ from shared.contracts.api import CommentAccepted
 from shared.contracts.comment_form import Language, check_comment_form, pick_language
 from shared.contracts.events import CommentSubmission, CommentSubmitted
 from shared.contracts.streams import Streams
+from shared.messaging.replication import REFUSED, UNAVAILABLE
 from shared.web.form_tokens import FormTokens
 from shared.web.problems import Problem
 
@@ -46,7 +48,7 @@ USED_TOKEN = {
 }
 
 
-async def claim_form_token(desk: CommentDesk, token: str, language: Language) -> None:
+async def claim_form_token(desk: CommentDesk, token: str, language: Language) -> str:
     """A form token is good for one comment: the first post claims it (every replica
     sees the claim), a second one with it is refused."""
     key = desk.streams.key("comments", "form-token-used", token.rpartition(".")[2])
@@ -54,7 +56,7 @@ async def claim_form_token(desk: CommentDesk, token: str, language: Language) ->
         fresh = await desk.publisher.client.set(
             key, "1", nx=True, px=int(desk.tokens.max_age_seconds * 1000)
         )
-    except (aioredis.ConnectionError, aioredis.TimeoutError) as exc:
+    except UNAVAILABLE as exc:
         raise event_store_down("Comments cannot be taken now") from exc
     if not fresh:
         raise Problem(
@@ -63,6 +65,14 @@ async def claim_form_token(desk: CommentDesk, token: str, language: Language) ->
             INVALID[language],
             errors=[{"field": "form_token", "message": USED_TOKEN[language]}],
         )
+    return key
+
+
+async def release_form_token(desk: CommentDesk, claim: str | None) -> None:
+    """The comment was refused (503): its form may be sent again."""
+    if claim is not None:
+        with contextlib.suppress(*UNAVAILABLE):
+            await desk.publisher.client.delete(claim)
 
 
 async def reply_parent(
@@ -142,8 +152,9 @@ async def submit_comment(
 
     token = form.get("form_token") if isinstance(form.get("form_token"), str) else None
     signals = list(desk.tokens.signals(token))
+    claim = None
     if token and "no_form_token" not in signals:
-        await claim_form_token(desk, token, language)
+        claim = await claim_form_token(desk, token, language)
     if form.get("hp"):
         signals.insert(0, "honeypot")
     now = datetime.now(UTC)
@@ -174,8 +185,9 @@ async def submit_comment(
             window_ms=60_000,
             marker=(desk.pending_key(str(comment_id)), PENDING_TTL_MS),
         )
-    except (aioredis.ConnectionError, aioredis.TimeoutError) as exc:
-        raise event_store_down("Comments cannot be taken now") from exc
+    except REFUSED as exc:
+        await release_form_token(desk, claim)
+        raise event_store_down("Comments cannot be taken now", exc) from exc
     published.or_too_many()
     return CommentAccepted(id=comment_id, status_url=f"/api/v1/comments/{comment_id}")
 

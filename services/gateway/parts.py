@@ -61,7 +61,10 @@ def make_parts(kit: Kit) -> GatewayParts:
     window = timedelta(minutes=settings.dedupe_window_minutes)
     visitors = VisitorIds(DailySalts(kit.redis, kit.streams, grace=window), window)
     publisher = RateLimitedPublisher(
-        kit.redis, kit.tracer_provider.get_tracer("newsroom.gateway"), maxlen=settings.stream_maxlen
+        kit.redis,
+        kit.tracer_provider.get_tracer("newsroom.gateway"),
+        maxlen=settings.stream_maxlen,
+        replication=kit.replication,
     )
     return GatewayParts(
         settings=settings,

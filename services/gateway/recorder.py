@@ -15,9 +15,11 @@ from opentelemetry import trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.propagate import inject
 from opentelemetry.trace import SpanKind, Tracer
+from redis.exceptions import NoScriptError
 
 from shared.contracts.events import Event
 from shared.contracts.wire import event_envelope
+from shared.messaging.replication import NotReplicated, Replication
 from shared.web.problems import Problem
 
 # KEYS: rate counter, stream, [marker | readers of this address]; ARGV: limit, window ms,
@@ -74,17 +76,54 @@ class Readers:
     ttl_ms: int
 
 
-def event_store_down(what: str) -> Problem:
-    """Refuse rather than accept what cannot be delivered."""
+def event_store_down(what: str, exc: BaseException | None = None) -> Problem:
+    """Refuse rather than accept what cannot be delivered (nor what only a master that may
+    yet fail holds: not replicated in time)."""
+    if isinstance(exc, NotReplicated):
+        return Problem(
+            503, what, "Not stored safely yet: send it again.", headers={"Retry-After": "1"}
+        )
     return Problem(503, what, "The event store is unreachable.", headers={"Retry-After": "5"})
 
 
 class RateLimitedPublisher:
-    def __init__(self, client: aioredis.Redis, tracer: Tracer, *, maxlen: int) -> None:
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        tracer: Tracer,
+        *,
+        maxlen: int,
+        replication: Replication | None = None,
+    ) -> None:
         self.client = client
         self.tracer = tracer
         self.maxlen = maxlen
         self.script = client.register_script(RATE_LIMITED_XADD)
+        self.replication = replication
+
+    async def _run(self, keys: list[str], args: list[Any]) -> Any:
+        """The script; where a replica must confirm, with its ``WAIT`` on the same
+        connection (one pipeline, one round trip) — raises NotReplicated."""
+        replication = self.replication
+        if replication is None or not replication.replicas:
+            return await self.script(keys=keys, args=args)
+        for _attempt in range(2):
+            async with self.client.pipeline(transaction=False) as pipe:
+                # execute_command: a cluster pipeline refuses pipe.evalsha() by name.
+                pipe.execute_command("EVALSHA", self.script.sha, len(keys), *keys, *args)
+                replication.add_wait(pipe, keys[1])
+                result, acked = await pipe.execute(raise_on_error=False)
+            if isinstance(result, NoScriptError):  # a new or promoted master: load it there
+                await self.client.script_load(RATE_LIMITED_XADD)
+                continue
+            if isinstance(result, Exception):
+                raise result
+            if isinstance(acked, Exception):
+                raise acked
+            if result[0] == 1:
+                replication.check(acked)
+            return result
+        raise NotReplicated(0, replication.replicas)
 
     async def publish(
         self,
@@ -155,7 +194,7 @@ class RateLimitedPublisher:
         # The PRODUCER span is the XADD (with the rate-limit check): no CLIENT span
         # of redis-py's instrumentation under it, on the hottest path of all.
         with suppress_instrumentation():
-            accepted, value = await self.script(keys=keys, args=args)
+            accepted, value = await self._run(keys, args)
         if accepted == 2:
             return Published(False, capped=True)
         if not accepted:

@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 from typing import Literal
 from uuid import uuid4
 
-import redis.asyncio as aioredis
 from pydantic import BaseModel, ConfigDict
 
 from shared.contracts.events import ViewData, ViewRecorded
 from shared.contracts.streams import Streams
+from shared.messaging.replication import REFUSED
 
 from .catalog import ArticleCatalog, require_article
 from .recorder import RateLimitedPublisher, Readers, event_store_down
@@ -95,8 +95,8 @@ async def record_view(
             if bound
             else None,
         )
-    except (aioredis.ConnectionError, aioredis.TimeoutError) as exc:
-        raise event_store_down("Views cannot be recorded now") from exc
+    except REFUSED as exc:
+        raise event_store_down("Views cannot be recorded now", exc) from exc
     if published.capped:
         return SHARED_ADDRESS
     published.or_too_many()

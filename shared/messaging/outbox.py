@@ -31,6 +31,7 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from shared.contracts.events import Event
 from shared.contracts.streams import Streams
+from shared.messaging.replication import Replication
 from shared.storage.engines import BIG_ID, UtcDateTime, sqlite_file
 
 log = logging.getLogger(__name__)
@@ -117,8 +118,10 @@ class OutboxRelay:
         maxlen: int,
         batch_size: int = 200,
         poll_interval: float = 1.0,
+        replication: Replication | None = None,
     ) -> None:
         self._sessions = sessions
+        self._replication = replication
         self._model = model
         self._broker = broker
         self._streams = streams
@@ -230,8 +233,18 @@ class OutboxRelay:
             try:
                 await self._publish(row)
             except Exception as exc:
-                return sent, exc
-        return len(rows), None
+                return await self._replicated(sent, exc)
+        return await self._replicated(len(rows), None)
+
+    async def _replicated(self, sent: int, error: Exception | None) -> tuple[int, Exception | None]:
+        """What was sent counts as sent once a replica has it (else all of it goes again:
+        consumers deduplicate on ``event_id``)."""
+        if sent and self._replication is not None:
+            try:
+                await self._replication.fence(self._streams.key("outbox-fence"))
+            except Exception as exc:
+                return 0, exc
+        return sent, error
 
     async def _publish(self, row: Any) -> None:
         token = context.attach(extract({"traceparent": row.traceparent} if row.traceparent else {}))

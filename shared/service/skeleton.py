@@ -29,6 +29,7 @@ from shared.messaging.broker import make_broker
 from shared.messaging.consuming import StreamConsumer, start_consumers, stop_consumers
 from shared.messaging.outbox import OutboxColumns, OutboxRelay
 from shared.messaging.redis_client import make_redis
+from shared.messaging.replication import Replication
 from shared.observability.metrics import Metrics, add_metrics_route
 from shared.observability.tracing import http_telemetry, instrument_engine, make_tracer_provider
 from shared.settings import NewsroomSettings
@@ -79,6 +80,8 @@ class Kit:
     broker: RedisBroker
     redis: aioredis.Redis
     metrics: Metrics
+    #: How writes answered 202 wait for a replica (settings ``redis_wait_*``).
+    replication: Replication
     reads: AsyncEngine | None = None
     writer: AsyncEngine | Engine | None = None
     #: Sessions on the async writer (``writer="async"``).
@@ -186,15 +189,17 @@ def build_app(
 ) -> FastAPI:
     tracer_provider = tracer_provider or make_tracer_provider(service.name, settings.namespace)
     streams = settings.streams
+    client = make_redis(settings.redis_url, cluster=settings.redis_cluster, **service.redis_options)
     kit = Kit(
         settings=settings,
         tracer_provider=tracer_provider,
         streams=streams,
         broker=make_broker(settings, tracer_provider),
-        redis=make_redis(
-            settings.redis_url, cluster=settings.redis_cluster, **service.redis_options
-        ),
+        redis=client,
         metrics=Metrics(service.name),
+        replication=Replication(
+            client, settings.wait_replicas, settings.redis_wait_ms, settings.redis_cluster
+        ),
     )
     if service.writer is not None:
         url = settings.own_database_url
@@ -220,6 +225,7 @@ def build_app(
             maxlen=settings.stream_maxlen,
             batch_size=settings.relay_batch_size,
             poll_interval=settings.relay_poll_interval,
+            replication=kit.replication,
         )
     parts = service.parts(kit)
 

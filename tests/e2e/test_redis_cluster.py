@@ -25,21 +25,11 @@ pytestmark = pytest.mark.e2e
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedCluster]:
-    running = EmbeddedCluster(tmp_path_factory.mktemp("cluster"), appendonly=False)
-    running.start()
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
 @pytest.fixture
-def platform(tmp_path: Path, cluster: EmbeddedCluster, namespace: str) -> Iterator[Platform]:
+def platform(tmp_path: Path, redis_cluster: EmbeddedCluster, namespace: str) -> Iterator[Platform]:
     running = Platform(
         tmp_path / "var",
-        cluster.url,
+        redis_cluster.url,
         namespace,
         ("--no-demo", "--redis-cluster"),
         extra_env={
@@ -56,7 +46,7 @@ def platform(tmp_path: Path, cluster: EmbeddedCluster, namespace: str) -> Iterat
 
 
 def test_the_main_paths_on_a_redis_cluster(
-    platform: Platform, cluster: EmbeddedCluster, namespace: str
+    platform: Platform, redis_cluster: EmbeddedCluster, namespace: str
 ) -> None:
     gw = platform.gateway
     assert "Redis Cluster" in "".join(platform.output)
@@ -117,7 +107,7 @@ def test_the_main_paths_on_a_redis_cluster(
     )
 
     # Other systems read the public streams with a plain cluster client and a JSON parser.
-    client = redis.RedisCluster.from_url(cluster.url)
+    client = redis.RedisCluster.from_url(redis_cluster.url)
     try:
         stream = f"{{{namespace}}}:comments"
         events = [

@@ -1,0 +1,111 @@
+"""Writes answered 202 wait for a replica (WAIT on the writing connection), on a real
+Redis Cluster: with the replica of the slot's master stopped, a view is refused (not
+replicated) and nothing is acknowledged; with it back, the same view goes through."""
+
+from __future__ import annotations
+
+import os
+import signal
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+import redis
+import redis.asyncio as aioredis
+from opentelemetry import trace
+
+from services.gateway.recorder import RateLimitedPublisher, event_store_down
+from shared.contracts.events import ViewData, ViewRecorded
+from shared.contracts.streams import Streams
+from shared.messaging.replication import NotReplicated, Replication
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def client(redis_cluster: Any) -> AsyncIterator[aioredis.Redis]:
+    cluster = aioredis.RedisCluster.from_url(redis_cluster.url)
+    await cluster.initialize()
+    yield cluster  # type: ignore[misc]
+    await cluster.aclose()
+
+
+@pytest.fixture
+def streams() -> Streams:
+    return Streams(f"test-{uuid.uuid4().hex[:8]}", cluster=True)
+
+
+@pytest.fixture
+def stopped_replica(redis_cluster: Any, streams: Streams) -> Iterator[Any]:
+    """SIGSTOP, then SIGCONT, the replica of the master that holds the namespace's slot."""
+    plain = redis.RedisCluster.from_url(redis_cluster.url)
+    try:
+        master = plain.get_node_from_key(streams.views)
+        nodes = plain.cluster_nodes()
+    finally:
+        plain.close()
+    master_id = nodes[f"{master.host}:{master.port}"]["node_id"]
+    port = next(
+        int(address.split(":")[1].split("@")[0])
+        for address, node in nodes.items()
+        if node["master_id"] == master_id
+    )
+    process = redis_cluster.nodes[port]
+
+    class Replica:
+        def stop(self) -> None:
+            os.kill(process.pid, signal.SIGSTOP)
+
+        def go_on(self) -> None:
+            os.kill(process.pid, signal.SIGCONT)
+
+    stopped = Replica()
+    yield stopped
+    stopped.go_on()
+
+
+def view() -> ViewRecorded:
+    return ViewRecorded(data=ViewData(article_id=uuid.uuid4(), visitor_id="reader-0001"))
+
+
+async def publish(publisher: RateLimitedPublisher, streams: Streams) -> Any:
+    return await publisher.publish(
+        streams.views, view(), rate_key=streams.key("ratelimit", "x"), limit=100, window_ms=60_000
+    )
+
+
+async def test_a_write_no_replica_confirms_is_refused(
+    client: aioredis.Redis, streams: Streams, stopped_replica: Any
+) -> None:
+    replication = Replication(client, replicas=1, timeout_ms=200, cluster=True)
+    publisher = RateLimitedPublisher(
+        client, trace.get_tracer("test"), maxlen=1000, replication=replication
+    )
+    assert (await publish(publisher, streams)).accepted
+
+    stopped_replica.stop()
+    with pytest.raises(NotReplicated) as refused:
+        await publish(publisher, streams)
+    problem = event_store_down("Views cannot be recorded now", refused.value)
+    assert problem.status == 503 and problem.headers == {"Retry-After": "1"}
+    # The outbox relays' fence: the same answer for what FastStream's connections wrote.
+    with pytest.raises(NotReplicated):
+        await replication.fence(streams.key("outbox-fence"))
+
+    stopped_replica.go_on()
+    assert (await publish(publisher, streams)).accepted
+    await replication.fence(streams.key("outbox-fence"))
+
+
+async def test_without_waiting_one_redis_answers_as_before(
+    client: aioredis.Redis, streams: Streams, stopped_replica: Any
+) -> None:
+    stopped_replica.stop()
+    publisher = RateLimitedPublisher(
+        client,
+        trace.get_tracer("test"),
+        maxlen=1000,
+        replication=Replication(client, replicas=0, timeout_ms=200, cluster=True),
+    )
+    assert (await publish(publisher, streams)).accepted
