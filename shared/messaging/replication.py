@@ -11,6 +11,7 @@ every write made before it.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +50,13 @@ class Replication:
         route = {"target_nodes": self.client.get_node_from_key(key)} if self.cluster else {}  # type: ignore[attr-defined]
         pipe.execute_command("WAIT", self.replicas, self.timeout_ms, **route)
 
+    async def refresh(self) -> None:
+        """After a failed write on a cluster: learn the slots' masters again (a replica
+        may have been promoted), since a ``WAIT`` is sent to a node named beforehand."""
+        if self.cluster:
+            with contextlib.suppress(*UNAVAILABLE):
+                await self.client.nodes_manager.initialize()  # type: ignore[attr-defined]
+
     def check(self, acked: Any) -> None:
         if int(acked) < self.replicas:
             raise NotReplicated(int(acked), self.replicas)
@@ -58,10 +66,14 @@ class Replication:
         ``key`` (which must share its slot); raise :class:`NotReplicated` otherwise."""
         if not self.replicas:
             return
-        async with self.client.pipeline(transaction=False) as pipe:
-            pipe.incr(key)
-            self.add_wait(pipe, key)
-            _, acked = await pipe.execute()
+        try:
+            async with self.client.pipeline(transaction=False) as pipe:
+                pipe.incr(key)
+                self.add_wait(pipe, key)
+                _, acked = await pipe.execute()
+        except UNAVAILABLE:
+            await self.refresh()
+            raise
         self.check(acked)
 
 
