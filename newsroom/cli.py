@@ -525,7 +525,7 @@ def tail(
     """Print events of a stream as they arrive."""
     settings = NewsroomSettings()
     key = settings.streams.key(stream)
-    client = sync_redis(settings.redis_url, cluster=settings.redis_cluster)
+    client = _redis(settings)
     last_id = "0-0" if from_start else "$"
     seen = 0
     try:
@@ -659,7 +659,25 @@ app.add_typer(dlq_app, name="dlq")
 
 def _redis_and_streams() -> tuple[redis.Redis, Streams]:
     settings = NewsroomSettings()
-    return sync_redis(settings.redis_url, cluster=settings.redis_cluster), settings.streams
+    return _redis(settings), settings.streams
+
+
+def _redis(settings: NewsroomSettings) -> redis.Redis:
+    """The Redis the settings name; a node of a cluster asked as one Redis is told plainly
+    (its keys would answer MOVED)."""
+    client = sync_redis(settings.redis_url, cluster=settings.redis_cluster)
+    if not settings.redis_cluster:
+        try:
+            clustered = client.info("cluster").get("cluster_enabled") == 1
+        except redis.RedisError:
+            clustered = False  # unreachable: the command says so itself
+        if clustered:
+            console.print(
+                f"[red]{settings.redis_url} is a node of a Redis Cluster: "
+                "set NEWSROOM_REDIS_CLUSTER=true[/]"
+            )
+            raise typer.Exit(2)
+    return client
 
 
 @dlq_app.command("list")

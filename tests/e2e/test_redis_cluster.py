@@ -125,7 +125,9 @@ def test_the_main_paths_on_a_redis_cluster(
         wait_for(lambda: views()["total"] == 1085 + 21, timeout=15, what="the next view counted")
     finally:
         client.close()
-    # The command line, told the Redis is a cluster as every service was (by `up`).
+    # The command line, not told the Redis is a cluster, says so; told, it works.
+    untold = platform.cli("dlq", "list")
+    assert untold.returncode == 2 and "NEWSROOM_REDIS_CLUSTER=true" in untold.stdout
     on_cluster = {**platform.env, "NEWSROOM_REDIS_CLUSTER": "true"}
     tail = platform.cli("tail", "articles", "--from-start", "--count", "1", env=on_cluster)
     assert tail.returncode == 0 and "article.published" in tail.stdout, tail.stderr
