@@ -19,7 +19,7 @@ from redis.exceptions import NoScriptError
 
 from shared.contracts.events import Event
 from shared.contracts.wire import event_envelope
-from shared.messaging.replication import UNAVAILABLE, NotReplicated, Replication
+from shared.messaging.replication import NotReplicated, Replication
 from shared.web.problems import Problem
 
 # KEYS: rate counter, stream, [marker | readers of this address]; ARGV: limit, window ms,
@@ -108,23 +108,15 @@ class RateLimitedPublisher:
         if replication is None or not replication.replicas:
             return await self.script(keys=keys, args=args)
         for _attempt in range(2):
-            try:
-                async with self.client.pipeline(transaction=False) as pipe:
-                    # execute_command: a cluster pipeline refuses pipe.evalsha() by name.
-                    pipe.execute_command("EVALSHA", self.script.sha, len(keys), *keys, *args)
-                    replication.add_wait(pipe, keys[1])
-                    result, acked = await pipe.execute(raise_on_error=False)
-            except UNAVAILABLE:
-                await replication.refresh()
-                raise
-            if isinstance(result, NoScriptError):  # a new or promoted master: load it there
-                await self.client.script_load(RATE_LIMITED_XADD)
-                continue
-            for answer in (result, acked):
-                if isinstance(answer, Exception):
-                    if isinstance(answer, UNAVAILABLE):
-                        await replication.refresh()
-                    raise answer
+            async with self.client.pipeline(transaction=False) as pipe:
+                # execute_command: a cluster pipeline refuses pipe.evalsha() by name.
+                pipe.execute_command("EVALSHA", self.script.sha, len(keys), *keys, *args)
+                replication.add_wait(pipe, keys[1])
+                try:
+                    result, acked = await replication.execute(pipe)
+                except NoScriptError:  # a new or promoted master: load it there
+                    await self.client.script_load(RATE_LIMITED_XADD)
+                    continue
             if result[0] == 1:
                 replication.check(acked)
             return result

@@ -61,19 +61,30 @@ class Replication:
         if int(acked) < self.replicas:
             raise NotReplicated(int(acked), self.replicas)
 
+    async def execute(self, pipe: Any) -> list[Any]:
+        """Run ``pipe`` (its writes and their ``WAIT``); the first error of any command is
+        raised, and one of an unreachable node makes the client learn the slots again."""
+        try:
+            answers: list[Any] = await pipe.execute(raise_on_error=False)
+        except UNAVAILABLE:
+            await self.refresh()
+            raise
+        for answer in answers:
+            if isinstance(answer, Exception):
+                if isinstance(answer, UNAVAILABLE):
+                    await self.refresh()
+                raise answer
+        return answers
+
     async def fence(self, key: str) -> None:
         """Return once ``replicas`` replicas hold every write made so far to the master of
         ``key`` (which must share its slot); raise :class:`NotReplicated` otherwise."""
         if not self.replicas:
             return
-        try:
-            async with self.client.pipeline(transaction=False) as pipe:
-                pipe.incr(key)
-                self.add_wait(pipe, key)
-                _, acked = await pipe.execute()
-        except UNAVAILABLE:
-            await self.refresh()
-            raise
+        async with self.client.pipeline(transaction=False) as pipe:
+            pipe.incr(key)
+            self.add_wait(pipe, key)
+            _, acked = await self.execute(pipe)
         self.check(acked)
 
 

@@ -19,7 +19,7 @@ import redis
 
 from tests.drills.conftest import Report
 from tests.drills.traffic import DRILL_ENV, Readers, Traffic, count_rows, total_views
-from tests.e2e.platform import Platform
+from tests.e2e.platform import Platform, platform_on_cluster
 from tests.support import wait_for
 
 pytestmark = pytest.mark.drill
@@ -29,23 +29,14 @@ LEGACY_VIEWS = 1085  # the seed article's count before Newsroom
 
 @pytest.fixture
 def platform(tmp_path: Path, redis_cluster: Any, namespace: str) -> Iterator[Platform]:
-    running = Platform(
-        tmp_path / "var",
-        redis_cluster.url,
-        namespace,
-        ("--redis-cluster",),
-        extra_env={
-            **DRILL_ENV,
-            "NEWSROOM_CLOSE_AFTER_DAYS": "3650",
-            "NEWSROOM_VIEWS_PER_MINUTE": "1000000",
-            "NEWSROOM_COMMENTS_PER_MINUTE": "1000000",
-        },
-    )
-    running.start()
-    try:
+    env = {
+        **DRILL_ENV,
+        "NEWSROOM_CLOSE_AFTER_DAYS": "3650",
+        "NEWSROOM_VIEWS_PER_MINUTE": "1000000",
+        "NEWSROOM_COMMENTS_PER_MINUTE": "1000000",
+    }
+    with platform_on_cluster(tmp_path / "var", redis_cluster.url, namespace, env=env) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def master_of(redis_cluster: Any, key: str, dead: int | None = None) -> int | None:

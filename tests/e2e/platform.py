@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -238,3 +240,16 @@ def _dump_stacks(pid: int, service: str) -> None:
         print(
             f"--- {service} (pid {pid}) did not stop:\n{done.stdout}{done.stderr}", file=sys.stderr
         )
+
+
+@contextlib.contextmanager
+def platform_on_cluster(
+    data_dir: Path, cluster_url: str, namespace: str, *args: str, env: dict[str, str]
+) -> Iterator[Platform]:
+    """``newsroom up --redis-cluster`` on the cluster at ``cluster_url``, stopped after."""
+    running = Platform(data_dir, cluster_url, namespace, ("--redis-cluster", *args), extra_env=env)
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop()

@@ -16,7 +16,7 @@ import redis
 
 from newsroom.embedded_redis import EmbeddedCluster
 from tests.conftest import SEED
-from tests.e2e.platform import Platform
+from tests.e2e.platform import Platform, platform_on_cluster
 from tests.support import post_comment, wait_for
 from tests.unit.test_page_parsers import SEED_TITLE
 
@@ -27,22 +27,15 @@ BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.
 
 @pytest.fixture
 def platform(tmp_path: Path, redis_cluster: EmbeddedCluster, namespace: str) -> Iterator[Platform]:
-    running = Platform(
-        tmp_path / "var",
-        redis_cluster.url,
-        namespace,
-        ("--no-demo", "--redis-cluster"),
-        extra_env={
-            "NEWSROOM_MODERATION_WORDS": '["مراهنة"]',
-            "NEWSROOM_CLOSE_AFTER_DAYS": "3650",  # the seed article is from 2025
-            "NEWSROOM_MIN_SUBMIT_SECONDS": "0",  # the form is sent at once
-        },
-    )
-    running.start()
-    try:
+    env = {
+        "NEWSROOM_MODERATION_WORDS": '["مراهنة"]',
+        "NEWSROOM_CLOSE_AFTER_DAYS": "3650",  # the seed article is from 2025
+        "NEWSROOM_MIN_SUBMIT_SECONDS": "0",  # the form is sent at once
+    }
+    with platform_on_cluster(
+        tmp_path / "var", redis_cluster.url, namespace, "--no-demo", env=env
+    ) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def test_the_main_paths_on_a_redis_cluster(
