@@ -61,10 +61,8 @@ class ArticleCatalog:
             return None  # no slug or id looks like that: no need to ask
         cached = self._entries.get(id_or_slug)
         now = time.monotonic()
-        if cached is not None:
-            ttl = self.ttl if cached.article is not None else self.negative_ttl
-            if now - cached.fetched_at < ttl:
-                return cached.article
+        if cached is not None and now - cached.fetched_at < self._ttl_of(cached.article):
+            return cached.article
         # One fetch per key at a time: a burst of readers of an article not cached yet (a
         # story just published, a feed's twenty) asks ingest once, not once per reader. A
         # task of its own, so that a reader who goes away does not cancel the others' answer.
@@ -74,6 +72,14 @@ class ArticleCatalog:
             self._loading[id_or_slug] = loading
             loading.add_done_callback(lambda done: self._loaded(id_or_slug, done))
         return await asyncio.shield(loading)
+
+    def _ttl_of(self, article: ArticleOut | None) -> float:
+        if article is None:
+            return self.negative_ttl
+        if article.status == "scheduled" and article.publish_at is not None:
+            # Known to change at its time: not held past it should its event be late.
+            return min(self.ttl, article.publish_at.timestamp() - time.time())
+        return self.ttl
 
     def _loaded(self, key: str, done: asyncio.Future[ArticleOut | None]) -> None:
         if self._loading.get(key) is done:

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import inspect
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
@@ -175,6 +176,19 @@ def _apply_with(handler: StreamHandler, kw: dict[str, Any]) -> Callable[..., Any
     return bound
 
 
+#: A follower starts this far back: replaying recent events only drops cache entries again,
+#: and it covers a clock a little ahead of Redis's and the time until the broker starts.
+FOLLOW_FROM_SECONDS_AGO = 30.0
+
+
+def _recent_entry_id(seconds_ago: float) -> str:
+    """A stream id from ``seconds_ago``: a follower begins there, not at ``$``. With ``$``
+    XREAD is asked for entries newer than the last one *at each call* until one arrives,
+    so on a quiet stream an entry written between two calls was never seen (a scheduled
+    article stayed hidden in the gateway's cache for the whole ttl)."""
+    return f"{int((time.time() - seconds_ago) * 1000)}-0"
+
+
 def _follow_with(follower: Follower, kw: dict[str, Any]) -> Fn:
     handle = follower.handle
 
@@ -254,7 +268,11 @@ def build_app(
         if service.name not in spec.followers:
             raise ValueError(f"the stream map has no {service.name} follower on {spec.name}")
         kit.broker.subscriber(
-            stream=StreamSub(streams.of(spec), polling_interval=follower.polling_ms),
+            stream=StreamSub(
+                streams.of(spec),
+                polling_interval=follower.polling_ms,
+                last_id=_recent_entry_id(FOLLOW_FROM_SECONDS_AGO),
+            ),
             title=f"{spec.name}:{service.name}-follower",
         )(_follow_with(follower, needs(follower.handle, parts, kit, skip=1)))
 

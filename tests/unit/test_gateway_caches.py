@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from services.gateway.articles import Rendered, TtlCache
 from services.gateway.catalog import ArticleCatalog
 from shared.contracts.events import ArticleData, ArticlePublished, BodyBlock
+from tests.support import await_for
 
 pytestmark = pytest.mark.unit
 
@@ -68,6 +70,7 @@ class FakeIngest:
         self.article_id = article_id
         self.answered = asyncio.Event()
         self.status = "scheduled"
+        self.publish_at: str | None = None
         self.asked = 0
 
     async def get_json(self, path: str, params: Any = None) -> dict[str, Any]:
@@ -85,6 +88,7 @@ class FakeIngest:
             "legacy_views": 0,
             "source_url": None,
             "language": "ar",
+            "publish_at": self.publish_at,
             "created_at": "2026-12-01T00:00:00Z",
             "updated_at": "2026-12-01T00:00:00Z",
         }
@@ -113,6 +117,20 @@ async def test_the_catalog_does_not_keep_an_answer_an_event_overtook() -> None:
     ingest.status = "published"
     found = await catalog.get("later")  # asked again, not served from the cache
     assert found is not None and found.status == "published"
+
+
+async def test_a_scheduled_article_is_asked_again_once_its_time_has_come() -> None:
+    """Its event may be late or missed (a follower's gap once hid one for the whole ttl):
+    the catalog knows when it changes and does not keep it past then."""
+    ingest = FakeIngest(uuid.uuid4())
+    ingest.answered.set()
+    ingest.publish_at = (datetime.now(UTC) + timedelta(seconds=0.2)).isoformat()
+    catalog = ArticleCatalog(ingest, ttl=60)  # type: ignore[arg-type]
+    assert await catalog.get("later") is None
+    assert await catalog.get("later") is None and ingest.asked == 1  # cached before its time
+    ingest.status = "published"
+    found = await await_for(lambda: catalog.get("later"), what="published after its time")
+    assert found.status == "published"  # and no event was applied
 
 
 async def test_a_burst_of_readers_of_an_uncached_article_asks_ingest_once() -> None:
