@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from opentelemetry.sdk.trace import TracerProvider
 
-from shared.service.skeleton import Service, StreamHandler, build_app
+from shared.service.skeleton import Service, build_app
 
 from . import handlers, routes
 from .models import OutboxEvent
@@ -18,10 +18,7 @@ SERVICE: Service[CommentsSettings, CommentsParts] = Service(
     name="comments",
     parts=make_parts,
     routers=[routes.router],
-    handlers=[
-        StreamHandler("comments.submitted", handlers.decide_submissions),
-        StreamHandler("articles", handlers.record_articles),
-    ],
+    handlers=handlers.HANDLERS,
     tasks=[run_retention],
     schema=SCHEMA,
     writer="async",

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from shared.contracts.events import ArticleEvent, CommentSubmitted
 from shared.messaging.consuming import Entry
 from shared.messaging.outbox import OutboxRelay
+from shared.service.skeleton import StreamHandler
 
 from . import store
 from .parts import Sessions
@@ -32,3 +33,10 @@ async def decide_submissions(
 async def record_articles(entries: Sequence[Entry[ArticleEvent]], writes: Sessions) -> None:
     for entry in entries:
         await store.record_article(writes, entry.event.data)
+
+
+#: The streams the service's group reads, and what handles each.
+HANDLERS = (
+    StreamHandler("comments.submitted", decide_submissions),
+    StreamHandler("articles", record_articles),
+)

@@ -5,19 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from fastapi import Depends
 
 from shared.messaging.outbox import OutboxRelay
-from shared.service.skeleton import Kit, part, parts_of
-from shared.storage.engines import session_factory
-from shared.web.auth import bearer_guard
+from shared.service.skeleton import Kit, Sessions, part, requires
 
 from .rules import Policy
 from .settings import CommentsSettings
 from .words import WordList
-
-Sessions = async_sessionmaker[AsyncSession]
 
 
 @dataclass(frozen=True)
@@ -32,12 +27,12 @@ class CommentsParts:
 
 
 def make_parts(kit: Kit) -> CommentsParts:
-    assert kit.writes is not None and kit.reads is not None and kit.relay is not None
+    assert kit.relay is not None
     settings = kit.settings
     return CommentsParts(
         settings=settings,
-        writes=kit.writes,
-        reads=session_factory(kit.reads),
+        writes=kit.write_sessions,
+        reads=kit.read_sessions,
         policy=Policy(
             hold_links=settings.hold_links,
             moderation_words=WordList(settings.moderation_words),
@@ -45,14 +40,9 @@ def make_parts(kit: Kit) -> CommentsParts:
             premoderate_first_time=settings.premoderate_first_time,
         ),
         relay=kit.relay,
-        moderator_guard=bearer_guard(settings.moderator_token, "moderator"),
+        moderator_guard=kit.guard("moderator"),
     )
 
 
-async def moderator(request: Request) -> None:
-    await parts_of(request).moderator_guard(request)
-
-
-Reads = Annotated[Sessions, Depends(part("reads"))]
-Writes = Annotated[Sessions, Depends(part("writes"))]
+moderator = requires("moderator")
 Relay = Annotated[OutboxRelay, Depends(part("relay"))]

@@ -15,12 +15,13 @@ from shared.contracts.api import (
     ModerationPage,
     PublicComment,
 )
+from shared.service.skeleton import Reads, Writes
 from shared.storage.pagination import BadCursor
 from shared.web.problems import Problem
 
 from . import store
 from .models import Comment
-from .parts import Reads, Relay, Writes, moderator
+from .parts import Relay, moderator
 
 router = APIRouter()
 Cursor = Annotated[str | None, Query(max_length=200)]

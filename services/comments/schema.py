@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from sqlalchemy import Connection, inspect, text
 
 from shared.storage.migrations import Schema
@@ -24,7 +22,6 @@ def _adopt(conn: Connection) -> None:
 
 SCHEMA = Schema(
     service="comments",
-    location=Path(__file__).parent / "migrations",
     metadata=Base.metadata,
     marker_table="comments",
     adopt=_adopt,

@@ -7,11 +7,9 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.messaging.outbox import OutboxRelay
-from shared.service.skeleton import Kit, all_parts, parts_of
-from shared.web.auth import bearer_guard
+from shared.service.skeleton import Kit, Sessions, all_parts, requires
 
 from .settings import IngestSettings
 
@@ -21,23 +19,22 @@ class IngestParts:
     settings: IngestSettings
     #: Saving reads, then writes: these take SQLite's write lock at BEGIN, so concurrent
     #: imports of one article wait their turn instead of racing for the same revision.
-    sessions: async_sessionmaker[AsyncSession]
+    sessions: Sessions
     relay: OutboxRelay
     editor_guard: Callable[[Request], Awaitable[None]]
 
 
 def make_parts(kit: Kit) -> IngestParts:
-    assert kit.writes is not None and kit.relay is not None
+    assert kit.relay is not None
     return IngestParts(
         settings=kit.settings,
-        sessions=kit.writes,
+        sessions=kit.write_sessions,
         relay=kit.relay,
-        editor_guard=bearer_guard(kit.settings.editor_token, "editor"),
+        editor_guard=kit.guard("editor"),
     )
 
 
-async def editor(request: Request) -> None:
-    await parts_of(request).editor_guard(request)
+editor = requires("editor")
 
 
 Parts = Annotated[IngestParts, Depends(all_parts)]

@@ -6,16 +6,11 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import httpx
-from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from fastapi import Depends
 
-from shared.service.skeleton import Kit, part, parts_of
-from shared.storage.engines import session_factory
-from shared.web.auth import bearer_guard
+from shared.service.skeleton import Kit, Sessions, part, requires
 
 from .settings import SearchSettings
-
-Sessions = async_sessionmaker[AsyncSession]
 
 
 @dataclass(frozen=True)
@@ -29,21 +24,15 @@ class SearchParts:
 
 
 def make_parts(kit: Kit) -> SearchParts:
-    assert kit.writes is not None and kit.reads is not None
     settings: SearchSettings = kit.settings
     return SearchParts(
         settings=settings,
-        writes=kit.writes,
-        reads=session_factory(kit.reads),
+        writes=kit.write_sessions,
+        reads=kit.read_sessions,
         ingest=httpx.AsyncClient(base_url=settings.service_url("ingest"), timeout=30.0),
-        editor_guard=bearer_guard(settings.editor_token, "editor"),
+        editor_guard=kit.guard("editor"),
     )
 
 
-async def editor(request: Request) -> None:
-    await parts_of(request).editor_guard(request)
-
-
-Reads = Annotated[Sessions, Depends(part("reads"))]
-Writes = Annotated[Sessions, Depends(part("writes"))]
+editor = requires("editor")
 Ingest = Annotated[httpx.AsyncClient, Depends(part("ingest"))]

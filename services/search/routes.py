@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from shared.contracts.api import SearchPage
+from shared.service.skeleton import Reads, Writes
 from shared.web.problems import Problem
 
 from . import indexing
-from .parts import Ingest, Reads, Writes, editor
+from .parts import Ingest, editor
 from .rebuild import Rebuilt, rebuild
 from .terms import query_terms
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from shared.storage.migrations import Schema
 
 from .models import Base
 
 SCHEMA = Schema(
     service="search",
-    location=Path(__file__).parent / "migrations",
     metadata=Base.metadata,
     marker_table="search_documents",
 )

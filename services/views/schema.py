@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from sqlalchemy import Connection, text
 
 from shared.storage.migrations import Schema
@@ -26,7 +24,6 @@ def replay_from(conn: Connection, stream: str) -> str:
 
 SCHEMA = Schema(
     service="views",
-    location=Path(__file__).parent / "migrations",
     metadata=Base.metadata,
     marker_table="article_views",
     replay_from=replay_from,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from opentelemetry.sdk.trace import TracerProvider
 
-from shared.service.skeleton import Service, StreamHandler, build_app
+from shared.service.skeleton import Service, build_app
 
 from . import queueing, routes
 from .dispatching import Dispatcher
@@ -33,10 +33,7 @@ SERVICE: Service[WebhooksSettings, WebhooksParts] = Service(
     name="webhooks",
     parts=make_parts,
     routers=[routes.router],
-    handlers=[
-        StreamHandler("articles", queueing.queue_articles),
-        StreamHandler("comments", queueing.queue_comments),
-    ],
+    handlers=queueing.HANDLERS,
     tasks=[deliver],
     on_stop=[close_client],
     schema=SCHEMA,

@@ -7,13 +7,11 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import httpx
-from fastapi import Depends, Request
+from fastapi import Depends
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from prometheus_client import Counter
 
-from shared.service.skeleton import Kit, part, parts_of
-from shared.storage.engines import session_factory
-from shared.web.auth import bearer_guard
+from shared.service.skeleton import Kit, part, requires
 
 from .addresses import AddressPolicy
 from .dispatching import Dispatcher
@@ -36,7 +34,6 @@ class WebhooksParts:
 
 
 def make_parts(kit: Kit) -> WebhooksParts:
-    assert kit.writes is not None and kit.reads is not None
     settings: WebhooksSettings = kit.settings
     policy = AddressPolicy(
         allow_hosts=tuple(settings.webhook_allow_hosts),
@@ -59,14 +56,14 @@ def make_parts(kit: Kit) -> WebhooksParts:
     wake = asyncio.Event()
     return WebhooksParts(
         settings=settings,
-        writes=kit.writes,
-        reads=session_factory(kit.reads),
+        writes=kit.write_sessions,
+        reads=kit.read_sessions,
         policy=policy,
         sender=sender,
         wake=wake,
         dispatcher=Dispatcher(
             settings=settings,
-            writes=kit.writes,
+            writes=kit.write_sessions,
             redis=kit.redis,
             streams=kit.streams,
             sender=sender,
@@ -80,14 +77,9 @@ def make_parts(kit: Kit) -> WebhooksParts:
             ),
             owner=settings.consumer_name,
         ),
-        editor_guard=bearer_guard(settings.editor_token, "editor"),
+        editor_guard=kit.guard("editor"),
     )
 
 
-async def editor(request: Request) -> None:
-    await parts_of(request).editor_guard(request)
-
-
-Reads = Annotated[Sessions, Depends(part("reads"))]
-Writes = Annotated[Sessions, Depends(part("writes"))]
+editor = requires("editor")
 Policy = Annotated[AddressPolicy, Depends(part("policy"))]

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.contracts.events import utcnow
 from shared.contracts.streams import entry_position
 from shared.messaging.consuming import Entry
+from shared.service.skeleton import StreamHandler
 
 from .models import Delivery, Sessions, Subscription
 
@@ -89,3 +90,10 @@ async def queue_comments(
     entries: Sequence[Entry[Any]], writes: Sessions, wake: asyncio.Event
 ) -> None:
     await queue_deliveries("comments", entries, writes, wake)
+
+
+#: The public streams the service's group reads: every event is a delivery to queue.
+HANDLERS = (
+    StreamHandler("articles", queue_articles),
+    StreamHandler("comments", queue_comments),
+)

@@ -19,11 +19,12 @@ from shared.contracts.api import (
     WebhookOut,
     WebhookPage,
 )
+from shared.service.skeleton import Reads, Writes
 from shared.web.problems import Problem
 
 from . import subscriptions
 from .addresses import Refused
-from .parts import Policy, Reads, Writes, editor
+from .parts import Policy, editor
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/webhooks", dependencies=[Depends(editor)], tags=["webhooks"])

@@ -16,10 +16,10 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import redis.asyncio as aioredis
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from faststream.redis import RedisBroker, StreamSub
 from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import Engine, text
@@ -36,6 +36,7 @@ from shared.observability.tracing import http_telemetry, instrument_engine, make
 from shared.settings import NewsroomSettings
 from shared.storage.engines import make_engine, make_sync_engine, session_factory
 from shared.storage.migrations import Schema, prepare_schema
+from shared.web.auth import bearer_guard
 from shared.web.docs import install_offline_docs
 from shared.web.edge import Edge
 from shared.web.health import add_health_routes
@@ -43,6 +44,7 @@ from shared.web.lean_route import FirstRoute
 from shared.web.problems import install_problem_handlers
 
 S = TypeVar("S", bound=NewsroomSettings)
+Sessions = async_sessionmaker[AsyncSession]
 D = TypeVar("D")
 log = logging.getLogger(__name__)
 Fn = Callable[..., Awaitable[Any]]
@@ -88,6 +90,22 @@ class Kit:
     #: Sessions on the async writer (``writer="async"``).
     writes: async_sessionmaker[AsyncSession] | None = None
     relay: OutboxRelay | None = None
+
+    @property
+    def read_sessions(self) -> Sessions:
+        """Sessions on the read engine (a service with a database)."""
+        assert self.reads is not None, "the service declares no writer, so no database"
+        return session_factory(self.reads)
+
+    @property
+    def write_sessions(self) -> Sessions:
+        """Sessions on the async writer (``writer="async"``)."""
+        assert self.writes is not None, 'the service declares no writer="async"'
+        return self.writes
+
+    def guard(self, role: Literal["editor", "moderator"]) -> Fn:
+        """The bearer-token check of ``role``, with the token its settings give."""
+        return bearer_guard(getattr(self.settings, f"{role}_token"), role)
 
 
 @dataclass(frozen=True)
@@ -148,6 +166,21 @@ def part(name: str) -> Callable[[Request], Awaitable[Any]]:
 
     dependency.__name__ = name
     return dependency
+
+
+def requires(role: Literal["editor", "moderator"]) -> Callable[[Request], Awaitable[None]]:
+    """A route dependency: the parts' ``<role>_guard`` (see :meth:`Kit.guard`) lets it in."""
+
+    async def dependency(request: Request) -> None:
+        await getattr(request.app.state.parts, f"{role}_guard")(request)
+
+    dependency.__name__ = role
+    return dependency
+
+
+#: A service's sessions, as its routes are given them.
+Reads = Annotated[Sessions, Depends(part("reads"))]
+Writes = Annotated[Sessions, Depends(part("writes"))]
 
 
 def needs(fn: Callable[..., Any], *sources: Any, skip: int = 0) -> dict[str, Any]:

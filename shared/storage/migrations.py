@@ -55,7 +55,6 @@ class SchemaBehind(RuntimeError):
 @dataclass(frozen=True)
 class Schema:
     service: str
-    location: Path
     metadata: MetaData
     #: A table of the baseline: present without a version table → stamp the baseline.
     marker_table: str
@@ -65,6 +64,11 @@ class Schema:
     #: (``XGROUP SETID``), read from the restored database: ``(conn, stream) -> entry id``.
     #: Default: the start of what the stream holds (every handler is idempotent).
     replay_from: Callable[[Connection, str], str] | None = None
+
+    @property
+    def location(self) -> Path:
+        """The service's revisions: ``services/<service>/migrations``."""
+        return Path(__file__).resolve().parents[2] / "services" / self.service / "migrations"
 
     @property
     def version_table(self) -> str:
