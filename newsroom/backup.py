@@ -131,16 +131,19 @@ def _replay(restored: list[Target]) -> dict[str, str]:
                 for stream, group in consumer_groups():
                     if group != target.service:
                         continue
-                    start = "0"
-                    if target.schema.replay_from is not None:
-                        with engine.connect() as conn:
-                            start = target.schema.replay_from(conn, stream)
-                    key = streams.of(stream)
-                    try:
-                        client.xgroup_setid(key, group, start)
-                    except redis.ResponseError:  # no group yet (or no stream): make it there
-                        client.xgroup_create(key, group, start, mkstream=True)
-                    moved[f"{stream}:{group}"] = start
+                    keys = streams.physical(stream)
+                    for partition, key in enumerate(keys):
+                        start = "0"
+                        if target.schema.replay_from is not None:
+                            with engine.connect() as conn:
+                                start = target.schema.replay_from(
+                                    conn, stream, partition if len(keys) > 1 else None
+                                )
+                        try:
+                            client.xgroup_setid(key, group, start)
+                        except redis.ResponseError:  # no group yet (or no stream): make it
+                            client.xgroup_create(key, group, start, mkstream=True)
+                        moved[f"{stream if len(keys) == 1 else key}:{group}"] = start
             finally:
                 engine.dispose()
     finally:

@@ -8,6 +8,7 @@ import secrets
 import signal
 import subprocess
 import threading
+import time
 from importlib import resources
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
@@ -19,7 +20,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
-from shared.contracts.streams import Streams
+from shared.contracts.streams import BY_NAME, Streams
 from shared.contracts.wire import decode_envelope
 from shared.messaging.redis_client import sync_redis
 from shared.settings import NewsroomSettings
@@ -524,16 +525,27 @@ def tail(
 ) -> None:
     """Print events of a stream as they arrive."""
     settings = NewsroomSettings()
-    key = settings.streams.key(stream)
+    keys = (
+        settings.streams.physical(stream) if stream in BY_NAME else [settings.streams.key(stream)]
+    )
     client = _redis(settings)
-    last_id = "0-0" if from_start else "$"
+    # Each stream (each partition) from its own last id: "$" is resolved once, at the start
+    # (XREAD "$" at every call would miss what came between two calls).
+    last_ids = {key: "0-0" if from_start else _last_id(client, key) for key in keys}
     seen = 0
     try:
         while True:
-            replies: Any = client.xread({key: last_id}, block=1000, count=100)
-            for _key, entries in replies or []:
+            # One key per read (a partitioned stream's keys lie in different slots); with
+            # several, none blocks: the partitions are read in turn, then a short pause.
+            replies: Any = []
+            for key, last_id in last_ids.items():
+                block = 1000 if len(keys) == 1 else None
+                replies += client.xread({key: last_id}, block=block, count=100) or []
+            if not replies and len(keys) > 1:
+                time.sleep(0.2)
+            for key, entries in replies:
                 for entry_id, fields in entries:
-                    last_id = entry_id
+                    last_ids[key.decode() if isinstance(key, bytes) else key] = entry_id
                     seen += 1
                     try:
                         headers, data = decode_envelope(fields)
@@ -657,6 +669,12 @@ dlq_app = typer.Typer(help="Dead-letter streams: list, show, re-drive.", no_args
 app.add_typer(dlq_app, name="dlq")
 
 
+def _last_id(client: redis.Redis, key: str) -> str:
+    """The id of the stream's last entry ("0-0" when it has none)."""
+    last: Any = client.xrevrange(key, count=1)
+    return last[0][0].decode() if last else "0-0"
+
+
 def _redis_and_streams() -> tuple[redis.Redis, Streams]:
     settings = NewsroomSettings()
     return _redis(settings), settings.streams
@@ -685,7 +703,9 @@ def dlq_list() -> None:
     """How many entries each dead-letter stream holds."""
     client, streams = _redis_and_streams()
     for name, size in dlq.sizes(client, streams).items():
-        print(f"{streams.key(name)}.dlq\t{size}")
+        keys = streams.physical(name)
+        where = keys[0] if len(keys) == 1 else f"{name} ({len(keys)} partitions)"
+        print(f"{where}.dlq\t{size}")
 
 
 @dlq_app.command("show")
@@ -713,7 +733,8 @@ def dlq_redrive(
     """Send dead letters back to their stream (after fixing what made them fail)."""
     client, streams = _redis_and_streams()
     moved = dlq.redrive(client, streams, stream, ids)
-    print(f"{moved} re-driven to {streams.key(stream)}")
+    keys = streams.physical(stream)
+    print(f"{moved} re-driven to {keys[0] if len(keys) == 1 else f'the {stream} partitions'}")
 
 
 def main() -> None:

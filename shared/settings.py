@@ -32,6 +32,10 @@ class NewsroomSettings(BaseSettings):
     redis_wait_replicas: int | None = Field(default=None, ge=0)
     #: How long a write waits for them; not confirmed by then: ``503`` with Retry-After.
     redis_wait_ms: int = Field(default=250, ge=1)
+    #: Partitions of the ``views`` stream, each in a slot of its own; None: 64 on a cluster
+    #: (spread over its masters), 1 on one Redis. Fixed for a deployment's life: changing
+    #: it moves readers to other partitions (drain the views streams first).
+    view_partitions: int | None = Field(default=None, ge=1, le=1024)
     data_dir: Path = Path("./var")
     #: Shared fallback for every service's database (each service prefers its own).
     database_url: str | None = None
@@ -128,7 +132,13 @@ class NewsroomSettings(BaseSettings):
     @property
     def streams(self) -> Streams:
         """This deployment's stream and key names."""
-        return Streams(self.namespace, cluster=self.redis_cluster)
+        return Streams(self.namespace, cluster=self.redis_cluster, partitions=self.partitions)
+
+    @property
+    def partitions(self) -> int:
+        if self.view_partitions is not None:
+            return self.view_partitions
+        return 64 if self.redis_cluster else 1
 
     @property
     def wait_replicas(self) -> int:

@@ -80,14 +80,17 @@ async def record_view(
         )
         client = await desk.visitors.client_key(ip, now)
         bound = desk.settings.readers_per_address
+        # One address's views, its rate limit and its readers cap share a partition (one
+        # slot, one script); a story's readers, from many addresses, spread over them all.
+        partition = desk.streams.partition_of(ip)
         published = await desk.publisher.publish(
-            desk.streams.views,
+            desk.streams.in_partition(partition, "views"),
             event,
-            rate_key=desk.streams.key("ratelimit", "views", client),
+            rate_key=desk.streams.in_partition(partition, "ratelimit", "views", client),
             limit=desk.settings.views_per_minute,
             window_ms=60_000,
             readers=Readers(
-                desk.streams.key("views", "readers", client, str(article.id)),
+                desk.streams.in_partition(partition, "views", "readers", client, str(article.id)),
                 visitor,
                 bound,
                 int(desk.visitors.window.total_seconds() * 1000),

@@ -103,7 +103,7 @@ def _executemany(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> Non
 
 
 async def count_views(
-    writer: Engine, window: VisitorWindow, entries: Sequence[Entry[Any]]
+    writer: Engine, window: VisitorWindow, entries: Sequence[Entry[Any]], partition: int = 0
 ) -> BatchResult:
     """Count a batch: ask the window which views count, then commit in one step.
 
@@ -114,12 +114,17 @@ async def count_views(
     if not entries:
         return BatchResult(0, 0, 0)
     views = _views_of(entries)
-    counts = await window.claim(views)
-    return await run_write(writer, _commit, views, counts)
+    counts = await window.claim(views, partition)
+    # The ledger keys on (partition, entry id): partitions' streams number their entries
+    # alike. One partition: the entry id alone, as before partitions.
+    ledger_prefix = f"{partition:04d}/" if window.streams.partitions > 1 else ""
+    return await run_write(writer, _commit, views, counts, ledger_prefix)
 
 
-def _commit(writer: Engine, views: Sequence[_View], counts: Sequence[bool]) -> BatchResult:
-    keys = [sortable(v.token) for v in views]
+def _commit(
+    writer: Engine, views: Sequence[_View], counts: Sequence[bool], ledger_prefix: str = ""
+) -> BatchResult:
+    keys = [ledger_prefix + sortable(v.token) for v in views]
     with writer.begin() as conn:
         _lock(conn)
         applied = _applied(conn, keys)

@@ -15,9 +15,9 @@ from .window import VisitorWindow
 
 
 async def count_views(
-    entries: Sequence[Entry[Any]], writer: Engine, visitors: VisitorWindow
+    entries: Sequence[Entry[Any]], writer: Engine, visitors: VisitorWindow, partition: int
 ) -> None:
-    await counting.count_views(writer, visitors, entries)
+    await counting.count_views(writer, visitors, entries, partition)
 
 
 async def record_articles(entries: Sequence[Entry[ArticleEvent]], writer: Engine) -> None:

@@ -9,16 +9,20 @@ from shared.storage.migrations import Schema
 from .models import Base
 
 
-def replay_from(conn: Connection, stream: str) -> str:
-    """``views``: just before the oldest entry the ledger remembers; from there on, the
-    ledger knows what the restored counts hold (older entries were counted before it
-    forgot them). ``articles``: all of it (known articles are upserts)."""
+def replay_from(conn: Connection, stream: str, partition: int | None = None) -> str:
+    """``views``: just before the oldest entry the ledger remembers (of that partition);
+    from there on, the ledger knows what the restored counts hold (older entries were
+    counted before it forgot them). ``articles``: all of it (known articles are upserts)."""
     if stream != "views":
         return "0"
-    oldest = conn.execute(text("SELECT MIN(first_entry) FROM applied_batches")).scalar()
+    prefix = "" if partition is None else f"{partition:04d}/"  # see counting.count_views
+    oldest = conn.execute(
+        text("SELECT MIN(first_entry) FROM applied_batches WHERE first_entry LIKE :p"),
+        {"p": f"{prefix}%"},
+    ).scalar()
     if not oldest:
         return "0"
-    ms, seq = (int(part) for part in str(oldest).split("-"))
+    ms, seq = (int(part) for part in str(oldest).removeprefix(prefix).split("-"))
     return f"{ms}-{seq - 1}" if seq else f"{ms - 1}-18446744073709551615"
 
 

@@ -26,9 +26,9 @@ from shared.contracts.streams import Streams
 # ARGV: window_ms, ttl_ms, unique_ttl_s, prefix, then one JSON array of the views, each
 # [ms, token, article, visitor, previous_visitor, day] (cjson decodes it in C: cheaper than
 # an argument per field or a pattern match per view, and Redis's CPU is the one-shard limit).
-# Returns one character per view: "1" counts, "0" does not. KEYS[1] is the views stream:
-# every key the script builds lies in its slot (the namespace's hash tag on a cluster), and
-# names it, so that a cluster client sends the script to the node that holds them.
+# Returns one character per view: "1" counts, "0" does not. KEYS[1] is the partition's views
+# stream: every key the script builds lies in its slot (the partition's hash tag on a
+# cluster), and names it, so that a cluster client sends the script to the node holding them.
 CLAIM_WINDOW = """
 local window, ttl, unique_ttl, prefix = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
 local views = cjson.decode(ARGV[5])
@@ -87,8 +87,7 @@ class VisitorWindow:
         self, client: aioredis.Redis, streams: Streams, window: timedelta, unique_days: int
     ) -> None:
         self.client = client
-        self.prefix = streams.key("views", "")
-        self.route = streams.views
+        self.streams = streams
         self.window_ms = int(window.total_seconds() * 1000)
         # Late redeliveries (claims after a crash) come well within an hour.
         self.ttl_ms = self.window_ms + 3_600_000
@@ -96,14 +95,18 @@ class VisitorWindow:
         self.script = client.register_script(CLAIM_WINDOW)
         self.count_uniques = client.register_script(COUNT_UNIQUES)
         # Batches are applied two at a time; their claims still reach Redis in the order
-        # the batches were read (a FIFO lock), so a reader's views spread over adjacent
-        # batches are judged in stream order, as with one batch at a time.
-        self._in_order = asyncio.Lock()
+        # the batches were read (a FIFO lock per partition), so a reader's views spread
+        # over adjacent batches are judged in stream order, as with one batch at a time.
+        self._in_order = [asyncio.Lock() for _ in range(streams.partitions)]
 
-    def unique_key(self, article_id: str, day: str) -> str:
-        return f"{self.prefix}unique:{article_id}:{day}"
+    def prefix(self, partition: int) -> str:
+        """Where a partition's window and sketches live: its stream's slot."""
+        return self.streams.in_partition(partition, "views", "")
 
-    async def claim(self, views: Sequence[Any]) -> list[bool]:
+    def unique_key(self, article_id: str, day: str, partition: int = 0) -> str:
+        return f"{self.prefix(partition)}unique:{article_id}:{day}"
+
+    async def claim(self, views: Sequence[Any], partition: int = 0) -> list[bool]:
         """For each view, whether it counts (the same answer every time it is asked).
 
         Each view has ``token`` (its stream entry id: a redelivery has the same,
@@ -113,19 +116,28 @@ class VisitorWindow:
         if not views:
             return []
         rows = [(v.ms, v.token, v.article, v.visitor, v.previous_visitor, v.day) for v in views]
-        head: list[bytes | str | int] = [self.window_ms, self.ttl_ms, self.unique_ttl, self.prefix]
+        prefix = self.prefix(partition)
+        route = self.streams.in_partition(partition, "views")
+        head: list[bytes | str | int] = [self.window_ms, self.ttl_ms, self.unique_ttl, prefix]
         counts: list[bool] = []
-        async with self._in_order:
+        async with self._in_order[partition]:
             # In chunks, so that no call holds Redis for long (see CLAIM_CHUNK).
             for start in range(0, len(rows), CLAIM_CHUNK):
                 chunk = orjson.dumps(rows[start : start + CLAIM_CHUNK])
-                reply = await self.script(keys=[self.route], args=[*head, chunk])
+                reply = await self.script(keys=[route], args=[*head, chunk])
                 counts += [c == 49 for c in reply]  # b"1"
         return counts
 
     async def unique_counts(self, article_ids: Sequence[str], day: str) -> list[int]:
         if not article_ids:
             return []
-        keys = [self.unique_key(article_id, day) for article_id in article_ids]
-        # One script, not a pipeline: a cluster client refuses to pipeline PFCOUNT.
-        return [int(n) for n in await self.count_uniques(keys=keys)]
+        # A reader is in one partition only: an article's readers are the sum of its
+        # partitions' sketches. One script per partition (its keys share its slot), not a
+        # pipeline: a cluster client refuses to pipeline PFCOUNT.
+        per_partition = await asyncio.gather(
+            *(
+                self.count_uniques(keys=[self.unique_key(a, day, p) for a in article_ids])
+                for p in range(self.streams.partitions)
+            )
+        )
+        return [sum(int(counts[i]) for counts in per_partition) for i in range(len(article_ids))]

@@ -11,10 +11,13 @@ Adding a stream means adding a row here.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from dataclasses import dataclass
 from typing import Annotated, Any, Union
 
 from pydantic import BaseModel, Field
+from redis.crc import key_slot
 
 from shared.contracts.events import (
     ArticleDeleted,
@@ -41,6 +44,9 @@ class StreamSpec:
     public: bool = False
     #: Entries of lag per replica before KEDA adds one (about a second of work).
     lag_per_replica: int | None = None
+    #: Split into the deployment's partitions (``Streams.partitions``), each a stream of
+    #: its own in a slot of its own; the others stay single ordered streams.
+    partitioned: bool = False
 
     @property
     def dlq(self) -> str:
@@ -71,6 +77,7 @@ STREAM_MAP: tuple[StreamSpec, ...] = (
         producer="gateway",
         groups=("views",),
         lag_per_replica=20_000,
+        partitioned=True,
     ),
     StreamSpec(
         "comments.submitted",
@@ -113,6 +120,24 @@ def consumer_groups() -> list[tuple[str, str]]:
     return [(spec.name, group) for spec in STREAM_MAP for group in spec.groups]
 
 
+SLOTS = 16_384  # Redis Cluster's hash slots
+
+
+@functools.cache
+def partition_tags(namespace: str, partitions: int) -> tuple[str, ...]:
+    """A hash tag per partition, each in its own equal band of the slots: the partitions
+    spread over the masters as evenly as the masters split the slots (a CRC16 of plain
+    numbered names would leave one master a quarter more than another)."""
+    band = SLOTS / partitions
+    tags = []
+    for p in range(partitions):
+        n = 0
+        while int(key_slot(f"{namespace}.v{p}.{n}".encode()) // band) != p:
+            n += 1
+        tags.append(f"{namespace}.v{p}.{n}")
+    return tuple(tags)
+
+
 @dataclass(frozen=True, slots=True)
 class Streams:
     """Fully qualified stream and key names under one namespace."""
@@ -121,12 +146,39 @@ class Streams:
     #: On a Redis Cluster every key of the namespace carries its hash tag (``{newsroom}:…``):
     #: whatever one script, transaction or multi-stream read touches shares one slot.
     cluster: bool = False
+    #: Partitions of the partitioned streams (``views``): 1 keeps them single streams.
+    partitions: int = 1
 
     def key(self, *parts: str) -> str:
         return ":".join((f"{{{self.namespace}}}" if self.cluster else self.namespace, *parts))
 
     def of(self, spec: StreamSpec | str) -> str:
         return self.key(spec if isinstance(spec, str) else spec.name)
+
+    def in_partition(self, partition: int, *parts: str) -> str:
+        """A key of one partition: its stream and what the scripts on it touch share its
+        slot. With one partition, the namespace's key."""
+        if self.partitions == 1:
+            return self.key(*parts)
+        if self.cluster:
+            tag = partition_tags(self.namespace, self.partitions)[partition]
+            return ":".join((f"{{{tag}}}", *parts))
+        return ":".join((self.namespace, f"p{partition}", *parts))
+
+    def partition_of(self, reader: str) -> int:
+        """The partition of what one reader (an address) sends: stable across days and
+        replicas, unlike the salted visitor ids (their window and caps stay in one slot)."""
+        if self.partitions == 1:
+            return 0
+        digest = hashlib.blake2b(reader.encode(), digest_size=8, key=b"partition").digest()
+        return int.from_bytes(digest, "big") % self.partitions
+
+    def physical(self, spec: StreamSpec | str) -> list[str]:
+        """Every stream key of ``spec``: its partitions' when it is partitioned."""
+        spec = BY_NAME[spec] if isinstance(spec, str) else spec
+        if not spec.partitioned or self.partitions == 1:
+            return [self.of(spec)]
+        return [self.in_partition(p, spec.name) for p in range(self.partitions)]
 
     @property
     def articles(self) -> str:

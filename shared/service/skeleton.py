@@ -196,6 +196,13 @@ def needs(fn: Callable[..., Any], *sources: Any, skip: int = 0) -> dict[str, Any
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class _Partition:
+    """What a handler of a partitioned stream is told: which partition it applies."""
+
+    partition: int
+
+
 def _setting(value: int | Callable[[Any], int], settings: Any) -> int:
     return value(settings) if callable(value) else value
 
@@ -281,21 +288,30 @@ def build_app(
         spec = BY_NAME[handler.stream]
         if service.name not in spec.groups:
             raise ValueError(f"the stream map has no {service.name} group on {spec.name}")
-        consumers[spec.name] = StreamConsumer[Any](
-            broker=kit.broker,
-            client=kit.redis,
-            stream=streams.of(spec),
-            group=service.name,
-            consumer=settings.consumer_name,
-            event_type=handler.event_type or spec.event_type,
-            apply=_apply_with(handler, needs(handler.apply, parts, kit, skip=1)),
-            batch_size=_setting(handler.batch_size, settings),
-            workers=_setting(handler.workers, settings),
-            max_deliveries=settings.max_deliveries,
-            claim_idle_ms=settings.claim_idle_ms,
-            tracer_provider=tracer_provider,
-            metrics=kit.metrics,
-        )
+        keys = streams.physical(spec)
+        for partition, key in enumerate(keys):
+            # Each partition is a stream with its own group: every replica reads each one,
+            # Redis gives an entry to one of them, and a stopped replica's pending entries
+            # are claimed by the others, partition by partition (the consumer's claiming).
+            name = spec.name if len(keys) == 1 else f"{spec.name}#{partition}"
+            consumers[name] = StreamConsumer[Any](
+                broker=kit.broker,
+                client=kit.redis,
+                stream=key,
+                group=service.name,
+                consumer=settings.consumer_name,
+                event_type=handler.event_type or spec.event_type,
+                apply=_apply_with(
+                    handler,
+                    needs(handler.apply, _Partition(partition), parts, kit, skip=1),
+                ),
+                batch_size=_setting(handler.batch_size, settings),
+                workers=_setting(handler.workers, settings),
+                max_deliveries=settings.max_deliveries,
+                claim_idle_ms=settings.claim_idle_ms,
+                tracer_provider=tracer_provider,
+                metrics=kit.metrics,
+            )
     for follower in service.followers:
         spec = BY_NAME[follower.stream]
         if service.name not in spec.followers:
@@ -401,7 +417,7 @@ def build_app(
 
         checks["groups"] = groups
     reported = (
-        [(streams.of(name), group) for name, group in consumer_groups()]
+        [(key, group) for name, group in consumer_groups() for key in streams.physical(name)]
         if service.reports_all_groups
         else [(c.stream, c.group) for c in consumers.values()]
     )

@@ -61,9 +61,10 @@ class Schema:
     #: Brings a database made before migrations to the baseline (before the stamp).
     adopt: Callable[[Connection], None] | None = None
     #: After a restore, where the service's group on a stream replays from
-    #: (``XGROUP SETID``), read from the restored database: ``(conn, stream) -> entry id``.
+    #: (``XGROUP SETID``), read from the restored database:
+    #: ``(conn, stream, partition) -> entry id`` (partition None: not a partitioned stream).
     #: Default: the start of what the stream holds (every handler is idempotent).
-    replay_from: Callable[[Connection, str], str] | None = None
+    replay_from: Callable[[Connection, str, int | None], str] | None = None
 
     @property
     def location(self) -> Path:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,14 @@ import httpx
 import pytest
 import redis
 
+from shared.contracts.events import ViewData, ViewRecorded
+from shared.contracts.streams import Streams
+from shared.contracts.wire import DATA_FIELD, encode_envelope
 from tests.drills.conftest import Report
+from tests.drills.test_drills import _views_replica
 from tests.drills.traffic import DRILL_ENV, Readers, Traffic, count_rows, total_views
-from tests.e2e.platform import Platform, platform_on_cluster
-from tests.support import wait_for
+from tests.e2e.platform import Platform, Services, platform_on_cluster
+from tests.support import ready, wait_for
 
 pytestmark = pytest.mark.drill
 
@@ -57,7 +62,9 @@ def test_a_master_sigkilled_mid_traffic_loses_no_accepted_write(
 ) -> None:
     gw = platform.gateway
     article = httpx.get(f"{gw}/api/v1/articles").json()["items"][0]
-    key = f"{{{namespace}}}:views"
+    # The master of the namespace's slot: comments, articles, and a third of the views
+    # partitions.
+    key = f"{{{namespace}}}:comments.submitted"
     victim = master_of(redis_cluster, key)
     assert victim is not None
     readers = Readers(gw, article["id"])
@@ -111,3 +118,72 @@ def test_a_master_sigkilled_mid_traffic_loses_no_accepted_write(
     report(sent=accepted, stored=min(stored, accepted), duplicated=0, note=note)
     assert counted >= readers.accepted_views and decided >= readers.accepted_comments
     assert stored - accepted <= readers.refused
+
+
+def test_a_views_replica_sigkilled_on_a_cluster_its_partitions_taken_over_totals_exact(
+    tmp_path: Path, redis_cluster: Any, namespace: str, report: Report
+) -> None:
+    """Three views replicas share the 64 partitions (a group on each: every replica reads
+    each one); one is SIGKILLed mid-count, and the others claim what it held pending in
+    every partition it was working on, with no operator."""
+    services = Services(
+        tmp_path / "var",
+        redis_cluster.url,
+        namespace,
+        extra_env={"NEWSROOM_REDIS_CLUSTER": "true", "NEWSROOM_CLAIM_IDLE_MS": "1000"},
+    )
+    streams = Streams(namespace, cluster=True, partitions=64)
+    client = redis.RedisCluster.from_url(redis_cluster.url)
+    articles = [uuid.uuid4() for _ in range(20)]
+    replicas = [_views_replica(services, n) for n in range(3)]
+    try:
+        wait_for(
+            lambda: all(ready(f"http://127.0.0.1:{port}") for _proc, port in replicas),
+            timeout=60,
+            what="replicas ready",
+        )
+        sent = 12_000
+        pipe = client.pipeline()
+        for i in range(sent):
+            # As the gateway does: a reader's address picks the partition.
+            stream = streams.in_partition(
+                streams.partition_of(f"10.9.{i // 250}.{i % 250}"), "views"
+            )
+            event = ViewRecorded(
+                data=ViewData(article_id=articles[i % 20], visitor_id=f"visitor-{i:06d}")
+            )
+            pipe.xadd(stream, {DATA_FIELD: encode_envelope(event.model_dump_json().encode(), {})})
+        pipe.execute()
+        db = services.data_dir / "views.db"
+        wait_for(lambda: count_rows(db, SUM_COUNTED) > 0, timeout=30, what="counting started")
+        victim = "views-replica-0"
+        held = {
+            key: n
+            for key in streams.physical("views")
+            for c in client.xinfo_consumers(key, "views")
+            if c["name"].decode() == victim and (n := int(c["pending"]))
+        }
+        replicas[0][0].send_signal(signal.SIGKILL)
+        replicas[0][0].wait()
+        wait_for(lambda: count_rows(db, SUM_COUNTED) >= sent, timeout=120, what="all counted")
+        wait_for(
+            lambda: all(
+                client.xpending(key, "views")["pending"] == 0 for key in streams.physical("views")
+            ),
+            timeout=30,
+            what="nothing left pending in any partition",
+        )
+        counted = count_rows(db, SUM_COUNTED)
+        note = f"{len(held)} partitions held {sum(held.values())} entries of the killed replica"
+        print(f"\nviews replica drill on a cluster: sent {sent}, counted {counted}; {note}")
+        report(sent=sent, stored=min(counted, sent), duplicated=max(counted - sent, 0), note=note)
+        assert counted == sent
+    finally:
+        for proc, _port in replicas:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(30)
+        client.close()
+
+
+SUM_COUNTED = "SELECT SUM(counted) FROM article_views"

@@ -1,6 +1,7 @@
 """The platform on a real Redis Cluster (3 masters, 3 replicas, started here): the main
 paths — import, page, views, comments, moderation, the event stream, the command line —
-with every key under the namespace's hash tag."""
+with every key under the namespace's hash tag, or one of the views partitions' (spread over
+the masters)."""
 
 from __future__ import annotations
 
@@ -107,11 +108,18 @@ def test_the_main_paths_on_a_redis_cluster(
             json.loads(fields[b"__data__"])["data"]["type"] for _id, fields in client.xrange(stream)
         ]
         assert events.count("comment.approved") == 2
+        # Every key under a hash tag: the namespace's, or (views) one of its 64 partitions'.
         keys = list(client.scan_iter(match=f"*{namespace}*", target_nodes=client.PRIMARIES))
-        assert keys and all(k.startswith(f"{{{namespace}}}:".encode()) for k in keys)
-        # A poison entry goes to its dead-letter stream (XADD and XACK in one transaction,
-        # one slot) and the consumer goes on counting.
-        views_stream = f"{{{namespace}}}:views"
+        tags = {k.decode().partition("}")[0] + "}" for k in keys}
+        partition_tags = {t for t in tags if t.startswith(f"{{{namespace}.v")}
+        assert keys and tags - partition_tags == {f"{{{namespace}}}"}
+        # The views of 20 readers (addresses) went to several partitions, on several masters.
+        views_streams = [f"{t}:views" for t in partition_tags if client.exists(f"{t}:views")]
+        masters = {client.get_node_from_key(s).name for s in views_streams}
+        assert len(views_streams) > 5 and len(masters) == 3, (views_streams, masters)
+        # A poison entry goes to its partition's dead-letter stream (XADD and XACK in one
+        # transaction, one slot) and the consumer goes on counting.
+        views_stream = views_streams[0]
         client.xadd(views_stream, {"__data__": b"not json"})
         wait_for(lambda: client.xlen(f"{views_stream}.dlq") == 1, timeout=15, what="a dead letter")
         assert httpx.post(url, headers=reader(30)).status_code == 202
@@ -125,8 +133,68 @@ def test_the_main_paths_on_a_redis_cluster(
     tail = platform.cli("tail", "articles", "--from-start", "--count", "1", env=on_cluster)
     assert tail.returncode == 0 and "article.published" in tail.stdout, tail.stderr
     dead = platform.cli("dlq", "list", env=on_cluster)
-    assert dead.returncode == 0 and f"{{{namespace}}}:views.dlq\t1" in dead.stdout, dead.stderr
+    assert dead.returncode == 0 and "views (64 partitions).dlq\t1" in dead.stdout, dead.stderr
     redriven = platform.cli("dlq", "redrive", "views", env=on_cluster)
     assert redriven.returncode == 0 and "1 re-driven" in redriven.stdout, redriven.stderr
     asyncapi = httpx.get(f"{gw}/asyncapi.json").json()
     assert asyncapi["channels"]["comments"]["address"] == f"{{{namespace}}}:comments"
+
+
+def _views_keys_per_master(client: redis.RedisCluster, namespace: str) -> dict[str, int]:
+    """The views partitions' keys (streams, windows, sketches, caps) on each master."""
+    found: dict[str, int] = {}
+    for node in client.get_primaries():
+        keys = client.scan_iter(match=f"{{{namespace}.v*", count=1000, target_nodes=node)
+        found[node.name] = sum(1 for _ in keys)
+    return found
+
+
+def test_views_partitions_spread_over_every_master(
+    platform: Platform, redis_cluster: EmbeddedCluster, namespace: str
+) -> None:
+    gw = platform.gateway
+    editor = {"Authorization": f"Bearer {platform.editor_token}"}
+    ids = []
+    for n in range(10):
+        created = httpx.post(
+            f"{gw}/api/v1/articles",
+            json={
+                "title": f"خبر {n}",
+                "author": "فريق",
+                "body": [{"kind": "paragraph", "text": "نص"}],
+            },
+            headers=editor,
+        )
+        assert created.status_code == 201, created.text
+        ids.append(created.json()["article"]["id"])
+    breaking = ids[0]
+    client = redis.RedisCluster.from_url(redis_cluster.url)
+
+    def send(views: int, first_reader: int, article_for: Any) -> None:
+        with httpx.Client() as http:
+            for n in range(views):
+                reader = first_reader + n  # each view from an address of its own
+                address = f"10.{reader // 65536 % 256}.{reader // 256 % 256}.{reader % 256}"
+                url = f"{gw}/api/v1/articles/{article_for(n)}/views"
+                sent = http.post(url, headers={"User-Agent": BROWSER, "X-Forwarded-For": address})
+                assert sent.status_code == 202, sent.text
+
+    try:
+        # Uniform: readers spread over ten articles.
+        send(1500, 0, lambda n: ids[n % 10])
+        uniform = _views_keys_per_master(client, namespace)
+        share = sum(uniform.values()) / len(uniform)
+        assert len(uniform) == 3 and max(uniform.values()) <= 1.5 * share, uniform
+        # Skewed: a breaking story takes a third of the views.
+        send(1500, 10_000, lambda n: breaking if n % 3 == 0 else ids[n % 10])
+        skewed = _views_keys_per_master(client, namespace)
+        added = {node: skewed[node] - uniform[node] for node in skewed}
+        busiest = max(added.values()) / sum(added.values())
+        print(
+            f"\nviews partitions' keys per master: uniform {sorted(uniform.values())} "
+            f"(busiest {max(uniform.values()) / sum(uniform.values()):.0%}); one story a third "
+            f"of the views: busiest master {busiest:.0%} of the new keys"
+        )
+        assert busiest <= 0.5  # partitioned by reader: a story's readers spread too
+    finally:
+        client.close()
