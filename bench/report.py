@@ -33,14 +33,15 @@ def _ms(latency: str) -> float:
     return float(latency)
 
 
-def run_wrk(url: str, seconds: int, connections: int, *, post: bool = False) -> Load:
-    """wrk with one thread against ``url`` (a POST from a browser when ``post``); every
-    answer must be 2xx or 3xx."""
+def run_wrk(url: str, seconds: int, connections: int, *, post: bool = False, lua: str = "") -> Load:
+    """wrk with one thread against ``url`` (a POST from a browser when ``post``; ``lua``:
+    more of wrk's script); every answer must be 2xx or 3xx."""
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
     script = None
-    if post:
+    if post or lua:
         script = Path(tempfile.mkstemp(suffix=".lua")[1])
-        script.write_text(f'wrk.method = "POST"\nwrk.headers["User-Agent"] = "{BROWSER}"\n')
+        head = f'wrk.method = "POST"\nwrk.headers["User-Agent"] = "{BROWSER}"\n' if post else ""
+        script.write_text(head + lua)
         command += ["-s", str(script)]
     try:
         out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout

@@ -94,18 +94,20 @@ def test_kubernetes_objects_have_probes_resources_and_budgets() -> None:
 SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
 
 
-def k8s_documents() -> list[tuple[str, dict[str, Any]]]:
+def k8s_documents(root: Path = DEPLOY / "k8s") -> list[tuple[str, dict[str, Any]]]:
     return [
         (f"{path.name}:{doc['kind']}:{doc['metadata']['name']}", doc)
-        for path in sorted((DEPLOY / "k8s").rglob("*.yaml"))
+        for path in sorted(root.rglob("*.yaml"))
         for doc in yaml.safe_load_all(path.read_text())
         if doc
     ]
 
 
-@pytest.mark.parametrize(
-    "doc", [d for _, d in k8s_documents()], ids=[n for n, _ in k8s_documents()]
-)
+#: Every manifest: the platform's, and the Redis Cluster deployment's (deploy/redis-cluster).
+ALL_K8S = k8s_documents() + k8s_documents(DEPLOY / "redis-cluster" / "k8s")
+
+
+@pytest.mark.parametrize("doc", [d for _, d in ALL_K8S], ids=[n for n, _ in ALL_K8S])
 def test_kubernetes_manifest_matches_its_schema_offline(doc: dict[str, Any]) -> None:
     if doc["apiVersion"].startswith("keda.sh/"):  # a CRD: its schema is vendored in tests/schemas
         schema = json.loads((SCHEMAS / "keda-scaledobject.json").read_text())
@@ -146,11 +148,16 @@ def test_the_front_cache_runs_the_one_nginx_configuration_everywhere() -> None:
     assert asked == given == set(compose["environment"])
 
 
-def test_compose_file_matches_the_compose_specification() -> None:
+def compose_validator() -> jsonschema.Draft201909Validator:
     schema = json.loads((SCHEMAS / "compose-spec.json").read_text())
     schema.pop("$schema", None)  # the vendored copy names a draft-2019 URL; validate as 2019-09
-    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
-    validator = jsonschema.Draft201909Validator(schema)
+    return jsonschema.Draft201909Validator(schema)
+
+
+@pytest.mark.parametrize("path", ["compose.yaml", "redis-cluster/compose.yaml"])
+def test_compose_file_matches_the_compose_specification(path: str) -> None:
+    compose = yaml.safe_load((DEPLOY / path).read_text())
+    validator = compose_validator()
     assert [f"{list(e.path)}: {e.message}" for e in validator.iter_errors(compose)] == []
     compose["services"]["views"]["restrat"] = "no"  # and a typo would be caught
     assert list(validator.iter_errors(compose))
