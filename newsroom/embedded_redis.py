@@ -11,6 +11,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -210,8 +211,10 @@ class EmbeddedCluster:
         if fresh:
             self._create(timeout)
         # Restarted nodes find each other again from their nodes.conf.
-        while not all(cluster_answers(f"redis://127.0.0.1:{p}/0") for p in self.ports) or (
-            self.replicas_in_sync() < self.masters * self.replicas
+        while (
+            not all(cluster_answers(f"redis://127.0.0.1:{p}/0") for p in self.ports)
+            or (self.replicas_in_sync() < self.masters * self.replicas)
+            or not self._every_node_knows_the_replicas()
         ):
             if time.monotonic() > deadline:
                 self.stop()
@@ -233,6 +236,25 @@ class EmbeddedCluster:
                 continue
             synced += info.get("role") == "slave" and info.get("master_link_status") == "up"
         return synced
+
+    def _every_node_knows_the_replicas(self) -> bool:
+        """Each node's CLUSTER NODES names every replica with its master (gossip spreads the
+        roles after the replicas attach: a client asking one node could otherwise see none)."""
+        for port in self.ports:
+            try:
+                client = redis.Redis(port=port, socket_timeout=1, decode_responses=True)
+                try:
+                    nodes: Any = client.execute_command("CLUSTER NODES")
+                finally:
+                    client.close()
+            except (redis.RedisError, OSError):
+                return False
+            replicas = [
+                n for n in nodes.values() if "slave" in n["flags"] and n["master_id"] != "-"
+            ]
+            if len(replicas) < self.masters * self.replicas:
+                return False
+        return True
 
     def _create(self, timeout: float) -> None:
         cli = shutil.which("redis-cli")
