@@ -28,21 +28,25 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import redis
 
 from bench.report import Figure, Load, run_wrk
-from bench.views_bench import PY, _counted, _ok, free_port, payloads, wait_until
+from bench.views_bench import (
+    PY,
+    _counted,
+    _ok,
+    free_port,
+    payloads,
+    recording_gateway,
+    wait_until,
+)
 from newsroom.embedded_redis import EmbeddedCluster, EmbeddedRedis
 from shared.contracts.streams import Streams
 from shared.contracts.wire import DATA_FIELD
 
-SEED = Path(__file__).resolve().parent.parent / "newsroom" / "demo" / "article-page.txt"
 # Each request from another address (the gateway trusts the loopback's X-Forwarded-For).
 SPREAD_ADDRESSES = """
 local n = 0
@@ -132,48 +136,16 @@ def count_views(target: Target, views: int, batch: int) -> tuple[float, list[flo
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-@contextmanager
-def gateway(target: Target, wait_replicas: int) -> Iterator[str]:
-    """ingest and one gateway process on ``target``; yields the seed article's views URL."""
-    ns = f"bench-{uuid.uuid4().hex[:8]}"
-    data_dir = Path(tempfile.mkdtemp(prefix="cluster-bench-gw-"))
-    ports = {s: free_port() for s in ("ingest", "gateway")}
-    env = {
-        **os.environ,
-        "NEWSROOM_NAMESPACE": ns,
-        "NEWSROOM_REDIS_URL": target.url,
-        "NEWSROOM_REDIS_CLUSTER": "true" if target.cluster else "false",
-        "NEWSROOM_REDIS_WAIT_REPLICAS": str(wait_replicas),
-        "NEWSROOM_GATEWAY_WORKERS": "1",
-        "NEWSROOM_FORWARDED_ALLOW_IPS": "127.0.0.1",
-        "NEWSROOM_DATA_DIR": str(data_dir),
-        "NEWSROOM_VIEWS_PER_MINUTE": "1000000000",
-        "NEWSROOM_LOG_LEVEL": "WARNING",
-        "NEWSROOM_EDITOR_TOKEN": "bench",
-        **{f"NEWSROOM_{s.upper()}_PORT": str(p) for s, p in ports.items()},
-    }
-    procs = [subprocess.Popen([PY, "-m", f"services.{s}"], env=env) for s in ("ingest", "gateway")]
-    try:
-        url = f"http://127.0.0.1:{ports['gateway']}"
-        wait_until(lambda: _ok(f"{url}/readyz"), timeout=60, interval=0.1)
-        article = httpx.post(
-            f"{url}/api/v1/articles/import",
-            content=SEED.read_bytes(),
-            headers={"Authorization": "Bearer bench", "Content-Type": "text/plain"},
-        ).json()["article"]["id"]
-        yield f"{url}/api/v1/articles/{article}/views"
-    finally:
-        for proc in procs:
-            proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            proc.wait(60)
-        shutil.rmtree(data_dir, ignore_errors=True)
-
-
 def record_views(
     target: Target, wait_replicas: int, seconds: int, connections: int
 ) -> tuple[Load, list[float]]:
-    with gateway(target, wait_replicas) as url:
+    cluster = {
+        "NEWSROOM_REDIS_CLUSTER": "true" if target.cluster else "false",
+        "NEWSROOM_REDIS_WAIT_REPLICAS": str(wait_replicas),
+        "NEWSROOM_FORWARDED_ALLOW_IPS": "127.0.0.1",  # wrk names each request's address
+    }
+    ns = f"bench-{uuid.uuid4().hex[:8]}"
+    with recording_gateway(target.url, ns, cluster) as url:
         masters = target.masters()
         before = cpu_seconds(masters)
         load = run_wrk(url, seconds, connections, post=True, lua=SPREAD_ADDRESSES)

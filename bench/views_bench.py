@@ -25,6 +25,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -201,6 +203,44 @@ def start_bare_api(port: int, redis_url: str, ns: str) -> subprocess.Popen[bytes
     )
 
 
+@contextmanager
+def recording_gateway(redis_url: str, ns: str, env_extra: dict[str, str]) -> Iterator[str]:
+    """The gateway (one process) and the ingest it reads articles from, the seed article
+    imported; yields its ``POST …/views`` URL. The views service is not started, so its
+    counting does not compete for the CPU with the endpoint."""
+    data_dir = Path(tempfile.mkdtemp(prefix="gateway-bench-"))
+    ports = {s: free_port() for s in ("ingest", "gateway")}
+    env = {
+        **os.environ,
+        "NEWSROOM_NAMESPACE": ns,
+        "NEWSROOM_GATEWAY_WORKERS": "1",  # the one process measured
+        "NEWSROOM_REDIS_URL": redis_url,
+        "NEWSROOM_DATA_DIR": str(data_dir),
+        "NEWSROOM_VIEWS_PER_MINUTE": "1000000000",
+        "NEWSROOM_LOG_LEVEL": "WARNING",
+        "NEWSROOM_EDITOR_TOKEN": "bench",
+        **{f"NEWSROOM_{s.upper()}_PORT": str(p) for s, p in ports.items()},
+        **env_extra,
+    }
+    procs = [subprocess.Popen([PY, "-m", f"services.{s}"], env=env) for s in ("ingest", "gateway")]
+    try:
+        gateway = f"http://127.0.0.1:{ports['gateway']}"
+        wait_until(lambda: _ok(f"{gateway}/readyz"), timeout=60, interval=0.1)
+        seed = Path(__file__).resolve().parent.parent / "newsroom" / "demo" / "article-page.txt"
+        article = httpx.post(
+            f"{gateway}/api/v1/articles/import",
+            content=seed.read_bytes(),
+            headers={"Authorization": "Bearer bench", "Content-Type": "text/plain"},
+        ).json()["article"]["id"]
+        yield f"{gateway}/api/v1/articles/{article}/views"
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            proc.wait(60)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
 def http_rates(
     redis_url: str, ns: str, seconds: int, connections: int, env_extra: dict[str, str]
 ) -> dict[str, Load]:
@@ -216,40 +256,8 @@ def http_rates(
         bare.send_signal(signal.SIGTERM)
         bare.wait(30)
 
-    # The gateway and the ingest it reads articles from; the views service is not
-    # started, so its counting does not compete for the CPU with the endpoint.
-    data_dir = Path(tempfile.mkdtemp(prefix="gateway-bench-"))
-    ports = {s: free_port() for s in ("ingest", "gateway")}
-    env = {
-        **os.environ,
-        **env_extra,
-        "NEWSROOM_NAMESPACE": ns,
-        "NEWSROOM_GATEWAY_WORKERS": "1",  # the one process measured
-        "NEWSROOM_REDIS_URL": redis_url,
-        "NEWSROOM_DATA_DIR": str(data_dir),
-        "NEWSROOM_VIEWS_PER_MINUTE": "1000000000",
-        "NEWSROOM_LOG_LEVEL": "WARNING",
-        "NEWSROOM_EDITOR_TOKEN": "bench",
-        **{f"NEWSROOM_{s.upper()}_PORT": str(p) for s, p in ports.items()},
-    }
-    procs = [subprocess.Popen([PY, "-m", f"services.{s}"], env=env) for s in ("ingest", "gateway")]
-    try:
-        gateway = f"http://127.0.0.1:{ports['gateway']}"
-        wait_until(lambda: _ok(f"{gateway}/readyz"), timeout=60, interval=0.1)
-        seed = Path(__file__).resolve().parent.parent / "newsroom" / "demo" / "article-page.txt"
-        article = httpx.post(
-            f"{gateway}/api/v1/articles/import",
-            content=seed.read_bytes(),
-            headers={"Authorization": "Bearer bench", "Content-Type": "text/plain"},
-        ).json()["article"]["id"]
-        results["gateway"] = run_wrk(
-            f"{gateway}/api/v1/articles/{article}/views", seconds, connections, post=True
-        )
-    finally:
-        for proc in procs:
-            proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            proc.wait(60)
+    with recording_gateway(redis_url, ns, env_extra) as views_url:
+        results["gateway"] = run_wrk(views_url, seconds, connections, post=True)
     return results
 
 
