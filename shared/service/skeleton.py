@@ -216,6 +216,9 @@ def _apply_with(handler: StreamHandler, kw: dict[str, Any]) -> Callable[..., Any
     return bound
 
 
+#: How long a partition's blocked read waits for entries (one stream: the consumer's default).
+PARTITION_POLLING_MS = 1000
+
 #: A follower starts this far back: replaying recent events only drops cache entries again,
 #: and it covers a clock a little ahead of Redis's and the time until the broker starts.
 FOLLOW_FROM_SECONDS_AGO = 30.0
@@ -311,6 +314,9 @@ def build_app(
                 claim_idle_ms=settings.claim_idle_ms,
                 tracer_provider=tracer_provider,
                 metrics=kit.metrics,
+                # A blocked read returns as soon as entries come: a longer block only
+                # spares an idle replica most of its reads of 64 streams (docs/benchmarks.md).
+                **({"polling_ms": PARTITION_POLLING_MS} if len(keys) > 1 else {}),
             )
     for follower in service.followers:
         spec = BY_NAME[follower.stream]
