@@ -16,8 +16,13 @@ import pytest
 import redis
 
 from newsroom.embedded_redis import EmbeddedCluster
+from shared.contracts.wire import DATA_FIELD, encode_envelope
 from tests.conftest import SEED
-from tests.e2e.platform import Platform, platform_on_cluster
+from tests.e2e.platform import Platform, Services, platform_on_cluster
+from tests.e2e.public_events import article, comment
+from tests.e2e.receiver import Receiver
+from tests.e2e.test_webhooks import _env as webhook_env
+from tests.e2e.test_webhooks import event_ids, subscribe
 from tests.support import post_comment, wait_for
 from tests.unit.test_page_parsers import SEED_TITLE
 
@@ -198,3 +203,40 @@ def test_views_partitions_spread_over_every_master(
         assert busiest <= 0.5  # partitioned by reader: a story's readers spread too
     finally:
         client.close()
+
+
+def test_webhooks_deliver_the_cluster_streams_events_once_each(
+    tmp_path: Path, redis_cluster: EmbeddedCluster, namespace: str
+) -> None:
+    """Other systems' webhooks on a cluster: the subscription through the gateway, the
+    events off the public streams (as their producers write them), each delivered once,
+    signed, in each stream's order."""
+    services = Services(
+        tmp_path / "var",
+        redis_cluster.url,
+        namespace,
+        extra_env={"NEWSROOM_REDIS_CLUSTER": "true", **webhook_env()},
+    )
+    services.start("webhooks", "gateway")
+    receiver = Receiver().start()
+    client = redis.RedisCluster.from_url(redis_cluster.url)
+    try:
+        subscribe(services, receiver, ["article.published", "comment.approved"])
+        articles, comments = [article(n) for n in range(4)], [comment(n) for n in range(3)]
+        for stream, events in (
+            (f"{{{namespace}}}:articles", articles),
+            (f"{{{namespace}}}:comments", comments),
+        ):
+            for event in events:
+                client.xadd(
+                    stream, {DATA_FIELD: encode_envelope(event.model_dump_json().encode(), {})}
+                )
+        wanted = event_ids(articles + comments)
+        wait_for(lambda: set(receiver.ids()) >= set(wanted), timeout=30, what="every event")
+        assert sorted(receiver.ids()) == sorted(wanted)  # once each
+        assert [i for i in receiver.ids() if i in event_ids(articles)] == event_ids(articles)
+        assert receiver.bad_signatures == 0
+    finally:
+        client.close()
+        receiver.stop()
+        services.stop_all()
