@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts.api import (
     EditorArticlePage,
@@ -17,12 +17,11 @@ from shared.contracts.api import (
     RevisionSummary,
 )
 from shared.contracts.events import BodyBlock
+from shared.storage.engines import Sessions
 from shared.storage.pagination import decode_cursor, encode_cursor
 
 from .models import Article, ArticleRevision
 from .store import find
-
-Sessions = async_sessionmaker[AsyncSession]
 
 
 async def list_for_editors(

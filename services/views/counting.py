@@ -115,10 +115,14 @@ async def count_views(
         return BatchResult(0, 0, 0)
     views = _views_of(entries)
     counts = await window.claim(views, partition)
-    # The ledger keys on (partition, entry id): partitions' streams number their entries
-    # alike. One partition: the entry id alone, as before partitions.
-    ledger_prefix = f"{partition:04d}/" if window.streams.partitions > 1 else ""
-    return await run_write(writer, _commit, views, counts, ledger_prefix)
+    prefix = ledger_prefix(partition if window.streams.partitions > 1 else None)
+    return await run_write(writer, _commit, views, counts, prefix)
+
+
+def ledger_prefix(partition: int | None) -> str:
+    """The ledger keys on (partition, entry id): partitions' streams number their entries
+    alike. No partitions (None): the entry id alone, as before partitions."""
+    return "" if partition is None else f"{partition:04d}/"
 
 
 def _commit(

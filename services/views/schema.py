@@ -6,6 +6,7 @@ from sqlalchemy import Connection, text
 
 from shared.storage.migrations import Schema
 
+from .counting import ledger_prefix
 from .models import Base
 
 
@@ -15,7 +16,7 @@ def replay_from(conn: Connection, stream: str, partition: int | None = None) -> 
     counted before it forgot them). ``articles``: all of it (known articles are upserts)."""
     if stream != "views":
         return "0"
-    prefix = "" if partition is None else f"{partition:04d}/"  # see counting.count_views
+    prefix = ledger_prefix(partition)
     oldest = conn.execute(
         text("SELECT MIN(first_entry) FROM applied_batches WHERE first_entry LIKE :p"),
         {"p": f"{prefix}%"},

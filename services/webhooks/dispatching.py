@@ -35,8 +35,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from shared.contracts.events import utcnow
 from shared.contracts.streams import Streams, entry_position, read_by
+from shared.storage.engines import Sessions
 
-from .models import Attempt, Delivery, Sessions, Subscription
+from .models import Attempt, Delivery, Subscription
 from .sending import Outcome, Sender
 from .settings import WebhooksSettings
 

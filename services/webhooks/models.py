@@ -12,12 +12,9 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, Uuid
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.storage.engines import BIG_ID, UtcDateTime
-
-Sessions = async_sessionmaker[AsyncSession]
 
 
 class Base(DeclarativeBase):

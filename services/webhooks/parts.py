@@ -12,10 +12,10 @@ from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from prometheus_client import Counter
 
 from shared.service.skeleton import Kit, part, requires
+from shared.storage.engines import Sessions
 
 from .addresses import AddressPolicy
 from .dispatching import Dispatcher
-from .models import Sessions
 from .sending import Sender
 from .settings import WebhooksSettings
 

@@ -20,8 +20,9 @@ from shared.contracts.events import utcnow
 from shared.contracts.streams import entry_position
 from shared.messaging.consuming import Entry
 from shared.service.skeleton import StreamHandler
+from shared.storage.engines import Sessions
 
-from .models import Delivery, Sessions, Subscription
+from .models import Delivery, Subscription
 
 
 def insert_new(session: AsyncSession, rows: list[dict[str, Any]]) -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
 import logging
 import time
@@ -34,7 +35,7 @@ from shared.messaging.replication import Replication
 from shared.observability.metrics import Metrics, add_metrics_route
 from shared.observability.tracing import http_telemetry, instrument_engine, make_tracer_provider
 from shared.settings import NewsroomSettings
-from shared.storage.engines import make_engine, make_sync_engine, session_factory
+from shared.storage.engines import Sessions, make_engine, make_sync_engine, session_factory
 from shared.storage.migrations import Schema, prepare_schema
 from shared.web.auth import bearer_guard
 from shared.web.docs import install_offline_docs
@@ -44,7 +45,6 @@ from shared.web.lean_route import FirstRoute
 from shared.web.problems import install_problem_handlers
 
 S = TypeVar("S", bound=NewsroomSettings)
-Sessions = async_sessionmaker[AsyncSession]
 D = TypeVar("D")
 log = logging.getLogger(__name__)
 Fn = Callable[..., Awaitable[Any]]
@@ -91,9 +91,9 @@ class Kit:
     writes: async_sessionmaker[AsyncSession] | None = None
     relay: OutboxRelay | None = None
 
-    @property
+    @functools.cached_property
     def read_sessions(self) -> Sessions:
-        """Sessions on the read engine (a service with a database)."""
+        """Sessions on the read engine (a service with a database), made once."""
         assert self.reads is not None, "the service declares no writer, so no database"
         return session_factory(self.reads)
 
