@@ -37,6 +37,6 @@ async def record_articles(entries: Sequence[Entry[ArticleEvent]], writes: Sessio
 
 #: The streams the service's group reads, and what handles each.
 HANDLERS = (
-    StreamHandler("comments.submitted", decide_submissions),
+    StreamHandler("comments.submitted", decide_submissions, batch_size=500),
     StreamHandler("articles", record_articles),
 )

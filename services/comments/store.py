@@ -6,11 +6,12 @@ import hashlib
 import json
 import unicodedata
 import uuid
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import String, and_, cast, insert, or_, select
+from sqlalchemy import String, and_, cast, insert, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.contracts.events import (
@@ -28,6 +29,7 @@ from shared.text.seen import as_seen
 from .models import Comment, KnownArticle, OutboxEvent
 from .render import count_links, plain_text, render_comment
 from .rules import Context, Policy, decide
+from .schema import SCHEMA
 from .settings import CommentsSettings
 
 COMMENTS_STREAM = "comments"
@@ -50,10 +52,28 @@ def _row_key(email: str, key: str | None) -> str:
     return key if key is not None else email_key(email)
 
 
-def _same_reader(keys: set[str], emails: set[str]) -> Any:
+def _same_reader(keys: set[str], emails: set[str], unkeyed: bool) -> Any:
+    if not unkeyed:
+        return Comment.email_key.in_(keys)
     return or_(
         Comment.email_key.in_(keys), and_(Comment.email_key.is_(None), Comment.email.in_(emails))
     )
+
+
+async def _unkeyed_rows_possible(session: AsyncSession) -> bool:
+    """Until the contract step 0005 the previous version may write rows without a key.
+
+    After it the column is NOT NULL, and asking for NULL keys anyway makes SQLite walk
+    the whole table (it uses no index for ``IS NULL`` on a NOT NULL column)."""
+    current = await session.scalar(text(f"SELECT version_num FROM {SCHEMA.version_table}"))
+    return current is not None and current < KEYS_REQUIRED
+
+
+def _filtered(column: Any) -> Any:
+    """``column`` as an expression no index serves: SQLite, without statistics, would
+    otherwise walk an index on the status (every approved comment of the site, or of
+    the article) rather than the selective one on the reader or the text."""
+    return column.concat("")
 
 
 def decision_event(values: Mapping[str, Any]) -> Event:
@@ -105,6 +125,8 @@ def _is_open(article: KnownArticle, close_after_days: int, today: date) -> bool:
 
 
 KEPT = ("approved", "held")
+#: The contract step after which every row has its ``email_key``.
+KEYS_REQUIRED = "0005"
 
 
 async def decide_submissions(
@@ -150,34 +172,31 @@ async def decide_submissions(
         digests = [fingerprint(d.text) for d in data]
         readers = [email_key(d.email) for d in data]
         keys, emails = {d.client_key for d in data}, {d.email for d in data}
-        same_reader = _same_reader(set(readers), emails)
+        same_reader = _same_reader(set(readers), emails, await _unkeyed_rows_possible(session))
         earliest = fresh[0].occurred_at - timedelta(seconds=settings.flood_seconds)
-        recent = [
-            (row.client_key, _row_key(row.email, row.email_key), row.submitted_at)
-            for row in await session.execute(
-                select(
-                    Comment.client_key, Comment.email, Comment.email_key, Comment.submitted_at
-                ).where(
-                    or_(Comment.client_key.in_(keys), same_reader), Comment.submitted_at > earliest
-                )
+        seen = _Seen()
+        for row in await session.execute(
+            select(
+                Comment.client_key, Comment.email, Comment.email_key, Comment.submitted_at
+            ).where(or_(Comment.client_key.in_(keys), same_reader), Comment.submitted_at > earliest)
+        ):
+            seen.submitted(row.client_key, _row_key(row.email, row.email_key), row.submitted_at)
+        for kept in await session.execute(
+            select(
+                Comment.article_id,
+                Comment.fingerprint,
+                Comment.email,
+                Comment.email_key,
+                Comment.name,
+            ).where(
+                Comment.article_id.in_({d.article_id for d in data}),
+                Comment.fingerprint.in_(set(digests)),
+                _filtered(Comment.status).in_(KEPT),
             )
-        ]
-        kept = [
-            (row.article_id, row.fingerprint, _row_key(row.email, row.email_key), row.name)
-            for row in await session.execute(
-                select(
-                    Comment.article_id,
-                    Comment.fingerprint,
-                    Comment.email,
-                    Comment.email_key,
-                    Comment.name,
-                ).where(
-                    Comment.article_id.in_({d.article_id for d in data}),
-                    Comment.fingerprint.in_(set(digests)),
-                    Comment.status.in_(KEPT),
-                )
+        ):
+            seen.kept(
+                kept.article_id, kept.fingerprint, _row_key(kept.email, kept.email_key), kept.name
             )
-        ]
         parent_ids = {d.parent_id for d in data if d.parent_id is not None}
         parents = {
             row.id: row
@@ -191,7 +210,7 @@ async def decide_submissions(
             _row_key(row.email, row.email_key)
             for row in await session.execute(
                 select(Comment.email, Comment.email_key)
-                .where(same_reader, Comment.status == "approved")
+                .where(same_reader, _filtered(Comment.status) == "approved")
                 .distinct()
             )
         }
@@ -207,13 +226,8 @@ async def decide_submissions(
                 article_known=article is not None,
                 article_open=article is not None
                 and _is_open(article, settings.close_after_days, at.date()),
-                flood=any(
-                    (k == d.client_key or m == reader) and since < t <= at for k, m, t in recent
-                ),
-                duplicate=any(
-                    a == d.article_id and f == digest and (m == reader or n == d.name)
-                    for a, f, m, n in kept
-                ),
+                flood=seen.flood(d.client_key, reader, since, at),
+                duplicate=seen.duplicate(d.article_id, digest, reader, d.name),
                 first_time=reader not in approved_readers,
                 links=count_links(html),
                 empty=not plain_text(html),
@@ -251,15 +265,42 @@ async def decide_submissions(
             )
             rows.append(values)
             announcements.append(outbox_row(decision_event(values), COMMENTS_STREAM))
-            recent.append((d.client_key, reader, at))
+            seen.submitted(d.client_key, reader, at)
             if status in KEPT:
-                kept.append((d.article_id, digest, reader, d.name))
+                seen.kept(d.article_id, digest, reader, d.name)
             if status == "approved":
                 approved_readers.add(reader)
         # Core bulk inserts: the ORM's unit of work costs more than deciding.
         await session.execute(insert(Comment), rows)
         await session.execute(insert(OutboxEvent), announcements)
     return [r["id"] for r in rows], later
+
+
+class _Seen:
+    """What a batch's decisions look back on, indexed by what they ask (a batch of 500
+    compared each comment with every earlier one)."""
+
+    def __init__(self) -> None:
+        self._by_client: defaultdict[str, list[datetime]] = defaultdict(list)
+        self._by_reader: defaultdict[str, list[datetime]] = defaultdict(list)
+        self._kept: defaultdict[tuple[uuid.UUID, str], list[tuple[str, str]]] = defaultdict(list)
+
+    def submitted(self, client_key: str, reader: str, at: datetime) -> None:
+        self._by_client[client_key].append(at)
+        self._by_reader[reader].append(at)
+
+    def kept(self, article_id: uuid.UUID, digest: str, reader: str, name: str) -> None:
+        self._kept[article_id, digest].append((reader, name))
+
+    def flood(self, client_key: str, reader: str, since: datetime, at: datetime) -> bool:
+        """Did this client or this reader submit a comment in (since, at]?"""
+        return any(since < t <= at for t in self._by_client.get(client_key, ())) or any(
+            since < t <= at for t in self._by_reader.get(reader, ())
+        )
+
+    def duplicate(self, article_id: uuid.UUID, digest: str, reader: str, name: str) -> bool:
+        """Is the same text kept on this article from this reader or under this name?"""
+        return any(m == reader or n == name for m, n in self._kept.get((article_id, digest), ()))
 
 
 def _visible_parent(parent: Any, article_id: uuid.UUID) -> bool:

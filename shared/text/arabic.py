@@ -21,6 +21,9 @@ _FOLD_MAP = str.maketrans(
 _BIDI_CONTROLS = dict.fromkeys(
     map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 )
+# Matching's folds in one table: the letter forms above, no bidi controls, no
+# tashkeel or tatweel.
+_FOLD_TABLE = {**_FOLD_MAP, **_BIDI_CONTROLS, **dict.fromkeys(map(ord, HARAKAT | {TATWEEL}))}
 
 SLUG_MAX_BYTES = 200  # of the percent-encoded slug, as the most used blogging platform caps it
 
@@ -54,8 +57,7 @@ def without_bidi_controls(text: str) -> str:
 
 def fold_arabic(text: str) -> str:
     """Fold for matching: NFC, case-fold, alef/ya/ta-marbuta forms, no tashkeel/tatweel."""
-    text = nfc(text).casefold().translate(_FOLD_MAP).translate(_BIDI_CONTROLS)
-    return "".join(ch for ch in text if ch != TATWEEL and ch not in HARAKAT)
+    return nfc(text).casefold().translate(_FOLD_TABLE)
 
 
 def slugify(title: str) -> str:
