@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import IO, Any
 
+import redis.asyncio as aioredis
 from faststream.redis import RedisBroker
 from opentelemetry import context
 from opentelemetry.propagate import extract, inject
@@ -119,7 +120,10 @@ class OutboxRelay:
         batch_size: int = 200,
         poll_interval: float = 1.0,
         replication: Replication | None = None,
+        redis: aioredis.Redis | None = None,
     ) -> None:
+        #: With a client, a batch goes out in one pipeline: one round trip, not one per event.
+        self._redis = redis
         self._sessions = sessions
         self._replication = replication
         self._model = model
@@ -229,11 +233,24 @@ class OutboxRelay:
             )
 
     async def _publish_all(self, rows: list[Any]) -> tuple[int, Exception | None]:
-        for sent, row in enumerate(rows):
-            try:
-                await self._publish(row)
-            except Exception as exc:
-                return await self._replicated(sent, exc)
+        if self._redis is None or not rows:
+            for sent, row in enumerate(rows):
+                try:
+                    await self._publish(row)
+                except Exception as exc:
+                    return await self._replicated(sent, exc)
+            return await self._replicated(len(rows), None)
+        pipe = self._redis.pipeline(transaction=False)
+        for row in rows:
+            await self._publish(row, pipe)
+        try:
+            results = await pipe.execute(raise_on_error=False)
+        except Exception as exc:
+            return await self._replicated(0, exc)
+        # In order: what stands before the first failure went out.
+        for sent, result in enumerate(results):
+            if isinstance(result, Exception):
+                return await self._replicated(sent, result)
         return await self._replicated(len(rows), None)
 
     async def _replicated(self, sent: int, error: Exception | None) -> tuple[int, Exception | None]:
@@ -246,7 +263,7 @@ class OutboxRelay:
                 return 0, exc
         return sent, error
 
-    async def _publish(self, row: Any) -> None:
+    async def _publish(self, row: Any, pipeline: Any = None) -> None:
         token = context.attach(extract({"traceparent": row.traceparent} if row.traceparent else {}))
         try:
             await self._broker.publish(
@@ -255,6 +272,7 @@ class OutboxRelay:
                 maxlen=self._maxlen,
                 headers={"event_type": row.event_type, "event_id": str(row.event_id)},
                 correlation_id=str(row.event_id),
+                pipeline=pipeline,
             )
         finally:
             context.detach(token)

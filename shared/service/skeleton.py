@@ -283,6 +283,7 @@ def build_app(
             batch_size=settings.relay_batch_size,
             poll_interval=settings.relay_poll_interval,
             replication=kit.replication,
+            redis=kit.redis,
         )
     parts = service.parts(kit)
 

@@ -132,3 +132,62 @@ async def test_replicas_relaying_one_sqlite_outbox_publish_each_event_once(
 
 async def _all_published(relay: OutboxRelay) -> bool:
     return await relay.pending() == 0
+
+
+async def test_a_pipelined_batch_that_fails_midway_keeps_the_rest_pending(
+    tmp_path: Path, redis_url: str, namespace: str
+) -> None:
+    """A batch goes out in one pipeline: what Redis refused, and everything after it, stays
+    pending and goes out again next time, so a stream never shows an event after one that
+    was written later; nothing before the refusal goes out twice."""
+    url = f"sqlite:///{tmp_path / 'pipe.db'}"
+    engine = make_engine(url)
+    async with engine.begin() as conn:
+        await conn.run_sync(_Base.metadata.create_all)
+    sessions = session_factory(engine)
+    first = [
+        ArticleUnpublished(data=ArticleRef(article_id=uuid.uuid4(), slug="a")) for _ in range(5)
+    ]
+    stuck = ArticleUnpublished(data=ArticleRef(article_id=uuid.uuid4(), slug="b"))
+    after = [
+        ArticleUnpublished(data=ArticleRef(article_id=uuid.uuid4(), slug="c")) for _ in range(4)
+    ]
+    async with sessions() as session, session.begin():
+        await session.execute(
+            insert(_Outbox),
+            [outbox_row(e, "articles") for e in first]
+            + [outbox_row(stuck, "comments")]
+            + [outbox_row(e, "articles") for e in after],
+        )
+    client = aioredis.Redis.from_url(redis_url)
+    await client.set(f"{namespace}:comments", "not a stream")  # XADD there: WRONGTYPE
+    broker = make_broker(
+        NewsroomSettings(redis_url=redis_url, namespace=namespace), TracerProvider()
+    )
+    relay = OutboxRelay(
+        sessions, _Outbox, broker, Streams(namespace), maxlen=10_000, batch_size=50, redis=client
+    )
+
+    async def ids(stream: str) -> list[str]:
+        entries = await client.xrange(f"{namespace}:{stream}")
+        return [decode_envelope(f)[1]["event_id"] for _i, f in entries]
+
+    try:
+        await broker.connect()
+        with pytest.raises(Exception, match="WRONGTYPE"):
+            await relay.relay_once()
+        assert await relay.pending() == 5  # the refused event and the four after it
+        # The pipeline went on past the refusal: the four after it are on the stream
+        # already, and go again with it (consumers deduplicate on event_id).
+        assert await ids("articles") == [str(e.event_id) for e in first + after]
+
+        await client.delete(f"{namespace}:comments")
+        assert await relay.relay_once() == 5
+        assert await relay.pending() == 0
+        assert await ids("comments") == [str(stuck.event_id)]
+        assert await ids("articles") == [str(e.event_id) for e in first + after + after]
+    finally:
+        await client.delete(f"{namespace}:articles", f"{namespace}:comments")
+        await client.aclose()
+        await broker.stop()
+        await engine.dispose()
