@@ -15,7 +15,7 @@ import httpx
 import redis
 import redis.asyncio as aioredis
 
-from shared.contracts.events import Event
+from shared.contracts.events import CommentSubmission, CommentSubmitted, Event
 from shared.contracts.wire import DATA_FIELD, encode_envelope
 
 T = TypeVar("T")
@@ -160,3 +160,27 @@ def forget_namespace(redis_url: str, namespace: str) -> None:
         if keys:
             client.delete(*keys)
     client.close()
+
+
+def comment_submission(
+    article_id: Any, i: int, *, at: Any = None, **fields: Any
+) -> CommentSubmitted:
+    """Reader ``i``'s comment on ``article_id`` as the gateway submits it (each reader
+    with an address, a client and a text of their own unless ``fields`` say otherwise)."""
+    import uuid
+
+    data: dict[str, Any] = {
+        "comment_id": uuid.uuid4(),
+        "article_id": article_id,
+        "name": f"قارئ {i}",
+        "email": f"reader{i}@example.com",
+        "text": f"تعليق رقم {i}",
+        "client_key": f"client-{i}",
+        **fields,
+    }
+    submission = CommentSubmission(**data)
+    return (
+        CommentSubmitted(data=submission)
+        if at is None
+        else CommentSubmitted(occurred_at=at, data=submission)
+    )

@@ -21,8 +21,6 @@ from shared.contracts.events import (
     ArticleData,
     ArticlePublished,
     BodyBlock,
-    CommentSubmission,
-    CommentSubmitted,
     ViewData,
     ViewRecorded,
 )
@@ -30,7 +28,7 @@ from shared.contracts.streams import BY_NAME as STREAM_SPECS
 from shared.contracts.wire import DATA_FIELD, encode_envelope
 from tests.drills.conftest import Report
 from tests.e2e.platform import Services
-from tests.support import free_port, ready, wait_for
+from tests.support import comment_submission, free_port, ready, wait_for
 
 pytestmark = pytest.mark.drill
 
@@ -84,21 +82,7 @@ def test_comments_service_sigkilled_mid_batch(
     _xadd_all(
         client,
         f"{ns}:comments.submitted",
-        [
-            _envelope(
-                CommentSubmitted(
-                    data=CommentSubmission(
-                        comment_id=uuid.uuid4(),
-                        article_id=article,
-                        name=f"n{i}",
-                        email=f"r{i}@example.com",
-                        text=f"تعليق {i}",
-                        client_key=f"client-{i}",
-                    )
-                )
-            )
-            for i in range(sent)
-        ],
+        [_envelope(comment_submission(article, i)) for i in range(sent)],
     )
     db = services.data_dir / "comments.db"
     services.start("comments")

@@ -18,8 +18,9 @@ from services.comments.schema import SCHEMA
 from services.comments.settings import CommentsSettings
 from services.comments.store import decide_submissions
 from services.comments.words import WordList
-from shared.contracts.events import CommentSubmission, CommentSubmitted
+from shared.contracts.events import CommentSubmitted
 from shared.storage.engines import make_engine, session_factory
+from tests.support import comment_submission
 
 pytestmark = pytest.mark.integration
 
@@ -32,21 +33,7 @@ POLICY = Policy(
 
 
 def _batch(article_id: uuid.UUID, start: datetime, n: int) -> list[CommentSubmitted]:
-    return [
-        CommentSubmitted(
-            occurred_at=start + timedelta(seconds=i),
-            data=CommentSubmission(
-                comment_id=uuid.uuid4(),
-                article_id=article_id,
-                parent_id=None,
-                name=f"قارئ {i}",
-                email=f"reader{i}@example.com",
-                text=f"تعليق رقم {i}",
-                client_key=f"client-{i}",
-            ),
-        )
-        for i in range(n)
-    ]
+    return [comment_submission(article_id, i, at=start + timedelta(seconds=i)) for i in range(n)]
 
 
 @pytest.mark.parametrize("revision", ["head", "0004"], ids=["contracted", "expanded"])

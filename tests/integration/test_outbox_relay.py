@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import DeclarativeBase
 
 from newsroom.embedded_redis import EmbeddedRedis
@@ -91,11 +93,7 @@ async def test_replicas_relaying_one_sqlite_outbox_publish_each_event_once(
 ) -> None:
     """Two replicas of a service on one SQLite file (``newsroom up --scale``, or two
     versions during an upgrade) relay its outbox by turns, not both."""
-    url = f"sqlite:///{tmp_path / 'race.db'}"
-    engine = make_engine(url)
-    async with engine.begin() as conn:
-        await conn.run_sync(_Base.metadata.create_all)
-    sessions = session_factory(engine)
+    engine, sessions = await _outbox_database(tmp_path / "race.db")
     events = [
         ArticleUnpublished(data=ArticleRef(article_id=uuid.uuid4(), slug="s")) for _ in range(300)
     ]
@@ -130,6 +128,13 @@ async def test_replicas_relaying_one_sqlite_outbox_publish_each_event_once(
         await engine.dispose()
 
 
+async def _outbox_database(path: Path) -> tuple[AsyncEngine, Any]:
+    engine = make_engine(f"sqlite:///{path}")
+    async with engine.begin() as conn:
+        await conn.run_sync(_Base.metadata.create_all)
+    return engine, session_factory(engine)
+
+
 async def _all_published(relay: OutboxRelay) -> bool:
     return await relay.pending() == 0
 
@@ -140,11 +145,7 @@ async def test_a_pipelined_batch_that_fails_midway_keeps_the_rest_pending(
     """A batch goes out in one pipeline: what Redis refused, and everything after it, stays
     pending and goes out again next time, so a stream never shows an event after one that
     was written later; nothing before the refusal goes out twice."""
-    url = f"sqlite:///{tmp_path / 'pipe.db'}"
-    engine = make_engine(url)
-    async with engine.begin() as conn:
-        await conn.run_sync(_Base.metadata.create_all)
-    sessions = session_factory(engine)
+    engine, sessions = await _outbox_database(tmp_path / "pipe.db")
     first = [
         ArticleUnpublished(data=ArticleRef(article_id=uuid.uuid4(), slug="a")) for _ in range(5)
     ]
