@@ -16,7 +16,7 @@ from .console.app import make_console
 from .events import routes as event_routes
 from .events.hub import EventHub
 from .parts import GatewayParts, make_parts
-from .rendering import HERE
+from .rendering import HERE, warm_templates
 from .settings import GatewaySettings
 from .site import feeds, pages, searching
 from .upstreams import Upstreams
@@ -74,7 +74,7 @@ SERVICE: Service[GatewaySettings, GatewayParts] = Service(
         Follower("comments", followers.drop_comments, polling_ms=100),
     ],
     tasks=[fan_out_events],
-    on_start=[share_form_secret],
+    on_start=[share_form_secret, warm_templates],
     on_stop=[close_upstreams],
     ready={"ingest": ingest_answers},
     # Our body limit, not FastAPI's max_body_size: a 413 in the problem+json shape.
