@@ -8,6 +8,7 @@ import os
 import random
 import socket
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -167,8 +168,6 @@ def comment_submission(
 ) -> CommentSubmitted:
     """Reader ``i``'s comment on ``article_id`` as the gateway submits it (each reader
     with an address, a client and a text of their own unless ``fields`` say otherwise)."""
-    import uuid
-
     data: dict[str, Any] = {
         "comment_id": uuid.uuid4(),
         "article_id": article_id,

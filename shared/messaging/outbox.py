@@ -119,10 +119,10 @@ class OutboxRelay:
         maxlen: int,
         batch_size: int = 200,
         poll_interval: float = 1.0,
+        redis: aioredis.Redis,
         replication: Replication | None = None,
-        redis: aioredis.Redis | None = None,
     ) -> None:
-        #: With a client, a batch goes out in one pipeline: one round trip, not one per event.
+        #: A batch goes out in one pipeline of it: one round trip, not one per event.
         self._redis = redis
         self._sessions = sessions
         self._replication = replication
@@ -233,20 +233,13 @@ class OutboxRelay:
             )
 
     async def _publish_all(self, rows: list[Any]) -> tuple[int, Exception | None]:
-        if self._redis is None or not rows:
-            for sent, row in enumerate(rows):
-                try:
-                    await self._publish(row)
-                except Exception as exc:
-                    return await self._replicated(sent, exc)
-            return await self._replicated(len(rows), None)
-        pipe = self._redis.pipeline(transaction=False)
-        for row in rows:
-            await self._publish(row, pipe)
-        try:
-            results = await pipe.execute(raise_on_error=False)
-        except Exception as exc:
-            return await self._replicated(0, exc)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for row in rows:
+                await self._publish(row, pipe)
+            try:
+                results = await pipe.execute(raise_on_error=False)
+            except Exception as exc:
+                return await self._replicated(0, exc)
         # In order: what stands before the first failure went out.
         for sent, result in enumerate(results):
             if isinstance(result, Exception):
@@ -263,7 +256,7 @@ class OutboxRelay:
                 return 0, exc
         return sent, error
 
-    async def _publish(self, row: Any, pipeline: Any = None) -> None:
+    async def _publish(self, row: Any, pipeline: Any) -> None:
         token = context.attach(extract({"traceparent": row.traceparent} if row.traceparent else {}))
         try:
             await self._broker.publish(

@@ -282,8 +282,8 @@ def build_app(
             maxlen=settings.stream_maxlen,
             batch_size=settings.relay_batch_size,
             poll_interval=settings.relay_poll_interval,
-            replication=kit.replication,
             redis=kit.redis,
+            replication=kit.replication,
         )
     parts = service.parts(kit)
 

@@ -101,8 +101,11 @@ async def test_replicas_relaying_one_sqlite_outbox_publish_each_event_once(
         await session.execute(insert(_Outbox), [outbox_row(e, "articles") for e in events])
     settings = NewsroomSettings(redis_url=redis_url, namespace=namespace)
     brokers = [make_broker(settings, TracerProvider()) for _ in range(2)]
+    client = aioredis.Redis.from_url(redis_url)
     relays = [
-        OutboxRelay(sessions, _Outbox, b, Streams(namespace), maxlen=10_000, batch_size=20)
+        OutboxRelay(
+            sessions, _Outbox, b, Streams(namespace), maxlen=10_000, batch_size=20, redis=client
+        )
         for b in brokers
     ]
     try:
@@ -125,6 +128,7 @@ async def test_replicas_relaying_one_sqlite_outbox_publish_each_event_once(
     finally:
         for broker in brokers:
             await broker.stop()
+        await client.aclose()
         await engine.dispose()
 
 
