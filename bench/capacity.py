@@ -48,6 +48,7 @@ from shared.contracts.events import (
     ViewRecorded,
 )
 from shared.contracts.wire import encode_envelope
+from shared.settings import settings_env
 
 SERVICES = ("ingest", "views", "comments", "gateway")
 PG = os.environ.get("NEWSROOM_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -68,18 +69,17 @@ def envelope(event: Any) -> bytes:
 class Platform:
     def __init__(self, redis_url: str, database_url: str, data_dir: Path, ns: str) -> None:
         self.ports = {s: free_port() for s in SERVICES}
-        self.env = {
-            **os.environ,
-            "NEWSROOM_REDIS_URL": redis_url,
-            "NEWSROOM_DATABASE_URL": database_url,
-            "NEWSROOM_DATA_DIR": str(data_dir),
-            "NEWSROOM_NAMESPACE": ns,
-            "NEWSROOM_GATEWAY_WORKERS": "1",
-            "NEWSROOM_EDITOR_TOKEN": "capacity-editor",
-            "NEWSROOM_MIN_SUBMIT_SECONDS": "0",
-            "NEWSROOM_LOG_LEVEL": "WARNING",
-            **{f"NEWSROOM_{s.upper()}_PORT": str(p) for s, p in self.ports.items()},
-        }
+        self.env = settings_env(
+            redis_url=redis_url,
+            database_url=database_url,
+            data_dir=data_dir,
+            namespace=ns,
+            gateway_workers=1,
+            editor_token="capacity-editor",
+            min_submit_seconds=0,
+            log_level="WARNING",
+            **{f"{s}_port": p for s, p in self.ports.items()},
+        )
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 
     def url(self, service: str) -> str:

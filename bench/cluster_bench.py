@@ -21,7 +21,6 @@ Needs ``redis-server`` and wrk on PATH.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import signal
 import subprocess
@@ -46,6 +45,7 @@ from bench.views_bench import (
 from newsroom.embedded_redis import EmbeddedCluster, EmbeddedRedis
 from shared.contracts.streams import Streams
 from shared.contracts.wire import DATA_FIELD
+from shared.settings import settings_env
 
 # Each request from another address (the gateway trusts the loopback's X-Forwarded-For).
 SPREAD_ADDRESSES = """
@@ -99,16 +99,15 @@ def count_views(target: Target, views: int, batch: int) -> tuple[float, list[flo
     entries = payloads(views, [uuid.uuid4() for _ in range(50)])
     data_dir = Path(tempfile.mkdtemp(prefix="cluster-bench-"))
     port = free_port()
-    env = {
-        **os.environ,
-        "NEWSROOM_NAMESPACE": ns,
-        "NEWSROOM_REDIS_URL": target.url,
-        "NEWSROOM_REDIS_CLUSTER": "true" if target.cluster else "false",
-        "NEWSROOM_DATA_DIR": str(data_dir),
-        "NEWSROOM_VIEWS_PORT": str(port),
-        "NEWSROOM_BATCH_SIZE": str(batch),
-        "NEWSROOM_LOG_LEVEL": "WARNING",
-    }
+    env = settings_env(
+        namespace=ns,
+        redis_url=target.url,
+        redis_cluster=target.cluster,
+        data_dir=data_dir,
+        views_port=port,
+        batch_size=batch,
+        log_level="WARNING",
+    )
     proc = subprocess.Popen([PY, "-m", "services.views"], env=env)
     client = target.client()
     masters = target.masters()

@@ -33,6 +33,7 @@ from shared.contracts.events import (
     CommentSubmitted,
 )
 from shared.contracts.wire import encode_envelope
+from shared.settings import settings_env
 
 TEXTS = [
     "مقال ممتاز، شكراً للكاتب على هذا التحليل.",
@@ -67,14 +68,13 @@ def submissions(n: int, article_id: uuid.UUID) -> list[bytes]:
 def comments_rate(redis_url: str, ns: str, entries: list[bytes], article_id: uuid.UUID) -> float:
     data_dir = Path(tempfile.mkdtemp(prefix="comments-bench-"))
     port = free_port()
-    env = {
-        **os.environ,
-        "NEWSROOM_NAMESPACE": ns,
-        "NEWSROOM_REDIS_URL": redis_url,
-        "NEWSROOM_DATA_DIR": str(data_dir),
-        "NEWSROOM_COMMENTS_PORT": str(port),
-        "NEWSROOM_LOG_LEVEL": "WARNING",
-    }
+    env = settings_env(
+        namespace=ns,
+        redis_url=redis_url,
+        data_dir=data_dir,
+        comments_port=port,
+        log_level="WARNING",
+    )
     client = redis.Redis.from_url(redis_url)
     article = ArticlePublished(
         data=ArticleData(

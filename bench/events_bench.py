@@ -27,12 +27,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 import redis
 
 from bench.views_bench import PY, _ok, forget, free_port, publish, wait_until
 from shared.contracts.events import ArticleData, ArticlePublished, BodyBlock
 from shared.contracts.wire import encode_envelope
+from shared.settings import settings_env
 from tests.e2e.receiver import Receiver
 
 TOKEN = "bench-subscriber"
@@ -153,20 +153,19 @@ def main() -> None:
     ns = f"bench-{uuid.uuid4().hex[:8]}"
     data_dir = Path(tempfile.mkdtemp(prefix="events-bench-"))
     ports = {"gateway": free_port(), "webhooks": free_port()}
-    env = {
-        **os.environ,
-        "NEWSROOM_NAMESPACE": ns,
-        "NEWSROOM_GATEWAY_WORKERS": "1",
-        "NEWSROOM_REDIS_URL": redis_url,
-        "NEWSROOM_DATA_DIR": str(data_dir),
-        "NEWSROOM_LOG_LEVEL": "WARNING",
-        "NEWSROOM_EDITOR_TOKEN": EDITOR,
-        "NEWSROOM_SUBSCRIBER_TOKENS": orjson.dumps([TOKEN]).decode(),
-        "NEWSROOM_EVENTS_BUFFER": str(args.events + 100),
-        "NEWSROOM_WEBHOOK_ALLOW_HOSTS": '["127.0.0.1"]',
-        "NEWSROOM_WEBHOOK_REQUIRE_HTTPS": "false",
-        **{f"NEWSROOM_{s.upper()}_PORT": str(p) for s, p in ports.items()},
-    }
+    env = settings_env(
+        namespace=ns,
+        gateway_workers=1,
+        redis_url=redis_url,
+        data_dir=data_dir,
+        log_level="WARNING",
+        editor_token=EDITOR,
+        subscriber_tokens=[TOKEN],
+        events_buffer=args.events + 100,
+        webhook_allow_hosts=["127.0.0.1"],
+        webhook_require_https=False,
+        **{f"{s}_port": p for s, p in ports.items()},
+    )
     procs = []
     try:
         entries = articles(args.events)

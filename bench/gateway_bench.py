@@ -35,6 +35,7 @@ import redis
 
 from bench.report import Figure, Load, run_wrk
 from bench.views_bench import PY, _ok, forget, free_port, start_bare_api, wait_until
+from shared.settings import settings_env
 
 SEED = Path(__file__).resolve().parent.parent / "newsroom" / "demo" / "article-page.txt"
 
@@ -121,18 +122,19 @@ def running_platform(
     """Ingest, views, comments, search and one gateway process, the seed article and
     ``articles`` generated ones loaded, every consumer idle."""
     ports = {s: free_port() for s in ("ingest", "views", "comments", "search", "gateway")}
-    env = {
-        **os.environ,
-        "NEWSROOM_GATEWAY_WORKERS": "1",
-        **env_extra,
-        "NEWSROOM_NAMESPACE": ns,
-        "NEWSROOM_REDIS_URL": redis_url,
-        "NEWSROOM_DATA_DIR": tempfile.mkdtemp(prefix="gateway-bench-"),
-        "NEWSROOM_LOG_LEVEL": "WARNING",
-        "NEWSROOM_EDITOR_TOKEN": "bench",
-        "NEWSROOM_VIEWS_PER_MINUTE": "1000000000",
-        **{f"NEWSROOM_{s.upper()}_PORT": str(p) for s, p in ports.items()},
-    }
+    env = (
+        settings_env(
+            gateway_workers=1,
+            namespace=ns,
+            redis_url=redis_url,
+            data_dir=tempfile.mkdtemp(prefix="gateway-bench-"),
+            log_level="WARNING",
+            editor_token="bench",
+            views_per_minute=1_000_000_000,
+            **{f"{s}_port": p for s, p in ports.items()},
+        )
+        | env_extra
+    )
     procs = {s: subprocess.Popen([PY, "-m", f"services.{s}"], env=env) for s in ports}
     if pin_gateway:
         pin(procs["gateway"].pid, SERVER_CORES)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import random
 import signal
 import subprocess
@@ -38,6 +37,7 @@ from newsroom.embedded_redis import EmbeddedRedis, free_port
 from services.gateway.recorder import RATE_LIMITED_XADD
 from shared.contracts.events import ViewData, ViewRecorded
 from shared.contracts.wire import encode_envelope
+from shared.settings import settings_env
 
 PARTITIONS = 64
 SLOTS = 16384
@@ -80,14 +80,13 @@ def measure_cost_per_view(views: int) -> dict[str, float]:
         produce = cpu_seconds(client) - before
 
         port = free_port()
-        env = {
-            **os.environ,
-            "NEWSROOM_REDIS_URL": server.url,
-            "NEWSROOM_NAMESPACE": ns,
-            "NEWSROOM_DATA_DIR": str(tmp / "var"),
-            "NEWSROOM_VIEWS_PORT": str(port),
-            "NEWSROOM_LOG_LEVEL": "WARNING",
-        }
+        env = settings_env(
+            redis_url=server.url,
+            namespace=ns,
+            data_dir=tmp / "var",
+            views_port=port,
+            log_level="WARNING",
+        )
         before = cpu_seconds(client)
         proc = subprocess.Popen([sys.executable, "-m", "services.views"], env=env)
         try:

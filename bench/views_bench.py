@@ -36,6 +36,7 @@ from bench.report import Figure, Load, run_wrk
 from services.views.settings import ViewsSettings
 from shared.contracts.events import ViewData, ViewRecorded
 from shared.contracts.wire import DATA_FIELD, encode_envelope
+from shared.settings import settings_env
 
 PY = sys.executable
 
@@ -136,16 +137,17 @@ def views_rate(
 ) -> float:
     data_dir = Path(tempfile.mkdtemp(prefix="views-bench-"))
     port = free_port()
-    env = {
-        **os.environ,
-        **env_extra,
-        "NEWSROOM_NAMESPACE": ns,
-        "NEWSROOM_REDIS_URL": redis_url,
-        "NEWSROOM_DATA_DIR": str(data_dir),
-        "NEWSROOM_VIEWS_PORT": str(port),
-        "NEWSROOM_BATCH_SIZE": str(batch),
-        "NEWSROOM_LOG_LEVEL": "WARNING",
-    }
+    env = (
+        settings_env(
+            namespace=ns,
+            redis_url=redis_url,
+            data_dir=data_dir,
+            views_port=port,
+            batch_size=batch,
+            log_level="WARNING",
+        )
+        | env_extra
+    )
     proc = subprocess.Popen([PY, "-m", "services.views"], env=env)
     try:
         wait_until(lambda: _ok(f"http://127.0.0.1:{port}/readyz"), timeout=60, interval=0.1)
@@ -210,18 +212,19 @@ def recording_gateway(redis_url: str, ns: str, env_extra: dict[str, str]) -> Ite
     counting does not compete for the CPU with the endpoint."""
     data_dir = Path(tempfile.mkdtemp(prefix="gateway-bench-"))
     ports = {s: free_port() for s in ("ingest", "gateway")}
-    env = {
-        **os.environ,
-        "NEWSROOM_NAMESPACE": ns,
-        "NEWSROOM_GATEWAY_WORKERS": "1",  # the one process measured
-        "NEWSROOM_REDIS_URL": redis_url,
-        "NEWSROOM_DATA_DIR": str(data_dir),
-        "NEWSROOM_VIEWS_PER_MINUTE": "1000000000",
-        "NEWSROOM_LOG_LEVEL": "WARNING",
-        "NEWSROOM_EDITOR_TOKEN": "bench",
-        **{f"NEWSROOM_{s.upper()}_PORT": str(p) for s, p in ports.items()},
-        **env_extra,
-    }
+    env = (
+        settings_env(
+            namespace=ns,
+            gateway_workers=1,  # the one process measured
+            redis_url=redis_url,
+            data_dir=data_dir,
+            views_per_minute=1_000_000_000,
+            log_level="WARNING",
+            editor_token="bench",
+            **{f"{s}_port": p for s, p in ports.items()},
+        )
+        | env_extra
+    )
     procs = [subprocess.Popen([PY, "-m", f"services.{s}"], env=env) for s in ("ingest", "gateway")]
     try:
         gateway = f"http://127.0.0.1:{ports['gateway']}"

@@ -6,6 +6,7 @@ Nothing here is instantiated at import time: composition roots build settings.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from pathlib import Path
@@ -161,3 +162,17 @@ class NewsroomSettings(BaseSettings):
     @property
     def port(self) -> int:
         return int(getattr(self, f"{self.service_name}_port"))
+
+
+def settings_env(**values: object) -> dict[str, str]:
+    """This process's environment plus ``values`` as ``NEWSROOM_*`` variables: what a
+    parent (``newsroom up``, a bench, a test) hands the service processes it starts."""
+    return {**os.environ, **{f"NEWSROOM_{k.upper()}": _as_env(v) for k, v in values.items()}}
+
+
+def _as_env(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | dict):
+        return json.dumps(value)  # pydantic-settings reads complex fields as JSON
+    return str(value)

@@ -9,14 +9,21 @@ import random
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import httpx
 import redis
 import redis.asyncio as aioredis
 
-from shared.contracts.events import CommentSubmission, CommentSubmitted, Event
+from shared.contracts.events import (
+    ArticleData,
+    ArticlePublished,
+    BodyBlock,
+    CommentSubmission,
+    CommentSubmitted,
+    Event,
+)
 from shared.contracts.wire import DATA_FIELD, encode_envelope
 
 T = TypeVar("T")
@@ -183,3 +190,25 @@ def comment_submission(
         if at is None
         else CommentSubmitted(occurred_at=at, data=submission)
     )
+
+
+def article_published(article_id: Any, text: str = "x", **fields: Any) -> ArticlePublished:
+    """A published article of one paragraph (``text``), as ingest announces it; ``fields``
+    override the rest of its data (slug, title, legacy views…)."""
+    data: dict[str, Any] = {"slug": "s", "title": "t", **fields}
+    body = (BodyBlock(kind="paragraph", text=text),)
+    return ArticlePublished(data=ArticleData(article_id=article_id, body=body, **data))
+
+
+#: An app started in this process and a client calling it.
+Running = tuple[Any, httpx.AsyncClient]
+
+
+@contextlib.asynccontextmanager
+async def serving(app: Any, name: str) -> AsyncIterator[Running]:
+    """``app`` started (its lifespan) and a client calling it in this process at
+    ``http://<name>``."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=f"http://{name}") as client:
+            yield app, client

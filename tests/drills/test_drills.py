@@ -18,9 +18,6 @@ import pytest
 import redis
 
 from shared.contracts.events import (
-    ArticleData,
-    ArticlePublished,
-    BodyBlock,
     ViewData,
     ViewRecorded,
 )
@@ -28,7 +25,7 @@ from shared.contracts.streams import BY_NAME as STREAM_SPECS
 from shared.contracts.wire import DATA_FIELD, encode_envelope
 from tests.drills.conftest import Report
 from tests.e2e.platform import Services
-from tests.support import comment_submission, free_port, ready, wait_for
+from tests.support import article_published, comment_submission, free_port, ready, wait_for
 
 pytestmark = pytest.mark.drill
 
@@ -65,18 +62,7 @@ def test_comments_service_sigkilled_mid_batch(
     _xadd_all(
         client,
         f"{ns}:articles",
-        [
-            _envelope(
-                ArticlePublished(
-                    data=ArticleData(
-                        article_id=article,
-                        slug="s",
-                        title="t",
-                        body=(BodyBlock(kind="paragraph", text="x"),),
-                    )
-                )
-            )
-        ],
+        [_envelope(article_published(article))],
     )
     sent = 3000
     _xadd_all(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import select
 import socket
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,25 +26,19 @@ HEAD = b"GET /healthz HTTP/1.1\r\nHost: drill\r\n"
 
 
 @pytest.fixture
-def gateway(tmp_path: Path, redis_url: str, namespace: str) -> Iterator[int]:
-    services = Services(
-        tmp_path / "var",
-        redis_url,
-        namespace,
-        extra_env={
+def gateway(services: Services) -> int:
+    services.extra_env.update(
+        {
             # Loopback is the attacker here, so no proxy address is trusted.
             "NEWSROOM_FORWARDED_ALLOW_IPS": "192.0.2.1",
             "NEWSROOM_CONNECTIONS_PER_CLIENT": str(CONNECTIONS),
             "NEWSROOM_HEADER_TIMEOUT_SECONDS": str(TIMEOUT),
             "NEWSROOM_BODY_TIMEOUT_SECONDS": str(TIMEOUT),
             "NEWSROOM_KEEP_ALIVE_SECONDS": str(int(TIMEOUT)),
-        },
+        }
     )
     services.start("gateway")
-    try:
-        yield services.ports["gateway"]
-    finally:
-        services.stop_all()
+    return services.ports["gateway"]
 
 
 def _connect(port: int, source: str = "127.0.0.1") -> socket.socket:
@@ -217,42 +210,36 @@ def test_a_stalled_body_and_idle_connections_are_closed(gateway: int, report: Re
 
 
 def test_a_forged_forwarded_for_from_an_untrusted_peer_is_judged_by_its_real_address(
-    tmp_path: Path, redis_url: str, namespace: str, report: Report
+    services: Services, report: Report
 ) -> None:
     """Only the proxies of NEWSROOM_FORWARDED_ALLOW_IPS name a reader's address: from any
     other peer, ``X-Forwarded-For`` is ignored, so naming a new address per request does
     not get around the per-address view limit."""
     import httpx
 
-    services = Services(
-        tmp_path / "var",
-        redis_url,
-        namespace,
-        extra_env={
+    services.extra_env.update(
+        {
             "NEWSROOM_FORWARDED_ALLOW_IPS": "127.0.0.1",  # the proxy; 127.0.0.2 is a client
             "NEWSROOM_VIEWS_PER_MINUTE": "3",
-        },
+        }
     )
     services.start("ingest", "gateway")
-    try:
-        article = services.import_seed()
-        url = f"{services.gateway}/api/v1/articles/{article['id']}/views"
-        browser = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Firefox/128.0"}
+    article = services.import_seed()
+    url = f"{services.gateway}/api/v1/articles/{article['id']}/views"
+    browser = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Firefox/128.0"}
 
-        def views_from(source: str, prefix: str) -> list[int]:
-            transport = httpx.HTTPTransport(local_address=source)
-            with httpx.Client(transport=transport, timeout=10) as client:
-                return [
-                    client.post(
-                        url, headers={**browser, "X-Forwarded-For": f"{prefix}.{n}"}
-                    ).status_code
-                    for n in range(1, 6)
-                ]
+    def views_from(source: str, prefix: str) -> list[int]:
+        transport = httpx.HTTPTransport(local_address=source)
+        with httpx.Client(transport=transport, timeout=10) as client:
+            return [
+                client.post(
+                    url, headers={**browser, "X-Forwarded-For": f"{prefix}.{n}"}
+                ).status_code
+                for n in range(1, 6)
+            ]
 
-        # A client naming five addresses is still one address: three views a minute.
-        assert views_from("127.0.0.2", "198.51.100") == [202, 202, 202, 429, 429]
-        # The trusted proxy's forwarded addresses are five readers.
-        assert views_from("127.0.0.1", "203.0.113") == [202] * 5
-    finally:
-        services.stop_all()
+    # A client naming five addresses is still one address: three views a minute.
+    assert views_from("127.0.0.2", "198.51.100") == [202, 202, 202, 429, 429]
+    # The trusted proxy's forwarded addresses are five readers.
+    assert views_from("127.0.0.1", "203.0.113") == [202] * 5
     report(sent=8, stored=8, note="2 refused: forged X-Forwarded-For ignored")

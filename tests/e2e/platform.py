@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import subprocess
 import sys
@@ -13,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shared.settings import settings_env
 from tests.support import DEADLINE_SCALE, free_port, wait_for
 
 SERVICES = ("ingest", "views", "comments", "search", "webhooks", "gateway")
@@ -37,17 +37,14 @@ class Platform:
 
     @property
     def env(self) -> dict[str, str]:
-        env = dict(os.environ)
-        env.update(
-            {
-                "NEWSROOM_DATA_DIR": str(self.data_dir),
-                "NEWSROOM_REDIS_URL": self.redis_url,
-                "NEWSROOM_NAMESPACE": self.namespace,
-                "NEWSROOM_CLAIM_IDLE_MS": "2000",
-                **{f"NEWSROOM_{s.upper()}_PORT": str(p) for s, p in self.ports.items()},
-                **self.extra_env,
-            }
+        env = settings_env(
+            data_dir=self.data_dir,
+            redis_url=self.redis_url,
+            namespace=self.namespace,
+            claim_idle_ms=2000,
+            **{f"{s}_port": p for s, p in self.ports.items()},
         )
+        env.update(self.extra_env)
         if self.gateway_workers is not None:
             env["NEWSROOM_GATEWAY_WORKERS"] = str(self.gateway_workers)
         else:
@@ -147,19 +144,17 @@ class Services:
     @property
     def env(self) -> dict[str, str]:
         code = {"PYTHONPATH": str(self.source)} if self.source else {}
-        return {
-            **os.environ,
-            **code,
-            "NEWSROOM_DATA_DIR": str(self.data_dir),
-            "NEWSROOM_REDIS_URL": self.redis_url,
-            "NEWSROOM_NAMESPACE": self.namespace,
-            "NEWSROOM_GATEWAY_WORKERS": "1",  # one process each, stopped one at a time
-            "NEWSROOM_EDITOR_TOKEN": self.editor_token,
-            "NEWSROOM_MODERATOR_TOKEN": self.moderator_token,
-            "NEWSROOM_LOG_LEVEL": "WARNING",
-            **{f"NEWSROOM_{s.upper()}_PORT": str(p) for s, p in self.ports.items()},
-            **self.extra_env,
-        }
+        settings = settings_env(
+            data_dir=self.data_dir,
+            redis_url=self.redis_url,
+            namespace=self.namespace,
+            gateway_workers=1,  # one process each, stopped one at a time
+            editor_token=self.editor_token,
+            moderator_token=self.moderator_token,
+            log_level="WARNING",
+            **{f"{s}_port": p for s, p in self.ports.items()},
+        )
+        return settings | code | self.extra_env
 
     @property
     def gateway(self) -> str:

@@ -14,7 +14,6 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -58,16 +57,13 @@ def _up(url: str) -> bool:
 
 
 @pytest.fixture
-def gateways(tmp_path: Path, redis_url: str, namespace: str) -> Iterator[Gateways]:
-    services = Services(
-        tmp_path / "var",
-        redis_url,
-        namespace,
-        extra_env={
+def gateways(services: Services) -> Iterator[Gateways]:
+    services.extra_env.update(
+        {
             "NEWSROOM_SUBSCRIBER_TOKENS": orjson.dumps([TOKEN]).decode(),
             "NEWSROOM_EVENTS_BUFFER": str(BUFFER),
             "NEWSROOM_EVENTS_HEARTBEAT_SECONDS": "0.5",
-        },
+        }
     )
     services.start("gateway")
     second_port = free_port()
@@ -75,8 +71,8 @@ def gateways(tmp_path: Path, redis_url: str, namespace: str) -> Iterator[Gateway
     running = Gateways(
         services,
         [services.gateway, f"http://127.0.0.1:{second_port}"],
-        f"{namespace}:articles",
-        f"{namespace}:comments",
+        f"{services.namespace}:articles",
+        f"{services.namespace}:comments",
         [second],
     )
     try:
@@ -85,7 +81,6 @@ def gateways(tmp_path: Path, redis_url: str, namespace: str) -> Iterator[Gateway
         for process in running.extra:
             process.terminate()
             process.wait(30)
-        services.stop_all()
 
 
 @dataclass

@@ -7,8 +7,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -22,23 +20,11 @@ WORKERS = 2
 
 
 @pytest.fixture
-def services(tmp_path: Path, redis_url: str, namespace: str) -> Iterator[Services]:
-    running = Services(
-        tmp_path / "var",
-        redis_url,
-        namespace,
-        service_env={
-            "gateway": {
-                "NEWSROOM_GATEWAY_WORKERS": str(WORKERS),
-                "NEWSROOM_METRICS_PORT": str(free_port()),
-            }
-        },
-    )
-    running.start("ingest", "gateway")
-    try:
-        yield running
-    finally:
-        running.stop_all()
+def services(services: Services) -> Services:
+    gateway = {"NEWSROOM_GATEWAY_WORKERS": str(WORKERS), "NEWSROOM_METRICS_PORT": str(free_port())}
+    services.service_env["gateway"] = gateway
+    services.start("ingest", "gateway")
+    return services
 
 
 def instances(gateway: str, asks: int = 20) -> set[str]:

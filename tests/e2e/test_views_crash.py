@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -15,6 +14,7 @@ import redis
 
 from shared.contracts.events import ViewData, ViewRecorded
 from shared.contracts.wire import DATA_FIELD, encode_envelope
+from shared.settings import settings_env
 from tests.support import free_port, ready, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -39,15 +39,14 @@ def test_sigkill_mid_batch_loses_nothing_and_counts_nothing_twice(
     tmp_path: Path, redis_url: str, namespace: str
 ) -> None:
     port = free_port()
-    env = {
-        **os.environ,
-        "NEWSROOM_NAMESPACE": namespace,
-        "NEWSROOM_REDIS_URL": redis_url,
-        "NEWSROOM_DATA_DIR": str(tmp_path),
-        "NEWSROOM_VIEWS_PORT": str(port),
-        "NEWSROOM_CLAIM_IDLE_MS": "1000",
-        "NEWSROOM_BATCH_SIZE": "500",
-    }
+    env = settings_env(
+        namespace=namespace,
+        redis_url=redis_url,
+        data_dir=tmp_path,
+        views_port=port,
+        claim_idle_ms=1000,
+        batch_size=500,
+    )
     articles = [uuid.uuid4() for _ in range(ARTICLES)]
     first = start_views({**env, "NEWSROOM_CONSUMER_NAME": "views-first"})
     try:

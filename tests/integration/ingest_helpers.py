@@ -1,14 +1,11 @@
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from typing import Any
-
-import httpx
-from fastapi import FastAPI
 
 from services.ingest.app import create_app
 from services.ingest.settings import IngestSettings
+from tests.support import Running, serving
 
 TOKEN = "editor-secret"
 EDITOR = {"Authorization": f"Bearer {TOKEN}"}
@@ -20,12 +17,5 @@ def ingest_settings(**overrides: Any) -> IngestSettings:
     return IngestSettings(**values)
 
 
-@contextlib.asynccontextmanager
-async def running_ingest(
-    settings: IngestSettings,
-) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:
-            yield app, client
+def running_ingest(settings: IngestSettings) -> AbstractAsyncContextManager[Running]:
+    return serving(create_app(settings), "ingest")

@@ -2,63 +2,30 @@
 
 from __future__ import annotations
 
-import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-import httpx
 import pytest
 import redis.asyncio as aioredis
-from fastapi import FastAPI
 
 from services.comments.app import create_app
 from services.comments.settings import CommentsSettings
-from shared.contracts.events import (
-    ArticleData,
-    ArticlePublished,
-    BodyBlock,
-    CommentSubmission,
-    CommentSubmitted,
-)
 from shared.contracts.wire import decode_envelope
-from tests.support import await_for, publish
+from tests.support import (
+    Running,
+    article_published,
+    await_for,
+    comment_submission,
+    publish,
+    serving,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("reset_pg_schema")]
 
 
-@contextlib.asynccontextmanager
-async def running(settings: CommentsSettings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://comments"
-        ) as client:
-            yield app, client
-
-
-def submitted(article_id: uuid.UUID, n: int, text: str = "تعليق") -> CommentSubmitted:
-    return CommentSubmitted(
-        data=CommentSubmission(
-            comment_id=uuid.uuid4(),
-            article_id=article_id,
-            name=f"قارئ {n}",
-            email=f"r{n}@example.com",
-            text=f"{text} {n}",
-            client_key=f"client-{n}",
-        )
-    )
-
-
-def article(article_id: uuid.UUID) -> ArticlePublished:
-    return ArticlePublished(
-        data=ArticleData(
-            article_id=article_id,
-            slug="s",
-            title="t",
-            body=(BodyBlock(kind="paragraph", text="x"),),
-        )
-    )
+def running(settings: CommentsSettings) -> AbstractAsyncContextManager[Running]:
+    return serving(create_app(settings), "comments")
 
 
 async def _entries(redis_url: str, stream: str) -> list[Any]:
@@ -76,9 +43,9 @@ async def test_a_redelivered_submission_is_decided_and_announced_once(
         namespace=namespace, redis_url=redis_url, database_url=database_url, claim_idle_ms=500
     )
     article_id = uuid.uuid4()
-    event = submitted(article_id, 1)
+    event = comment_submission(article_id, 1)
     async with running(settings) as (_app, client):
-        await publish(redis_url, f"{namespace}:articles", [article(article_id)])
+        await publish(redis_url, f"{namespace}:articles", [article_published(article_id)])
 
         async def known() -> bool:
             await publish(redis_url, f"{namespace}:comments.submitted", [event])
@@ -105,7 +72,7 @@ async def test_a_redelivered_submission_is_decided_and_announced_once(
         assert "email" not in data["data"]
         assert headers["traceparent"].startswith("00-")
         # Later submissions still flow; the duplicates produced nothing more.
-        other = submitted(article_id, 2)
+        other = comment_submission(article_id, 2)
         await publish(redis_url, f"{namespace}:comments.submitted", [other])
 
         async def two() -> bool:
@@ -122,9 +89,9 @@ async def test_poison_submission_goes_to_the_dlq_and_the_consumer_goes_on(
         namespace=namespace, redis_url=redis_url, database_url=database_url, claim_idle_ms=500
     )
     article_id = uuid.uuid4()
-    good = submitted(article_id, 3)
+    good = comment_submission(article_id, 3)
     async with running(settings) as (_app, client):
-        await publish(redis_url, f"{namespace}:articles", [article(article_id)])
+        await publish(redis_url, f"{namespace}:articles", [article_published(article_id)])
         await publish(
             redis_url,
             f"{namespace}:comments.submitted",

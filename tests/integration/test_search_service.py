@@ -4,10 +4,9 @@ answered, and the index is rebuilt from ingest."""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import uuid
-from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from datetime import date
 from typing import Any
 
@@ -26,7 +25,7 @@ from shared.contracts.events import (
     BodyBlock,
 )
 from tests.integration.ingest_helpers import EDITOR, TOKEN, ingest_settings, running_ingest
-from tests.support import await_for, publish
+from tests.support import Running, await_for, publish, serving
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("reset_pg_schema")]
 
@@ -39,14 +38,8 @@ SEED_BODY = (
 )
 
 
-@contextlib.asynccontextmanager
-async def running(settings: SearchSettings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://search"
-        ) as client:
-            yield client
+def running(settings: SearchSettings) -> AbstractAsyncContextManager[Running]:
+    return serving(create_app(settings), "search")
 
 
 def data(article_id: uuid.UUID, title: str, *paragraphs: str, revision: int = 1) -> ArticleData:
@@ -78,7 +71,7 @@ async def test_arabic_as_readers_write_it_finds_the_article(
 ) -> None:
     seed, other = uuid.uuid4(), uuid.uuid4()
     english = uuid.uuid4()
-    async with running(settings) as client:
+    async with running(settings) as (_app, client):
         await publish(
             redis_url,
             f"{namespace}:articles",
@@ -112,7 +105,7 @@ async def test_updates_and_withdrawals_show_in_results(
 ) -> None:
     one, two = uuid.uuid4(), uuid.uuid4()
     stream = f"{namespace}:articles"
-    async with running(settings) as client:
+    async with running(settings) as (_app, client):
         await publish(
             redis_url,
             stream,
@@ -160,7 +153,7 @@ async def test_results_are_ranked_and_paged(
     ]
     titled = uuid.uuid4()
     events.append(ArticlePublished(data=data(titled, "الاقتصاد العالمي", "تقرير.")))
-    async with running(settings) as client:
+    async with running(settings) as (_app, client):
         await publish(redis_url, f"{namespace}:articles", events)
         await await_for(lambda: _total(client, "اقتصاد", 26), what="all indexed")
         first = (await client.get("/search", params={"q": "اقتصاد", "limit": 10})).json()
@@ -195,7 +188,7 @@ async def _total(client: httpx.AsyncClient, q: str, n: int) -> bool:
 async def test_bad_queries_get_results_or_a_clear_422(
     settings: SearchSettings, q: str, status: int
 ) -> None:
-    async with running(settings) as client:
+    async with running(settings) as (_app, client):
         response = await client.get("/search", params={"q": q})
         assert response.status_code == status, response.text
         if status == 422:
@@ -214,38 +207,35 @@ async def test_rebuild_from_ingest_indexes_what_is_published_and_drops_the_rest(
     app = create_app(settings.model_copy(update={"editor_token": TOKEN}))
     async with (
         running_ingest(ingest) as (_ingest_app, ingest_client),
-        app.router.lifespan_context(app),
+        serving(app, "search") as (_app, client),
     ):
         # The rebuild's reads go to the ingest app in this process.
         app.state.parts = dataclasses.replace(app.state.parts, ingest=ingest_client)
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://search"
-        ) as client:
-            for n in range(3):
-                created = await ingest_client.post(
-                    "/articles",
-                    json={"title": f"موسم الزراعة {n}", "body": f"نص عن الزراعة والحصاد {n}."},
-                    headers=EDITOR,
-                )
-                assert created.status_code in (200, 201), created.text
-            await ingest_client.post(
-                f"/articles/{created.json()['article']['slug']}/unpublish", headers=EDITOR
+        for n in range(3):
+            created = await ingest_client.post(
+                "/articles",
+                json={"title": f"موسم الزراعة {n}", "body": f"نص عن الزراعة والحصاد {n}."},
+                headers=EDITOR,
             )
-            # An article ingest does not have (say, from a restored older index).
-            await publish(
-                redis_url,
-                f"{namespace}:articles",
-                [ArticlePublished(data=data(stale, "مقال زراعي قديم", "الزراعة قديماً."))],
-            )
+            assert created.status_code in (200, 201), created.text
+        await ingest_client.post(
+            f"/articles/{created.json()['article']['slug']}/unpublish", headers=EDITOR
+        )
+        # An article ingest does not have (say, from a restored older index).
+        await publish(
+            redis_url,
+            f"{namespace}:articles",
+            [ArticlePublished(data=data(stale, "مقال زراعي قديم", "الزراعة قديماً."))],
+        )
 
-            # Ingest's events come through its outbox, ours directly: in any order on the
-            # stream. Wait until the unpublication and the stale article are both applied.
-            async def settled() -> bool:
-                return await _has(client, "موسم", 2) and await _has(client, "قديما", 1)
+        # Ingest's events come through its outbox, ours directly: in any order on the
+        # stream. Wait until the unpublication and the stale article are both applied.
+        async def settled() -> bool:
+            return await _has(client, "موسم", 2) and await _has(client, "قديما", 1)
 
-            await await_for(settled, what="the stream indexed")
-            assert (await client.post("/index/rebuild")).status_code == 401
-            answer = await client.post("/index/rebuild", headers=EDITOR)
-            assert answer.status_code == 200 and answer.json() == {"indexed": 2, "removed": 1}
-            assert len(await found(client, "الزراعة")) == 2
-            assert await found(client, "قديما") == []
+        await await_for(settled, what="the stream indexed")
+        assert (await client.post("/index/rebuild")).status_code == 401
+        answer = await client.post("/index/rebuild", headers=EDITOR)
+        assert answer.status_code == 200 and answer.json() == {"indexed": 2, "removed": 1}
+        assert len(await found(client, "الزراعة")) == 2
+        assert await found(client, "قديما") == []

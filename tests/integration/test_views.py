@@ -14,7 +14,7 @@ from sqlalchemy import text
 from services.views.counting import BatchResult, _View, count_views
 from services.views.schema import SCHEMA
 from services.views.window import VisitorWindow
-from shared.contracts.events import ArticleData, ArticlePublished, BodyBlock, ViewRecorded
+from shared.contracts.events import ArticlePublished, ViewRecorded
 from shared.contracts.lean import lean
 from shared.contracts.streams import Streams
 from shared.messaging.consuming import Entry
@@ -22,21 +22,13 @@ from shared.messaging.redis_client import make_redis
 from shared.storage.engines import make_sync_engine
 from shared.storage.migrations import prepare_schema
 from tests.integration.views_helpers import publish, running_views, view, views_settings
-from tests.support import await_for
+from tests.support import article_published, await_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("reset_pg_schema")]
 
 
 def published(article_id: uuid.UUID, legacy: int) -> ArticlePublished:
-    return ArticlePublished(
-        data=ArticleData(
-            article_id=article_id,
-            slug="s",
-            title="t",
-            body=(BodyBlock(kind="paragraph", text="x"),),
-            legacy_views=legacy,
-        )
-    )
+    return article_published(article_id, legacy_views=legacy)
 
 
 async def _total(client: Any, article_id: uuid.UUID, expected: int) -> bool:

@@ -1,18 +1,18 @@
 from __future__ import annotations
 
-import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from typing import Any
-
-import httpx
-from fastapi import FastAPI
 
 from services.views.app import create_app
 from services.views.settings import ViewsSettings
 from shared.contracts.events import ViewData, ViewRecorded
-from tests.support import publish  # noqa: F401  (re-exported for the views tests)
+from tests.support import (
+    Running,
+    publish,  # noqa: F401  (re-exported for the views tests)
+    serving,
+)
 
 
 def view(
@@ -24,15 +24,8 @@ def view(
     )
 
 
-@contextlib.asynccontextmanager
-async def running_views(
-    settings: ViewsSettings,
-) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://views") as client:
-            yield app, client
+def running_views(settings: ViewsSettings) -> AbstractAsyncContextManager[Running]:
+    return serving(create_app(settings), "views")
 
 
 def views_settings(**overrides: Any) -> ViewsSettings:

@@ -12,8 +12,7 @@ import pytest
 
 from services.gateway.articles import Rendered, TtlCache
 from services.gateway.catalog import ArticleCatalog
-from shared.contracts.events import ArticleData, ArticlePublished, BodyBlock
-from tests.support import await_for
+from tests.support import article_published, await_for
 
 pytestmark = pytest.mark.unit
 
@@ -102,16 +101,7 @@ async def test_the_catalog_does_not_keep_an_answer_an_event_overtook() -> None:
     catalog = ArticleCatalog(ingest, ttl=60)  # type: ignore[arg-type]
     asking = asyncio.ensure_future(catalog.get("later"))
     await asyncio.sleep(0)
-    catalog.apply(
-        ArticlePublished(
-            data=ArticleData(
-                article_id=article_id,
-                slug="later",
-                title="لاحقاً",
-                body=(BodyBlock(kind="paragraph", text="نص"),),
-            )
-        )
-    )
+    catalog.apply(article_published(article_id, "نص", slug="later", title="لاحقاً"))
     ingest.answered.set()
     assert await asking is None  # ingest's answer predates the publication
     ingest.status = "published"
