@@ -15,8 +15,10 @@ from shared.contracts.api import (
     ModerationPage,
     PublicComment,
 )
+from shared.contracts.copying import copy_into
 from shared.service.skeleton import Reads, Writes
 from shared.storage.pagination import BadCursor
+from shared.web.params import Cursor
 from shared.web.problems import Problem
 
 from . import store
@@ -24,45 +26,18 @@ from .models import Comment
 from .parts import Relay, moderator
 
 router = APIRouter()
-Cursor = Annotated[str | None, Query(max_length=200)]
 
 
 def public(comment: Comment) -> PublicComment:
-    return PublicComment(
-        id=comment.id,
-        name=comment.name,
-        website=comment.website,
-        html=comment.html,
-        submitted_at=comment.submitted_at,
-        parent_id=comment.parent_id,
-    )
+    return copy_into(PublicComment, comment)
 
 
 def for_moderator(comment: Comment) -> ModerationComment:
-    return ModerationComment(
-        **public(comment).model_dump(),
-        article_id=comment.article_id,
-        email=comment.email,
-        text=comment.text,
-        status=comment.status,
-        reasons=list(comment.reasons),
-        spam_signals=list(comment.spam_signals),
-        decided_by=comment.decided_by,  # type: ignore[arg-type]
-        decided_at=comment.decided_at,
-        note=comment.note,
-    )
+    return copy_into(ModerationComment, comment)
 
 
 def status_of(comment: Comment) -> CommentStatusOut:
-    return CommentStatusOut(
-        id=comment.id,
-        article_id=comment.article_id,
-        parent_id=comment.parent_id,
-        status=comment.status,  # type: ignore[arg-type]
-        reasons=list(comment.reasons),
-        submitted_at=comment.submitted_at,
-        decided_at=comment.decided_at,
-    )
+    return copy_into(CommentStatusOut, comment)
 
 
 async def _page(

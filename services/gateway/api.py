@@ -21,6 +21,7 @@ from shared.contracts.api import (
 from shared.web.caching import READER_CACHE, cached_response
 from shared.web.lean_route import FirstRoute
 from shared.web.origin import cross_site, own_origin
+from shared.web.params import ArticleList, Cursor, request_body
 from shared.web.problems import PROBLEM_JSON, Problem, ProblemDetails
 
 from .articles import article_view
@@ -81,17 +82,8 @@ async def post_view(id_or_slug: str, request: Request) -> Response:
     summary="Published articles, newest first",
     responses={400: PROBLEM, 503: PROBLEM},
 )
-async def list_articles(
-    request: Request,
-    upstreams: UpstreamsDep,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-    before: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    section: Annotated[str | None, Query(max_length=120)] = None,
-    author: Annotated[str | None, Query(max_length=245)] = None,
-) -> Any:
-    given = {"cursor": cursor, "before": before, "section": section, "author": author}
-    params: dict[str, Any] = {"limit": limit} | {k: v for k, v in given.items() if v}
+async def list_articles(request: Request, upstreams: UpstreamsDep, query: ArticleList) -> Any:
+    params = {k: v for k, v in query.model_dump().items() if v}  # limit is at least 1
     try:
         response = await upstreams.ingest.request("GET", "/articles", params=params)
     except Unavailable as exc:
@@ -196,12 +188,7 @@ EDITOR_RESPONSES: dict[int | str, dict[str, Any]] = {
     tags=["editors"],
     summary="Create or update an article from JSON (editor token)",
     responses=EDITOR_RESPONSES,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ArticleIn"}}},
-        }
-    },
+    openapi_extra=request_body({"application/json": "ArticleIn"}),
 )
 async def create_article(request: Request, upstreams: UpstreamsDep) -> Response:
     return await forward(request, upstreams.ingest, "/articles")
@@ -214,16 +201,9 @@ async def create_article(request: Request, upstreams: UpstreamsDep) -> Response:
     tags=["editors"],
     summary="Import an HTML page, a page text dump or JSON (editor token)",
     responses={**EDITOR_RESPONSES, 400: PROBLEM, 415: PROBLEM},
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "text/html": {"schema": {"type": "string"}},
-                "text/plain": {"schema": {"type": "string"}},
-                "application/json": {"schema": {"$ref": "#/components/schemas/ArticleIn"}},
-            },
-        }
-    },
+    openapi_extra=request_body(
+        {"text/html": None, "text/plain": None, "application/json": "ArticleIn"}
+    ),
 )
 async def import_article(request: Request, upstreams: UpstreamsDep) -> Response:
     return await forward(request, upstreams.ingest, "/articles/import")
@@ -238,16 +218,9 @@ async def import_article(request: Request, upstreams: UpstreamsDep) -> Response:
     "again changes nothing, an edited entry updates its article. Entries that cannot be "
     "imported are listed in `failed`; the others are imported.",
     responses=EDITOR_RESPONSES,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/rss+xml": {"schema": {"type": "string"}},
-                "application/atom+xml": {"schema": {"type": "string"}},
-                "application/xml": {"schema": {"type": "string"}},
-            },
-        }
-    },
+    openapi_extra=request_body(
+        dict.fromkeys(("application/rss+xml", "application/atom+xml", "application/xml"))
+    ),
 )
 async def import_feed(request: Request, upstreams: UpstreamsDep) -> Response:
     return await forward(request, upstreams.ingest, "/imports")
@@ -262,17 +235,9 @@ async def import_feed(request: Request, upstreams: UpstreamsDep) -> Response:
     description="`422` lists one message per field, in Arabic or English by `Accept-Language`. "
     "The comment's fate is then at `status_url`.",
     responses={400: PROBLEM, 404: PROBLEM, 422: PROBLEM, 429: PROBLEM, 503: PROBLEM},
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/CommentIn"}},
-                "application/x-www-form-urlencoded": {
-                    "schema": {"$ref": "#/components/schemas/CommentIn"}
-                },
-            },
-        }
-    },
+    openapi_extra=request_body(
+        dict.fromkeys(("application/json", "application/x-www-form-urlencoded"), "CommentIn")
+    ),
 )
 async def post_comment(id_or_slug: str, request: Request, parts: Parts) -> Any:
     if cross_site(request.headers, origin_of(request), parts.settings.cors_origins):
@@ -370,7 +335,7 @@ async def moderation_queue(
         str | None,
         Query(max_length=64, description="Only comments given this reason, e.g. `links`"),
     ] = None,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Response:
     return await forward(request, upstreams.comments, "/moderation/comments")
@@ -384,14 +349,7 @@ async def moderation_queue(
     description="The decision goes out on the `comments` stream with `decided_by: moderator` "
     "and the reason given here as `note`.",
     responses={401: PROBLEM, 403: PROBLEM, 404: PROBLEM, 409: PROBLEM, 503: PROBLEM},
-    openapi_extra={
-        "requestBody": {
-            "required": False,
-            "content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/ModerationNote"}}
-            },
-        }
-    },
+    openapi_extra=request_body({"application/json": "ModerationNote"}, required=False),
 )
 async def moderation_action(
     comment_id: UUID,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 
 from shared.contracts.api import (
     ArticleOut,
@@ -19,6 +19,7 @@ from shared.contracts.api import (
     RevisionSummary,
     SaveOutcome,
 )
+from shared.web.params import Cursor, FromRevision, RevisionNo, ToRevision, request_body
 
 from .api import EDITOR_RESPONSES, PROBLEM, forward
 from .parts import UpstreamsDep
@@ -57,11 +58,6 @@ READS: dict[int | str, dict[str, Any]] = {
     422: PROBLEM,
     503: PROBLEM,
 }
-
-
-def _body(schema: str) -> dict[str, Any]:
-    ref = {"$ref": f"#/components/schemas/{schema}"}
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": ref}}}}
 
 
 async def to_ingest(request: Request, upstreams: Upstreams) -> Response:
@@ -131,7 +127,7 @@ for method, path, name, summary, schema in CHANGES:
         response_model=SaveOutcome,
         summary=summary,
         responses=EDITS,
-        openapi_extra=_body(schema) if schema else None,
+        openapi_extra=request_body({"application/json": schema}) if schema else None,
     )
 
 
@@ -148,7 +144,7 @@ async def editor_articles(
     status: Annotated[
         Literal["published", "draft", "scheduled", "unpublished", "deleted"] | None, Query()
     ] = None,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> Response:
     return await to_ingest(request, upstreams)
@@ -187,7 +183,7 @@ router.add_api_route(
 )
 async def revision(
     id_or_slug: str,
-    n: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    n: RevisionNo,
     request: Request,
     upstreams: UpstreamsDep,
 ) -> Response:
@@ -204,7 +200,7 @@ async def diff(
     id_or_slug: str,
     request: Request,
     upstreams: UpstreamsDep,
-    from_: Annotated[int, Query(alias="from", ge=1, le=2**31 - 1)],
-    to: Annotated[int, Query(ge=1, le=2**31 - 1)],
+    from_: FromRevision,
+    to: ToRevision,
 ) -> Response:
     return await to_ingest(request, upstreams)

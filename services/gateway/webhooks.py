@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 
 from shared.contracts.api import DeliveryPage, Redriven, WebhookCreated, WebhookOut, WebhookPage
+from shared.web.params import request_body
 
 from .api import PROBLEM, forward
 from .parts import UpstreamsDep
@@ -35,12 +36,7 @@ async def to_webhooks(request: Request, upstreams: Upstreams) -> Response:
     response_model=WebhookCreated,
     summary="Subscribe a URL to events; the answer holds the signing secret, once",
     responses=ANSWERS,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/WebhookIn"}}},
-        }
-    },
+    openapi_extra=request_body({"application/json": "WebhookIn"}),
 )
 async def create_webhook(request: Request, upstreams: UpstreamsDep) -> Response:
     return await to_webhooks(request, upstreams)

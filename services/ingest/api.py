@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import AwareDatetime, ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +32,7 @@ from shared.contracts.api import (
     SaveOutcome,
 )
 from shared.storage.pagination import BadCursor
+from shared.web.params import ArticleList, Cursor, FromRevision, RevisionNo, ToRevision
 from shared.web.problems import Problem
 
 from . import revisions, store
@@ -280,23 +281,9 @@ async def import_feed(request: Request, st: Parts) -> FeedImport:
 
 
 @router.get("/articles", response_model=ArticlePage, summary="Published articles, newest first")
-async def list_articles(
-    st: Parts,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-    before: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    section: Annotated[str | None, Query(max_length=120)] = None,
-    author: Annotated[str | None, Query(max_length=245)] = None,
-) -> ArticlePage:
+async def list_articles(st: Parts, query: ArticleList) -> ArticlePage:
     try:
-        return await store.list_articles(
-            st.sessions,
-            limit=limit,
-            cursor=cursor,
-            before=before,
-            section=section,
-            author=author,
-        )
+        return await store.list_articles(st.sessions, **query.model_dump())
     except BadCursor as exc:
         raise Problem(400, "Invalid cursor", str(exc)) from exc
 
@@ -452,7 +439,7 @@ async def editor_articles(
     st: Parts,
     q: Annotated[str | None, Query(max_length=200)] = None,
     status: ArticleStatus | None = None,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> EditorArticlePage:
     try:
@@ -482,9 +469,7 @@ async def list_revisions(id_or_slug: str, st: Parts) -> list[RevisionSummary]:
     dependencies=[Depends(editor)],
     summary="One revision of the article",
 )
-async def one_revision(
-    id_or_slug: str, n: Annotated[int, Path(ge=1, le=2**31 - 1)], st: Parts
-) -> RevisionOut:
+async def one_revision(id_or_slug: str, n: RevisionNo, st: Parts) -> RevisionOut:
     found = await revisions.revision(st.sessions, id_or_slug, n)
     if found is None:
         raise Problem(404, "Revision not found", f"{id_or_slug!r} has no revision {n}.")
@@ -500,8 +485,8 @@ async def one_revision(
 async def diff_revisions(
     id_or_slug: str,
     st: Parts,
-    from_: Annotated[int, Query(alias="from", ge=1, le=2**31 - 1)],
-    to: Annotated[int, Query(ge=1, le=2**31 - 1)],
+    from_: FromRevision,
+    to: ToRevision,
 ) -> RevisionDiff:
     found = await revisions.diff(st.sessions, id_or_slug, from_, to)
     if found is None:

@@ -16,7 +16,7 @@ from shared.contracts.api import (
     RevisionOut,
     RevisionSummary,
 )
-from shared.contracts.events import BodyBlock
+from shared.contracts.copying import copy_into
 from shared.storage.engines import Sessions
 from shared.storage.pagination import decode_cursor, encode_cursor
 
@@ -88,14 +88,7 @@ async def _revision(session: AsyncSession, ref: str, n: int) -> ArticleRevision 
 
 
 def _out(row: ArticleRevision) -> RevisionOut:
-    return RevisionOut(
-        revision=row.revision,
-        title=row.title,
-        created_at=row.created_at,
-        author=row.author,
-        published_on=row.published_on,
-        body=[BodyBlock(**b) for b in row.body],
-    )
+    return copy_into(RevisionOut, row)
 
 
 async def revision(sessions: Sessions, ref: str, n: int) -> RevisionOut | None:

@@ -22,6 +22,7 @@ from shared.contracts.api import (
     ArticleSummary,
     IndexEntry,
 )
+from shared.contracts.copying import copy_into, like_named
 from shared.contracts.events import (
     ArticleData,
     ArticleDeleted,
@@ -29,7 +30,6 @@ from shared.contracts.events import (
     ArticleRef,
     ArticleUnpublished,
     ArticleUpdated,
-    BodyBlock,
     Event,
 )
 from shared.messaging.outbox import add_to_outbox
@@ -82,46 +82,11 @@ def content_hash(draft: ArticleIn) -> str:
 
 
 def to_data(article: Article) -> ArticleData:
-    return ArticleData(
-        article_id=article.id,
-        slug=article.slug,
-        title=article.title,
-        author=article.author,
-        published_on=article.published_on,
-        body=tuple(BodyBlock(**b) for b in article.body),
-        legacy_views=article.legacy_views,
-        revision=article.revision,
-        source_url=article.source_url,
-        language=article.language,
-        section=article.section,
-        tags=tuple(article.tags or ()),
-        image=article.image,
-        modified_on=article.modified_on,
-    )
+    return copy_into(ArticleData, article, article_id=article.id, tags=article.tags or ())
 
 
 def to_out(article: Article) -> ArticleOut:
-    return ArticleOut(
-        id=article.id,
-        slug=article.slug,
-        title=article.title,
-        author=article.author,
-        published_on=article.published_on,
-        body=[BodyBlock(**b) for b in article.body],
-        legacy_views=article.legacy_views,
-        revision=article.revision,
-        status=article.status,  # type: ignore[arg-type]
-        source_url=article.source_url,
-        language=article.language,
-        created_at=article.created_at,
-        updated_at=article.updated_at,
-        external_id=article.external_id,
-        publish_at=article.publish_at,
-        section=article.section,
-        tags=list(article.tags or ()),
-        image=article.image,
-        modified_on=article.modified_on,
-    )
+    return copy_into(ArticleOut, article, tags=article.tags or [])
 
 
 async def article_index(
@@ -355,12 +320,8 @@ async def save_in(
     if content_changed:
         session.add(
             ArticleRevision(
+                **like_named(article, ("revision", "title", "author", "published_on", "body")),
                 article_id=article.id,
-                revision=article.revision,
-                title=article.title,
-                author=article.author,
-                published_on=article.published_on,
-                body=body,
                 content_hash=digest,
                 created_at=now,
             )

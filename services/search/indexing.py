@@ -19,6 +19,7 @@ from sqlalchemy import Integer, column, delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts.api import SearchHit, SearchPage
+from shared.contracts.copying import like_named
 from shared.contracts.events import ArticleData
 
 from .models import PG_VECTOR, SearchDocument
@@ -52,12 +53,7 @@ def document_of(data: ArticleData, stored_at: datetime) -> SearchDocument:
     )
     body = "\n".join(block.text for block in data.body)
     return SearchDocument(
-        article_id=data.article_id,
-        revision=data.revision,
-        slug=data.slug,
-        title=data.title,
-        author=data.author,
-        section=data.section,
+        **like_named(data, ("article_id", "revision", "slug", "title", "author", "section")),
         language=data.language,
         published_at=published_at,
         body=body,

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from shared.web.origin import cross_site, own_origin
+from shared.web.params import Cursor, FromRevision, ToRevision
 from shared.web.problems import Problem
 
 from ..parts import GatewayParts, gateway
@@ -161,7 +162,7 @@ async def comments(
     parts: Moderator,
     status: Annotated[str, Query(pattern="^(held|approved|rejected|removed)$")] = "held",
     reason: Annotated[str | None, Query(max_length=64)] = None,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Cursor = None,
 ) -> Response:
     params = {"status": status, "limit": 50, "reason": reason or None, "cursor": cursor or None}
     answer = await call(
@@ -228,7 +229,7 @@ async def articles(
     parts: Editor,
     q: Annotated[str, Query(max_length=200)] = "",
     status: Annotated[str, Query(max_length=16)] = "",
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Cursor = None,
 ) -> Response:
     params = {"q": q or None, "status": status or None, "cursor": cursor, "limit": 50}
     answer = await call(
@@ -423,8 +424,8 @@ async def diff(
     request: Request,
     ref: str,
     parts: Editor,
-    from_: Annotated[int, Query(alias="from", ge=1, le=2**31 - 1)],
-    to: Annotated[int, Query(ge=1, le=2**31 - 1)],
+    from_: FromRevision,
+    to: ToRevision,
 ) -> Response:
     answer = await call(
         parts.upstreams.ingest,

@@ -7,14 +7,15 @@ when the ``articles`` stream says something changed.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from shared.web.caching import READER_CACHE, cached_response
 from shared.web.lean_route import FirstRoute
+from shared.web.params import Cursor
 
 from ..articles import article_view
 from ..parts import GatewayParts, Parts, gateway
@@ -30,8 +31,6 @@ TOKEN_SLOT = b'name="form_token" value=""'
 #: Sent by the front cache, which includes a token in the slot for each reader (SSI).
 FRONT_CACHE_HEADER = "x-newsroom-front-cache"
 FRONT_CACHE_TOKEN = b'<!--# include virtual="/_front/form-token" -->'
-
-Cursor = Annotated[str | None, Query(max_length=200)]
 
 
 def render(
