@@ -17,7 +17,7 @@ from .settings import CommentsSettings
 SERVICE: Service[CommentsSettings, CommentsParts] = Service(
     name="comments",
     parts=make_parts,
-    routers=[routes.router],
+    routers=[routes.router, routes.moderating],
     handlers=handlers.HANDLERS,
     tasks=[run_retention],
     schema=SCHEMA,

@@ -26,6 +26,8 @@ from .models import Comment
 from .parts import Relay, moderator
 
 router = APIRouter()
+#: What only moderators may call: every route checks the moderator token first.
+moderating = APIRouter(dependencies=[Depends(moderator)])
 
 
 def public(comment: Comment) -> PublicComment:
@@ -79,10 +81,9 @@ async def article_comments(
     return CommentPage(items=[public(c) for c in page], next_cursor=next_cursor)
 
 
-@router.get(
+@moderating.get(
     "/moderation/comments",
     response_model=ModerationPage,
-    dependencies=[Depends(moderator)],
     summary="Comments for moderators (held by default)",
 )
 async def moderation_queue(
@@ -97,10 +98,9 @@ async def moderation_queue(
     return ModerationPage(items=[for_moderator(c) for c in page], next_cursor=next_cursor)
 
 
-@router.post(
+@moderating.post(
     "/moderation/comments/{comment_id}/{action}",
     response_model=CommentStatusOut,
-    dependencies=[Depends(moderator)],
     summary="Approve, reject or remove a comment",
 )
 async def moderation_action(

@@ -45,6 +45,8 @@ from .parts import IngestParts, Parts, editor
 FEED_PAGES = 500
 
 router = APIRouter()
+#: What only editors may call: every route checks the editor token first.
+editing = APIRouter(dependencies=[Depends(editor)])
 
 
 Key = Annotated[
@@ -142,11 +144,10 @@ async def _saved(st: IngestParts, request: Request, key: str | None, draft: Arti
     return await _editor_change(st, request, key, lambda s: store.save_in(s, draft))
 
 
-@router.post(
+@editing.post(
     "/articles",
     response_model=SaveOutcome,
     status_code=201,
-    dependencies=[Depends(editor)],
     summary="Create or update an article from JSON",
     responses={
         200: {"description": "Updated, or unchanged"},
@@ -185,11 +186,10 @@ async def _feed_and_pages(request: Request) -> tuple[bytes, dict[str, bytes]]:
     return await feed.read(), pages
 
 
-@router.post(
+@editing.post(
     "/articles/import",
     response_model=SaveOutcome,
     status_code=201,
-    dependencies=[Depends(editor)],
     summary="Import an article from an HTML page, a page text dump or JSON",
     description=(
         "The body is the page itself. `Content-Type: text/html` is parsed as an HTML page, "
@@ -243,10 +243,9 @@ async def import_article(
     return await _saved(st, request, key, draft)
 
 
-@router.post(
+@editing.post(
     "/imports",
     response_model=FeedImport,
-    dependencies=[Depends(editor)],
     summary="Import an RSS 2.0 or Atom feed: an article per entry, keyed by its guid",
 )
 async def import_feed(request: Request, st: Parts) -> FeedImport:
@@ -305,10 +304,9 @@ async def article_index(
     response_model=ArticleOut,
     summary="One article by id or slug, whatever its status (its ETag for editors)",
 )
-@router.get(
+@editing.get(
     "/editor/articles/{id_or_slug}",
     response_model=ArticleOut,
-    dependencies=[Depends(editor)],
     summary="The same, for editors",
 )
 async def get_article(id_or_slug: str, st: Parts, response: Response) -> ArticleOut:
@@ -320,10 +318,10 @@ async def get_article(id_or_slug: str, st: Parts, response: Response) -> Article
     return out
 
 
-EDITOR: dict[str, Any] = {"dependencies": [Depends(editor)], "response_model": SaveOutcome}
+EDITOR: dict[str, Any] = {"response_model": SaveOutcome}
 
 
-@router.put("/articles/{id_or_slug}", summary="Replace an article (If-Match)", **EDITOR)
+@editing.put("/articles/{id_or_slug}", summary="Replace an article (If-Match)", **EDITOR)
 async def replace_article(
     id_or_slug: str,
     draft: ArticleIn,
@@ -341,7 +339,7 @@ async def replace_article(
     )
 
 
-@router.patch(
+@editing.patch(
     "/articles/{id_or_slug}", summary="Change some fields of an article (If-Match)", **EDITOR
 )
 async def patch_article(
@@ -406,21 +404,21 @@ def _transition(action: store.Transition) -> Callable[..., Awaitable[Response]]:
     return endpoint
 
 
-router.add_api_route(
+editing.add_api_route(
     "/articles/{id_or_slug}/unpublish",
     _transition("unpublish"),
     methods=["POST"],
     summary="Unpublish: readers no longer see it (restore brings it back)",
     **EDITOR,
 )
-router.add_api_route(
+editing.add_api_route(
     "/articles/{id_or_slug}/restore",
     _transition("restore"),
     methods=["POST"],
     summary="Restore an unpublished or deleted article",
     **EDITOR,
 )
-router.add_api_route(
+editing.add_api_route(
     "/articles/{id_or_slug}",
     _transition("delete"),
     methods=["DELETE"],
@@ -429,10 +427,9 @@ router.add_api_route(
 )
 
 
-@router.get(
+@editing.get(
     "/editor/articles",
     response_model=EditorArticlePage,
-    dependencies=[Depends(editor)],
     summary="Every article, any status, newest change first; search by title",
 )
 async def editor_articles(
@@ -450,10 +447,9 @@ async def editor_articles(
         raise Problem(400, "Invalid cursor", str(exc)) from exc
 
 
-@router.get(
+@editing.get(
     "/articles/{id_or_slug}/revisions",
     response_model=list[RevisionSummary],
-    dependencies=[Depends(editor)],
     summary="The article's revisions, newest first",
 )
 async def list_revisions(id_or_slug: str, st: Parts) -> list[RevisionSummary]:
@@ -463,10 +459,9 @@ async def list_revisions(id_or_slug: str, st: Parts) -> list[RevisionSummary]:
     return found
 
 
-@router.get(
+@editing.get(
     "/articles/{id_or_slug}/revisions/{n}",
     response_model=RevisionOut,
-    dependencies=[Depends(editor)],
     summary="One revision of the article",
 )
 async def one_revision(id_or_slug: str, n: RevisionNo, st: Parts) -> RevisionOut:
@@ -476,10 +471,9 @@ async def one_revision(id_or_slug: str, n: RevisionNo, st: Parts) -> RevisionOut
     return found
 
 
-@router.get(
+@editing.get(
     "/articles/{id_or_slug}/diff",
     response_model=RevisionDiff,
-    dependencies=[Depends(editor)],
     summary="What changed between two revisions (a unified diff)",
 )
 async def diff_revisions(

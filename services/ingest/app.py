@@ -7,7 +7,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from shared.service.skeleton import Service, build_app
 
-from .api import router
+from .api import editing, router
 from .language import load_model
 from .models import OutboxEvent
 from .parts import IngestParts, make_parts
@@ -18,7 +18,7 @@ from .settings import IngestSettings
 SERVICE: Service[IngestSettings, IngestParts] = Service(
     name="ingest",
     parts=make_parts,
-    routers=[router],
+    routers=[router, editing],
     # The language model loads beside serving (most of a second), not before it.
     tasks=[run_scheduler, load_model],
     schema=SCHEMA,
