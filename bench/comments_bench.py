@@ -12,7 +12,6 @@ acks, one message at a time and in batches. Prints both ratios.
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sqlite3
 import subprocess
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import redis
 
-from bench.report import Figure
+from bench.report import Figure, bench_redis
 from bench.views_bench import PY, _ok, floor_rate, forget, free_port, publish, wait_until
 from shared.contracts.events import (
     ArticleData,
@@ -116,8 +115,7 @@ def options(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def measure(args: argparse.Namespace) -> list[Figure]:
-    redis_url = os.environ.get("NEWSROOM_REDIS_URL", "redis://127.0.0.1:6379/0")
-    ns = f"bench-{uuid.uuid4().hex[:8]}"
+    redis_url, ns = bench_redis()
     try:
         article_id = uuid.uuid4()
         entries = submissions(args.comments, article_id)

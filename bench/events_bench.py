@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import signal
 import subprocess
 import tempfile
@@ -29,6 +28,7 @@ from typing import Any
 import httpx
 import redis
 
+from bench.report import bench_redis
 from bench.views_bench import PY, _ok, forget, free_port, publish, wait_until
 from shared.contracts.events import ArticleData, ArticlePublished, BodyBlock
 from shared.contracts.wire import encode_envelope
@@ -149,8 +149,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--hook-events", type=int, default=1000)
     args = parser.parse_args()
-    redis_url = os.environ.get("NEWSROOM_REDIS_URL", "redis://127.0.0.1:6379/0")
-    ns = f"bench-{uuid.uuid4().hex[:8]}"
+    redis_url, ns = bench_redis()
     data_dir = Path(tempfile.mkdtemp(prefix="events-bench-"))
     ports = {"gateway": free_port(), "webhooks": free_port()}
     env = settings_env(

@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -25,7 +23,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from bench.gateway_bench import _groups_idle, running_platform
-from bench.report import BROWSER, Figure, Load, run_wrk
+from bench.report import BROWSER, Figure, Load, bench_redis, run_wrk
 from bench.views_bench import forget, free_port, wait_until
 from newsroom.front_cache import FrontCache
 
@@ -63,8 +61,7 @@ def options(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def measure(args: argparse.Namespace) -> list[Figure]:
-    redis_url = os.environ.get("NEWSROOM_REDIS_URL", "redis://127.0.0.1:6379/0")
-    ns = f"bench-{uuid.uuid4().hex[:8]}"
+    redis_url, ns = bench_redis()
     try:
         with running_platform(redis_url, ns, args.articles, {}) as (gateway, article, _):
             front = FrontCache(

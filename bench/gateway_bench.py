@@ -24,7 +24,6 @@ import random
 import signal
 import subprocess
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -33,7 +32,7 @@ from urllib.parse import quote
 import httpx
 import redis
 
-from bench.report import Figure, Load, run_wrk
+from bench.report import Figure, Load, bench_redis, run_wrk
 from bench.views_bench import PY, _ok, forget, free_port, start_bare_api, wait_until
 from shared.settings import settings_env
 
@@ -255,8 +254,7 @@ def options(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def measure(args: argparse.Namespace) -> list[Figure]:
-    redis_url = os.environ.get("NEWSROOM_REDIS_URL", "redis://127.0.0.1:6379/0")
-    ns = f"bench-{uuid.uuid4().hex[:8]}"
+    redis_url, ns = bench_redis()
     figures: list[Figure] = []
     try:
         for tracing in {"on": [True], "off": [False], "both": [True, False]}[args.tracing]:

@@ -4,10 +4,12 @@ wrk runs most of them are made of; written to docs/benchmarks.md by ``python -m 
 from __future__ import annotations
 
 import math
+import os
 import re
 import statistics
 import subprocess
 import tempfile
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +17,13 @@ from typing import NamedTuple
 
 #: A browser's User-Agent: the gateway answers bots' views without counting them.
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+
+
+def bench_redis() -> tuple[str, str]:
+    """The Redis to measure on (``NEWSROOM_REDIS_URL``, else this machine's), and a key
+    namespace of this run's own."""
+    url = os.environ.get("NEWSROOM_REDIS_URL", "redis://127.0.0.1:6379/0")
+    return url, f"bench-{uuid.uuid4().hex[:8]}"
 
 
 class Load(NamedTuple):

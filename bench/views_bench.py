@@ -32,7 +32,7 @@ from pathlib import Path
 import httpx
 import redis
 
-from bench.report import Figure, Load, run_wrk
+from bench.report import Figure, Load, bench_redis, run_wrk
 from services.views.settings import ViewsSettings
 from shared.contracts.events import ViewData, ViewRecorded
 from shared.contracts.wire import DATA_FIELD, encode_envelope
@@ -289,8 +289,7 @@ def options(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def measure(args: argparse.Namespace) -> list[Figure]:
-    redis_url = os.environ.get("NEWSROOM_REDIS_URL", "redis://127.0.0.1:6379/0")
-    ns = f"bench-{uuid.uuid4().hex[:8]}"
+    redis_url, ns = bench_redis()
     modes = ["on", "off"] if args.tracing == "both" else [args.tracing]
     figures: list[Figure] = []
     try:

@@ -7,9 +7,12 @@ import contextlib
 import os
 import random
 import socket
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -145,18 +148,17 @@ def post_comment(
     email: str = "r@example.com",
     headers: dict[str, str] | None = None,
     client: Any = httpx,
+    token: str | None = None,
+    **fields: Any,
 ) -> httpx.Response:
-    """What a reader's browser does: fetch a form token, then send the form with it."""
-    token = client.get(f"{gateway}/api/v1/comments/form-token", headers=headers)
+    """What a reader's browser does: fetch a form token (unless the page gave one), then
+    send the form with it; ``fields`` are the form's other fields (``parent_id``…)."""
+    if token is None:
+        asked = client.get(f"{gateway}/api/v1/comments/form-token", headers=headers)
+        token = asked.json()["form_token"]
+    form = {"name": name, "email": email, "comment": comment, "form_token": token, **fields}
     return client.post(  # type: ignore[no-any-return]
-        f"{gateway}/api/v1/articles/{article_id}/comments",
-        json={
-            "name": name,
-            "email": email,
-            "comment": comment,
-            "form_token": token.json()["form_token"],
-        },
-        headers=headers,
+        f"{gateway}/api/v1/articles/{article_id}/comments", json=form, headers=headers
     )
 
 
@@ -212,3 +214,17 @@ async def serving(app: Any, name: str) -> AsyncIterator[Running]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=f"http://{name}") as client:
             yield app, client
+
+
+def newsroom_cli(
+    env: dict[str, str], *args: str, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``newsroom <args>`` as an operator types it."""
+    return subprocess.run(
+        [sys.executable, "-m", "newsroom.cli", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

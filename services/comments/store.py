@@ -23,7 +23,7 @@ from shared.contracts.events import (
     Event,
 )
 from shared.messaging.outbox import add_to_outbox, outbox_row
-from shared.storage.pagination import decode_cursor, encode_cursor
+from shared.storage.pagination import encode_cursor, keyset_page
 from shared.text.seen import as_seen
 
 from .models import Comment, KnownArticle, OutboxEvent
@@ -364,12 +364,7 @@ async def list_comments(
         # The reasons are a JSON list of words: match one as a quoted JSON string.
         quoted = json.dumps(reason).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(cast(Comment.reasons, String).like(f"%{quoted}%", escape="\\"))
-    if cursor:
-        at, after_id = decode_cursor(cursor)
-        query = query.where(
-            or_(Comment.submitted_at > at, and_(Comment.submitted_at == at, Comment.id > after_id))
-        )
-    query = query.order_by(Comment.submitted_at, Comment.id).limit(limit + 1)
+    query = keyset_page(query, cursor, Comment.submitted_at, Comment.id, limit=limit)
     async with sessions() as session:
         rows = list(await session.scalars(query))
     page = rows[:limit]

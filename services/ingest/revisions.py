@@ -6,7 +6,7 @@ import difflib
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts.api import (
@@ -18,7 +18,7 @@ from shared.contracts.api import (
 )
 from shared.contracts.copying import copy_into
 from shared.storage.engines import Sessions
-from shared.storage.pagination import decode_cursor, encode_cursor
+from shared.storage.pagination import encode_cursor, keyset_page
 
 from .models import Article, ArticleRevision
 from .store import find
@@ -34,28 +34,12 @@ async def list_for_editors(
         query = query.where(func.lower(Article.title).like(f"%{escaped.lower()}%", escape="\\"))
     if status:
         query = query.where(Article.status == status)
-    if cursor:
-        at, article_id = decode_cursor(cursor)
-        query = query.where(
-            or_(Article.updated_at < at, and_(Article.updated_at == at, Article.id < article_id))
-        )
-    query = query.order_by(Article.updated_at.desc(), Article.id.desc()).limit(limit + 1)
+    query = keyset_page(query, cursor, Article.updated_at, Article.id, limit=limit, descending=True)
     async with sessions() as session:
         rows = list(await session.scalars(query))
     page, more = rows[:limit], len(rows) > limit
     return EditorArticlePage(
-        items=[
-            EditorArticleSummary(
-                id=a.id,
-                slug=a.slug,
-                title=a.title,
-                status=a.status,  # type: ignore[arg-type]
-                revision=a.revision,
-                publish_at=a.publish_at,
-                updated_at=a.updated_at,
-            )
-            for a in page
-        ],
+        items=[copy_into(EditorArticleSummary, a) for a in page],
         next_cursor=encode_cursor(page[-1].updated_at, page[-1].id) if more else None,
     )
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any, Literal
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import and_, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -33,7 +33,7 @@ from shared.contracts.events import (
     Event,
 )
 from shared.messaging.outbox import add_to_outbox
-from shared.storage.pagination import decode_cursor, encode_cursor
+from shared.storage.pagination import encode_cursor, keyset_page
 from shared.text.arabic import slugify
 
 from .models import Article, ArticleRevision, IdempotentAnswer, OutboxEvent
@@ -110,16 +110,7 @@ async def article_index(
         total = await session.scalar(select(func.count()).select_from(Article).where(live))
         rows = (await session.execute(query)).all()
     return ArticleIndex(
-        items=[
-            IndexEntry(
-                slug=r.slug,
-                title=r.title,
-                language=r.language,
-                published_at=r.sort_at,
-                updated_at=r.updated_at,
-            )
-            for r in rows
-        ],
+        items=[copy_into(IndexEntry, r, published_at=r.sort_at) for r in rows],
         total=total or 0,
     )
 
@@ -472,45 +463,23 @@ async def list_articles(
     if author is not None:
         query = query.where(Article.author_key == author[:245])
     newest_first = before is None
-    if cursor and newest_first:
-        sort_at, article_id = decode_cursor(cursor)
-        query = query.where(
-            or_(
-                Article.sort_at < sort_at, and_(Article.sort_at == sort_at, Article.id < article_id)
-            )
-        ).order_by(Article.sort_at.desc(), Article.id.desc())
-    elif before:
-        sort_at, article_id = decode_cursor(before)
-        query = query.where(
-            or_(
-                Article.sort_at > sort_at, and_(Article.sort_at == sort_at, Article.id > article_id)
-            )
-        ).order_by(Article.sort_at.asc(), Article.id.asc())
-    else:
-        query = query.order_by(Article.sort_at.desc(), Article.id.desc())
+    query = keyset_page(
+        query,
+        cursor if newest_first else before,
+        Article.sort_at,
+        Article.id,
+        limit=limit,
+        descending=newest_first,
+    )
     async with sessions() as session:
-        rows = list(await session.scalars(query.limit(limit + 1)))
+        rows = list(await session.scalars(query))
     page, more = rows[:limit], len(rows) > limit
     if not newest_first:
         page.reverse()
     older = more if newest_first else True
     newer = bool(cursor) if newest_first else more
     return ArticlePage(
-        items=[
-            ArticleSummary(
-                id=a.id,
-                slug=a.slug,
-                title=a.title,
-                author=a.author,
-                published_on=a.published_on,
-                legacy_views=a.legacy_views,
-                section=a.section,
-                image=a.image,
-                lead=lead_of(a.body),
-                updated_at=a.updated_at,
-            )
-            for a in page
-        ],
+        items=[copy_into(ArticleSummary, a, lead=lead_of(a.body)) for a in page],
         next_cursor=encode_cursor(page[-1].sort_at, page[-1].id) if page and older else None,
         prev_cursor=encode_cursor(page[0].sort_at, page[0].id) if page and newer else None,
     )

@@ -18,6 +18,7 @@ from shared.contracts.api import (
     WebhookIn,
     WebhookOut,
 )
+from shared.contracts.copying import copy_into
 from shared.contracts.events import utcnow
 
 from .models import Attempt, Delivery, Subscription
@@ -142,25 +143,12 @@ async def deliveries(
             if len(bucket) < LOG_ATTEMPTS:
                 bucket.append(attempt)
     items = [
-        DeliveryOut(
-            id=d.id,
-            event_id=d.event_id,
-            event_type=d.event_type,
-            stream=d.stream,
+        copy_into(
+            DeliveryOut,
+            d,
             entry_id=f"{d.entry_ms}-{d.entry_seq}",
-            status=d.status,  # type: ignore[arg-type]
-            attempts=d.attempts,
             next_attempt_at=d.next_attempt_at if d.status == "pending" else None,
-            created_at=d.created_at,
-            delivered_at=d.delivered_at,
-            last_status_code=d.last_status_code,
-            last_error=d.last_error,
-            log=[
-                DeliveryAttempt(
-                    at=a.at, status_code=a.status_code, error=a.error, duration_ms=a.duration_ms
-                )
-                for a in attempts.get(d.id, [])
-            ],
+            log=[copy_into(DeliveryAttempt, a) for a in attempts.get(d.id, [])],
         )
         for d in page
     ]

@@ -52,6 +52,24 @@ def _count(db: Path, sql: str) -> int:
         return 0
 
 
+def _counted(services: Services) -> int:
+    return _count(services.data_dir / "views.db", "SELECT SUM(counted) FROM article_views")
+
+
+def _send_views(services: Services, stream: str, articles: list[uuid.UUID], sent: int) -> None:
+    """``sent`` views of distinct readers, round the articles; back once some are counted."""
+    client = redis.Redis.from_url(services.redis_url)
+    views = (
+        ViewRecorded(
+            data=ViewData(article_id=articles[i % len(articles)], visitor_id=f"visitor-{i:06d}")
+        )
+        for i in range(sent)
+    )
+    _xadd_all(client, stream, [_envelope(view) for view in views])
+    client.close()
+    wait_for(lambda: _counted(services) > 0, timeout=30, what="counting started")
+
+
 def test_comments_service_sigkilled_mid_batch(
     fresh_services: Services, redis_url: str, report: Report
 ) -> None:
@@ -188,29 +206,12 @@ def test_three_views_replicas_one_sigkilled_totals_exact(
             what="replicas ready",
         )
         sent = 30_000
-        _xadd_all(
-            client,
-            stream,
-            [
-                _envelope(
-                    ViewRecorded(
-                        data=ViewData(article_id=articles[i % 20], visitor_id=f"visitor-{i:06d}")
-                    )
-                )
-                for i in range(sent)
-            ],
-        )
-        db = services.data_dir / "views.db"
-        wait_for(
-            lambda: _count(db, "SELECT SUM(counted) FROM article_views") > 0,
-            timeout=30,
-            what="counting started",
-        )
+        _send_views(services, stream, articles, sent)
         busy = {c for c, _n in _consumers_with_work(client, stream).items()}
         replicas[0][0].send_signal(signal.SIGKILL)
         replicas[0][0].wait()
         wait_for(
-            lambda: _count(db, "SELECT SUM(counted) FROM article_views") >= sent,
+            lambda: _counted(services) >= sent,
             timeout=120,
             what="every view counted",
         )
@@ -219,7 +220,7 @@ def test_three_views_replicas_one_sigkilled_totals_exact(
             timeout=30,
             what="nothing left pending",
         )
-        counted = _count(db, "SELECT SUM(counted) FROM article_views")
+        counted = _counted(services)
         assert len(busy) >= 2, f"work went to {busy}"
         report(sent=sent, stored=min(counted, sent), duplicated=max(counted - sent, 0))
     finally:
@@ -240,22 +241,7 @@ def test_sigterm_under_load_leaves_nothing_pending(
     try:
         wait_for(lambda: ready(f"http://127.0.0.1:{port}"), timeout=60, what="views ready")
         sent = 20_000
-        _xadd_all(
-            client,
-            stream,
-            [
-                _envelope(
-                    ViewRecorded(data=ViewData(article_id=article, visitor_id=f"visitor-{i:06d}"))
-                )
-                for i in range(sent)
-            ],
-        )
-        db = services.data_dir / "views.db"
-        wait_for(
-            lambda: _count(db, "SELECT SUM(counted) FROM article_views") > 0,
-            timeout=30,
-            what="counting started",
-        )
+        _send_views(services, stream, [article], sent)
         proc.send_signal(signal.SIGTERM)
         # Drained and exited within the bound (uvicorn re-raises the SIGTERM it handled: -15).
         assert proc.wait(15) in (0, -signal.SIGTERM)
@@ -264,11 +250,11 @@ def test_sigterm_under_load_leaves_nothing_pending(
         )  # what it read, it applied and acked
         proc, port = _views_replica(services, 10)
         wait_for(
-            lambda: _count(db, "SELECT SUM(counted) FROM article_views") >= sent,
+            lambda: _counted(services) >= sent,
             timeout=60,
             what="the rest counted",
         )
-        counted = _count(db, "SELECT SUM(counted) FROM article_views")
+        counted = _counted(services)
         report(sent=sent, stored=min(counted, sent), duplicated=max(counted - sent, 0))
     finally:
         if proc.poll() is None:

@@ -56,6 +56,21 @@ def _platform(tmp_path: Path, redis_url: str, namespace: str = "drill", **env: s
     return Services(tmp_path / "var", redis_url, namespace, extra_env={**DRILL_ENV, **env})
 
 
+@contextlib.contextmanager
+def _readers_on_own_redis(
+    tmp_path: Path, *, appendonly: bool
+) -> Iterator[tuple[EmbeddedRedis, Services, Readers]]:
+    """Every service on a Redis of the drill's own, the seed imported, readers ready."""
+    with own_redis(tmp_path, appendonly=appendonly) as server:
+        services = _platform(tmp_path, server.url)
+        try:
+            services.start()
+            article = services.import_seed()
+            yield server, services, Readers(services.gateway, article["id"])
+        finally:
+            services.stop_all()
+
+
 def _settle(services: Services, readers: Readers) -> tuple[int, int]:
     """Wait until every accepted view is counted and every accepted comment decided."""
     db = services.data_dir / "comments.db"
@@ -93,28 +108,21 @@ def test_redis_restarted_mid_traffic_everything_accepted_counted_once(
     so the count is checked against what the streams hold, and what they hold
     beyond the 202s must be among the requests that did not get one.
     """
-    with own_redis(tmp_path, appendonly=True) as server:
-        services = _platform(tmp_path, server.url)
-        try:
-            services.start()
-            article = services.import_seed()
-            readers = Readers(services.gateway, article["id"])
-            with Traffic(readers) as traffic:
-                wait_for(lambda: traffic.requests >= 200, timeout=60, what="traffic flowing")
-                server = restart(server, appendonly=True)
-                at_restart = traffic.requests
-                wait_for(
-                    lambda: traffic.requests >= at_restart + 300,
-                    timeout=90,
-                    what="traffic accepted again after the restart",
-                )
-            counted, decided = _settle(services, readers)
-            client = redis.Redis.from_url(server.url)
-            ns = services.namespace
-            in_views = _distinct_in_stream(client, f"{ns}:views", "visitor_id")
-            in_comments = _distinct_in_stream(client, f"{ns}:comments.submitted", "comment_id")
-        finally:
-            services.stop_all()
+    with _readers_on_own_redis(tmp_path, appendonly=True) as (server, services, readers):
+        with Traffic(readers) as traffic:
+            wait_for(lambda: traffic.requests >= 200, timeout=60, what="traffic flowing")
+            restart(server, appendonly=True)
+            at_restart = traffic.requests
+            wait_for(
+                lambda: traffic.requests >= at_restart + 300,
+                timeout=90,
+                what="traffic accepted again after the restart",
+            )
+        counted, decided = _settle(services, readers)
+        client = redis.Redis.from_url(server.url)
+        ns = services.namespace
+        in_views = _distinct_in_stream(client, f"{ns}:views", "visitor_id")
+        in_comments = _distinct_in_stream(client, f"{ns}:comments.submitted", "comment_id")
     accepted = readers.accepted_views + readers.accepted_comments
     in_streams = in_views + in_comments
     assert accepted <= in_streams <= accepted + readers.refused  # in doubt, never more
@@ -133,31 +141,24 @@ def test_redis_restarted_without_persistence_groups_recreated(
 ) -> None:
     """A Redis that keeps nothing (like this machine's) comes back empty: the consumer
     groups are gone (NOGROUP). The services recreate them and count what follows."""
-    with own_redis(tmp_path, appendonly=False) as server:
-        services = _platform(tmp_path, server.url)
-        try:
-            services.start()
-            article = services.import_seed()
-            readers = Readers(services.gateway, article["id"])
-            with Traffic(readers) as traffic:
-                wait_for(lambda: traffic.requests >= 200, timeout=60, what="traffic before")
-            _settle(services, readers)
-            server = restart(server, appendonly=False)
-            client = redis.Redis.from_url(server.url)
-            ns = services.namespace
-            wait_for(
-                lambda: (
-                    _groups(client, f"{ns}:views") == {"views"}
-                    and _groups(client, f"{ns}:comments.submitted") == {"comments"}
-                ),
-                timeout=30,
-                what="the consumer groups recreated",
-            )
-            with Traffic(readers) as traffic:
-                wait_for(lambda: traffic.requests >= 200, timeout=60, what="traffic after")
-            counted, decided = _settle(services, readers)
-        finally:
-            services.stop_all()
+    with _readers_on_own_redis(tmp_path, appendonly=False) as (server, services, readers):
+        with Traffic(readers) as traffic:
+            wait_for(lambda: traffic.requests >= 200, timeout=60, what="traffic before")
+        _settle(services, readers)
+        restart(server, appendonly=False)
+        client = redis.Redis.from_url(server.url)
+        ns = services.namespace
+        wait_for(
+            lambda: (
+                _groups(client, f"{ns}:views") == {"views"}
+                and _groups(client, f"{ns}:comments.submitted") == {"comments"}
+            ),
+            timeout=30,
+            what="the consumer groups recreated",
+        )
+        with Traffic(readers) as traffic:
+            wait_for(lambda: traffic.requests >= 200, timeout=60, what="traffic after")
+        counted, decided = _settle(services, readers)
     sent = readers.accepted_views + readers.accepted_comments
     stored = counted + decided
     report(

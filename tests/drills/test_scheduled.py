@@ -3,13 +3,11 @@ article and before the article's time publishes it once, on time, after the rest
 
 from __future__ import annotations
 
-import json
 import signal
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-import redis
 
 from tests.e2e.platform import Services
 from tests.support import wait_for
@@ -18,17 +16,7 @@ pytestmark = pytest.mark.drill
 
 
 def _published(services: Services, article_id: str) -> list[dict[str, object]]:
-    client = redis.Redis.from_url(services.redis_url)
-    try:
-        entries = client.xrange(f"{services.namespace}:articles")
-    finally:
-        client.close()
-    events = [json.loads(fields[b"__data__"])["data"] for _id, fields in entries]
-    return [
-        e
-        for e in events
-        if e["data"]["article_id"] == article_id and e["type"] == "article.published"  # type: ignore[index]
-    ]
+    return [e for e in services.article_events(article_id) if e["type"] == "article.published"]
 
 
 def test_a_scheduled_article_is_published_once_after_ingest_was_killed(

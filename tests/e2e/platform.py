@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from shared.settings import settings_env
-from tests.support import DEADLINE_SCALE, free_port, wait_for
+from tests.support import DEADLINE_SCALE, free_port, newsroom_cli, wait_for
 
 SERVICES = ("ingest", "views", "comments", "search", "webhooks", "gateway")
 
@@ -108,20 +110,6 @@ class Platform:
             raise
 
 
-def newsroom_cli(
-    env: dict[str, str], *args: str, cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    """``newsroom <args>`` as an operator types it."""
-    return subprocess.run(
-        [sys.executable, "-m", "newsroom.cli", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 @dataclass
 class Services:
     """Each service as its own process (not under ``newsroom up``), to stop one at a time."""
@@ -159,6 +147,18 @@ class Services:
     @property
     def gateway(self) -> str:
         return f"http://127.0.0.1:{self.ports['gateway']}"
+
+    def article_events(self, article_id: str) -> list[dict[str, Any]]:
+        """The events about ``article_id`` on the ``articles`` stream, oldest first."""
+        import redis
+
+        client = redis.Redis.from_url(self.redis_url)
+        try:
+            entries = client.xrange(f"{self.namespace}:articles")
+        finally:
+            client.close()
+        events = [orjson.loads(fields[b"__data__"])["data"] for _id, fields in entries]
+        return [e for e in events if e["data"]["article_id"] == article_id]
 
     def import_seed(self) -> dict[str, Any]:
         """The seed page, imported through the gateway as an editor would."""

@@ -4,7 +4,6 @@ publication, revisions, If-Match and Idempotency-Key."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -13,7 +12,6 @@ from typing import Any
 
 import httpx
 import pytest
-import redis
 
 from tests.conftest import fresh_pg_database
 from tests.e2e.platform import Services
@@ -57,17 +55,7 @@ def _editor(services: Services, **extra: str) -> dict[str, str]:
 
 
 def _events(services: Services, article_id: str) -> list[dict[str, Any]]:
-    client = redis.Redis.from_url(services.redis_url)
-    try:
-        entries = client.xrange(f"{services.namespace}:articles")
-    finally:
-        client.close()
-    found = []
-    for _id, fields in entries:
-        event = json.loads(fields[b"__data__"])["data"]
-        if event["data"]["article_id"] == article_id:
-            found.append(event)
-    return found
+    return services.article_events(article_id)
 
 
 ARTICLE = {"title": "عنوان أول", "body": "الفقرة الأولى.\n\nالفقرة الثانية.", "author": "فريق"}

@@ -19,7 +19,7 @@ from playwright.sync_api import expect, sync_playwright
 from newsroom.front_cache import FrontCache
 from tests.e2e.platform import Platform
 from tests.e2e.test_browser import CHROMIUM_ARGS
-from tests.support import forget_namespace, free_port, wait_for
+from tests.support import forget_namespace, free_port, post_comment, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -160,15 +160,14 @@ def test_a_new_comment_shows_on_the_cached_page_within_seconds(
     token = TOKEN.search(httpx.get(page).text).group(1)  # type: ignore[union-attr]
     assert httpx.get(page).headers["x-cache-status"] == "HIT"
     wait_for(partial(_aged, token), what="the token to age like a person's")
-    posted = httpx.post(
-        f"{front.url}/api/v1/articles/{article['id']}/comments",
-        json={
-            "name": "قارئة",
-            "email": "reader@example.com",
-            "comment": "تعليق عبر الواجهة المخزنة",
-            "form_token": token,
-        },
+    posted = post_comment(
+        front.url,
+        article["id"],
+        "تعليق عبر الواجهة المخزنة",
+        name="قارئة",
+        email="reader@example.com",
         headers={"User-Agent": READER},
+        token=token,
     )
     assert posted.status_code == 202, posted.text
     comment_id = posted.json()["id"]

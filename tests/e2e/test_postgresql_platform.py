@@ -62,16 +62,14 @@ def test_the_platform_runs_on_one_postgresql_database(
         headers={"User-Agent": FIREFOX},
     )
     assert reply.status_code == 202
-    answer = httpx.post(
-        f"{gw}/api/v1/articles/{article['id']}/comments",
-        json={
-            "name": "قارئ آخر",
-            "email": "third@example.com",
-            "comment": "أوافق.",
-            "parent_id": parent_id,
-            "form_token": httpx.get(f"{gw}/api/v1/comments/form-token").json()["form_token"],
-        },
+    answer = post_comment(
+        gw,
+        article["id"],
+        "أوافق.",
+        name="قارئ آخر",
+        email="third@example.com",
         headers={"User-Agent": FIREFOX, "X-Forwarded-For": "198.51.100.3"},
+        parent_id=parent_id,
     )
     assert answer.status_code == 202, answer.text
     wait_for(

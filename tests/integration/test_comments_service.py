@@ -36,12 +36,16 @@ async def _entries(redis_url: str, stream: str) -> list[Any]:
         await client.aclose()
 
 
-async def test_a_redelivered_submission_is_decided_and_announced_once(
-    database_url: str, redis_url: str, namespace: str
-) -> None:
-    settings = CommentsSettings(
+@pytest.fixture
+def settings(database_url: str, redis_url: str, namespace: str) -> CommentsSettings:
+    return CommentsSettings(
         namespace=namespace, redis_url=redis_url, database_url=database_url, claim_idle_ms=500
     )
+
+
+async def test_a_redelivered_submission_is_decided_and_announced_once(
+    settings: CommentsSettings, redis_url: str, namespace: str
+) -> None:
     article_id = uuid.uuid4()
     event = comment_submission(article_id, 1)
     async with running(settings) as (_app, client):
@@ -83,11 +87,8 @@ async def test_a_redelivered_submission_is_decided_and_announced_once(
 
 
 async def test_poison_submission_goes_to_the_dlq_and_the_consumer_goes_on(
-    database_url: str, redis_url: str, namespace: str
+    settings: CommentsSettings, redis_url: str, namespace: str
 ) -> None:
-    settings = CommentsSettings(
-        namespace=namespace, redis_url=redis_url, database_url=database_url, claim_idle_ms=500
-    )
     article_id = uuid.uuid4()
     good = comment_submission(article_id, 3)
     async with running(settings) as (_app, client):

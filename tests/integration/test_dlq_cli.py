@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 import redis
 
 from shared.contracts.wire import DATA_FIELD
+from shared.settings import settings_env
+from tests.support import newsroom_cli
 
 pytestmark = pytest.mark.integration
 
 
 def cli(redis_url: str, namespace: str, *args: str) -> str:
-    env = {**os.environ, "NEWSROOM_REDIS_URL": redis_url, "NEWSROOM_NAMESPACE": namespace}
-    result = subprocess.run(
-        [sys.executable, "-m", "newsroom.cli", "dlq", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    env = settings_env(redis_url=redis_url, namespace=namespace)
+    result = newsroom_cli(env, "dlq", *args)
     assert result.returncode == 0, result.stderr
     return result.stdout
 

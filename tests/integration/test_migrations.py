@@ -4,9 +4,6 @@ from a database made before migrations, and with every service in one database."
 from __future__ import annotations
 
 import importlib
-import os
-import subprocess
-import sys
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -19,8 +16,10 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
+from shared.settings import settings_env
 from shared.storage.engines import make_sync_engine
 from shared.storage.migrations import Schema, SchemaBehind
+from tests.support import newsroom_cli
 
 pytestmark = pytest.mark.integration
 
@@ -243,16 +242,10 @@ def test_a_service_refuses_a_schema_older_than_its_code(database_url: str) -> No
 
 
 def test_newsroom_migrate_command(database_url: str, tmp_path: Path) -> None:
-    env = {**os.environ, "NEWSROOM_DATABASE_URL": database_url, "NEWSROOM_DATA_DIR": str(tmp_path)}
+    env = settings_env(database_url=database_url, data_dir=tmp_path)
 
     def newsroom(*args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "newsroom.cli", "migrate", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        done = newsroom_cli(env, "migrate", *args)
         assert done.returncode == 0, done.stderr
         return done.stdout
 

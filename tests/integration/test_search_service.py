@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 
 from services.search.app import create_app
 from services.search.settings import SearchSettings
@@ -143,6 +144,19 @@ async def _has(client: httpx.AsyncClient, q: str, n: int) -> bool:
     return len(await found(client, q)) == n
 
 
+async def _applied(redis_url: str, stream: str, entries: int) -> bool:
+    """The stream holds ``entries`` and the search group has read and acked them all."""
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        if await client.xlen(stream) != entries:
+            return False
+        groups = {g["name"].decode(): g for g in await client.xinfo_groups(stream)}
+        group = groups.get("search")
+        return group is not None and group["lag"] == 0 and group["pending"] == 0
+    finally:
+        await client.aclose()
+
+
 async def test_results_are_ranked_and_paged(
     settings: SearchSettings, redis_url: str, namespace: str
 ) -> None:
@@ -229,9 +243,12 @@ async def test_rebuild_from_ingest_indexes_what_is_published_and_drops_the_rest(
         )
 
         # Ingest's events come through its outbox, ours directly: in any order on the
-        # stream. Wait until the unpublication and the stale article are both applied.
+        # stream. Wait until all five (three publications, the unpublication, the stale
+        # article) are on it and applied, not only until the results look so.
         async def settled() -> bool:
-            return await _has(client, "موسم", 2) and await _has(client, "قديما", 1)
+            return await _applied(redis_url, f"{namespace}:articles", 5) and (
+                await _has(client, "موسم", 2) and await _has(client, "قديما", 1)
+            )
 
         await await_for(settled, what="the stream indexed")
         assert (await client.post("/index/rebuild")).status_code == 401
