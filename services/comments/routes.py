@@ -17,7 +17,6 @@ from shared.contracts.api import (
 )
 from shared.contracts.copying import copy_into
 from shared.service.skeleton import Reads, Writes
-from shared.storage.pagination import BadCursor
 from shared.web.params import Cursor
 from shared.web.problems import Problem
 
@@ -42,22 +41,6 @@ def status_of(comment: Comment) -> CommentStatusOut:
     return copy_into(CommentStatusOut, comment)
 
 
-async def _page(
-    reads: Reads,
-    status: str,
-    article_id: uuid.UUID | None,
-    limit: int,
-    cursor: str | None,
-    reason: str | None = None,
-) -> tuple[list[Comment], str | None]:
-    try:
-        return await store.list_comments(
-            reads, status=status, article_id=article_id, limit=limit, cursor=cursor, reason=reason
-        )
-    except BadCursor as exc:
-        raise Problem(400, "Invalid cursor", str(exc)) from exc
-
-
 @router.get("/comments/{comment_id}", response_model=CommentStatusOut, summary="A comment's status")
 async def comment_status(comment_id: uuid.UUID, reads: Reads) -> CommentStatusOut:
     comment = await store.get_comment(reads, comment_id)
@@ -77,7 +60,9 @@ async def article_comments(
     cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> CommentPage:
-    page, next_cursor = await _page(reads, "approved", article_id, limit, cursor)
+    page, next_cursor = await store.list_comments(
+        reads, status="approved", article_id=article_id, limit=limit, cursor=cursor
+    )
     return CommentPage(items=[public(c) for c in page], next_cursor=next_cursor)
 
 
@@ -94,7 +79,9 @@ async def moderation_queue(
     cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> ModerationPage:
-    page, next_cursor = await _page(reads, status, article_id, limit, cursor, reason)
+    page, next_cursor = await store.list_comments(
+        reads, status=status, article_id=article_id, limit=limit, cursor=cursor, reason=reason
+    )
     return ModerationPage(items=[for_moderator(c) for c in page], next_cursor=next_cursor)
 
 

@@ -139,11 +139,21 @@ class RateLimitedPublisher:
         while, that the event was accepted. ``readers`` bounds the distinct readers
         one address may send for one article in a window (the rest are not published).
         """
+        # The script's keys and arguments, around the payload (made under the span).
+        keys = [rate_key, stream]
+        limits: list[int | bytes | str] = [limit, window_ms, self.maxlen]
+        more: list[int | bytes | str] = []
+        if marker:
+            keys.append(marker[0])
+            more.append(marker[1])
+        elif readers is not None:
+            keys.append(readers.key)
+            more += ["", readers.reader, readers.bound, readers.ttl_ms]
         if not trace.get_current_span().is_recording():
             # An unsampled request (most of them): a PRODUCER span would record
             # nothing; the trace context still travels on (sampled=0), so every
             # later hop makes the same decision.
-            return await self._send(stream, event, rate_key, limit, window_ms, marker, readers)
+            return await self._send(event, keys, limits, more)
         with self.tracer.start_as_current_span(
             f"send {stream}",
             kind=SpanKind.PRODUCER,
@@ -155,7 +165,7 @@ class RateLimitedPublisher:
                 "messaging.message.id": str(event.event_id),
             },
         ) as span:
-            published = await self._send(stream, event, rate_key, limit, window_ms, marker, readers)
+            published = await self._send(event, keys, limits, more)
             if published.accepted:
                 span.set_attribute("messaging.redis.entry_id", published.entry_id or "")
             else:
@@ -163,14 +173,7 @@ class RateLimitedPublisher:
             return published
 
     async def _send(
-        self,
-        stream: str,
-        event: Event,
-        rate_key: str,
-        limit: int,
-        window_ms: int,
-        marker: tuple[str, int] | None,
-        readers: Readers | None = None,
+        self, event: Event, keys: list[str], limits: list[int | bytes | str], more: list[Any]
     ) -> Published:
         headers: dict[str, Any] = {
             "event_type": event.type,  # type: ignore[attr-defined]
@@ -180,14 +183,7 @@ class RateLimitedPublisher:
         }
         inject(headers)  # traceparent of the PRODUCER span (or of the unsampled request)
         payload = event_envelope(event.__pydantic_serializer__.to_json(event), headers)
-        keys = [rate_key, stream]
-        args: list[int | bytes | str] = [limit, window_ms, self.maxlen, payload]
-        if marker:
-            keys.append(marker[0])
-            args.append(marker[1])
-        elif readers is not None:
-            keys.append(readers.key)
-            args += ["", readers.reader, readers.bound, readers.ttl_ms]
+        args = [*limits, payload, *more]
         # The PRODUCER span is the XADD (with the rate-limit check): no CLIENT span
         # of redis-py's instrumentation under it, on the hottest path of all.
         with suppress_instrumentation():

@@ -31,7 +31,6 @@ from shared.contracts.api import (
     RevisionSummary,
     SaveOutcome,
 )
-from shared.storage.pagination import BadCursor
 from shared.web.params import ArticleList, Cursor, FromRevision, RevisionNo, ToRevision
 from shared.web.problems import Problem
 
@@ -281,10 +280,7 @@ async def import_feed(request: Request, st: Parts) -> FeedImport:
 
 @router.get("/articles", response_model=ArticlePage, summary="Published articles, newest first")
 async def list_articles(st: Parts, query: ArticleList) -> ArticlePage:
-    try:
-        return await store.list_articles(st.sessions, **query.model_dump())
-    except BadCursor as exc:
-        raise Problem(400, "Invalid cursor", str(exc)) from exc
+    return await store.list_articles(st.sessions, **query.model_dump())
 
 
 @router.get(
@@ -439,12 +435,9 @@ async def editor_articles(
     cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> EditorArticlePage:
-    try:
-        return await revisions.list_for_editors(
-            st.sessions, q=q, status=status, limit=limit, cursor=cursor
-        )
-    except BadCursor as exc:
-        raise Problem(400, "Invalid cursor", str(exc)) from exc
+    return await revisions.list_for_editors(
+        st.sessions, q=q, status=status, limit=limit, cursor=cursor
+    )
 
 
 @editing.get(

@@ -53,24 +53,16 @@ class Metrics:
             ["service", "stream", "outcome"],
             registry=self.registry,
         )
-        self.lag = Gauge(
-            "newsroom_consumer_lag",
-            "Entries not yet delivered to the group",
-            ["stream", "group"],
-            registry=self.registry,
-            multiprocess_mode="mostrecent",  # read from Redis: the last scrape's is right
-        )
-        self.pending = Gauge(
-            "newsroom_consumer_pending",
-            "Entries delivered, not acked",
-            ["stream", "group"],
-            registry=self.registry,
-            multiprocess_mode="mostrecent",  # read from Redis: the last scrape's is right
-        )
-        self.dlq = Gauge(
-            "newsroom_dead_letters",
-            "Entries in a dead-letter stream",
-            ["stream"],
+        self.lag = self._from_redis("consumer_lag", "Entries not yet delivered to the group")
+        self.pending = self._from_redis("consumer_pending", "Entries delivered, not acked")
+        self.dlq = self._from_redis("dead_letters", "Entries in a dead-letter stream", "stream")
+
+    def _from_redis(self, name: str, doc: str, *labels: str) -> Gauge:
+        """A gauge of what Redis says about a stream (the last scrape's figure is right)."""
+        return Gauge(
+            f"newsroom_{name}",
+            doc,
+            list(labels or ("stream", "group")),
             registry=self.registry,
             multiprocess_mode="mostrecent",
         )

@@ -12,6 +12,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.storage.pagination import BadCursor
+
 PROBLEM_JSON = "application/problem+json"
 
 
@@ -97,6 +99,11 @@ def install_problem_handlers(app: FastAPI) -> None:
             request,
         )
 
+    async def on_bad_cursor(request: Request, exc: Exception) -> JSONResponse:
+        # A cursor is ours to hand out: one that does not decode is the client's 400.
+        return problem_response(Problem(400, "Invalid cursor", str(exc)), request)
+
     app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(BadCursor, on_bad_cursor)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(RequestValidationError, on_validation)
