@@ -32,7 +32,7 @@ from pathlib import Path
 
 import redis
 
-from bench.report import Figure, Load, run_wrk
+from bench.report import Figure, Load, command_line, run_wrk
 from bench.views_bench import (
     PY,
     _counted,
@@ -217,10 +217,5 @@ def measure(args: argparse.Namespace) -> list[Figure]:
     ]
 
 
-def main() -> None:
-    for figure in measure(options()):
-        print(figure.line())
-
-
 if __name__ == "__main__":
-    main()
+    command_line(measure, options)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import redis
 
-from bench.report import Figure, bench_redis
+from bench.report import Figure, bench_redis, command_line
 from bench.views_bench import PY, _ok, floor_rate, forget, free_port, publish, wait_until
 from shared.contracts.events import (
     ArticleData,
@@ -147,10 +147,5 @@ def measure(args: argparse.Namespace) -> list[Figure]:
     ]
 
 
-def main() -> None:
-    for figure in measure(options()):
-        print(figure.line())
-
-
 if __name__ == "__main__":
-    main()
+    command_line(measure, options)

@@ -23,7 +23,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from bench.gateway_bench import _groups_idle, running_platform
-from bench.report import BROWSER, Figure, Load, bench_redis, run_wrk
+from bench.report import BROWSER, Figure, Load, bench_redis, command_line, run_wrk
 from bench.views_bench import forget, free_port, wait_until
 from newsroom.front_cache import FrontCache
 
@@ -112,13 +112,6 @@ def measure(args: argparse.Namespace) -> list[Figure]:
     return figures
 
 
-def main() -> None:
-    args = options()
-    print(f"front cache: {args.rounds} rounds of {args.seconds} s, the gateway alone then nginx")
-    for figure in measure(args):
-        print(figure.line())
-
-
 def settled(read: Callable[[], int], quiet: float = 3.0, timeout: float = 60.0) -> int:
     """A count once it has not moved for ``quiet`` seconds (the gateway caches counts)."""
     value, since, deadline = read(), time.monotonic(), time.monotonic() + timeout
@@ -130,4 +123,8 @@ def settled(read: Callable[[], int], quiet: float = 3.0, timeout: float = 60.0) 
 
 
 if __name__ == "__main__":
-    main()
+    command_line(
+        measure,
+        options,
+        "front cache: {rounds} rounds of {seconds} s, the gateway alone then nginx",
+    )

@@ -32,7 +32,7 @@ from urllib.parse import quote
 import httpx
 import redis
 
-from bench.report import Figure, Load, bench_redis, run_wrk
+from bench.report import Figure, Load, bench_redis, command_line, run_wrk
 from bench.views_bench import PY, _ok, forget, free_port, start_bare_api, wait_until
 from shared.settings import settings_env
 
@@ -264,12 +264,5 @@ def measure(args: argparse.Namespace) -> list[Figure]:
     return figures
 
 
-def main() -> None:
-    args = options()
-    print(f"{args.rounds} rounds of {args.seconds} s, floor then gateway each")
-    for figure in measure(args):
-        print(figure.line())
-
-
 if __name__ == "__main__":
-    main()
+    command_line(measure, options, "{rounds} rounds of {seconds} s, floor then gateway each")

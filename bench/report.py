@@ -3,6 +3,7 @@ wrk runs most of them are made of; written to docs/benchmarks.md by ``python -m 
 
 from __future__ import annotations
 
+import argparse
 import math
 import os
 import re
@@ -10,7 +11,7 @@ import statistics
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -24,6 +25,20 @@ def bench_redis() -> tuple[str, str]:
     namespace of this run's own."""
     url = os.environ.get("NEWSROOM_REDIS_URL", "redis://127.0.0.1:6379/0")
     return url, f"bench-{uuid.uuid4().hex[:8]}"
+
+
+def command_line(
+    measure: Callable[[argparse.Namespace], list[Figure]],
+    options: Callable[[], argparse.Namespace],
+    banner: str = "",
+) -> None:
+    """One benchmark run from its command line: options parsed, ``banner`` (formatted
+    with them) said first, each figure printed as it is written to docs/benchmarks.md."""
+    args = options()
+    if banner:
+        print(banner.format(**vars(args)))
+    for figure in measure(args):
+        print(figure.line())
 
 
 class Load(NamedTuple):

@@ -32,7 +32,7 @@ from pathlib import Path
 import httpx
 import redis
 
-from bench.report import Figure, Load, bench_redis, run_wrk
+from bench.report import Figure, Load, bench_redis, command_line, run_wrk
 from services.views.settings import ViewsSettings
 from shared.contracts.events import ViewData, ViewRecorded
 from shared.contracts.wire import DATA_FIELD, encode_envelope
@@ -315,11 +315,6 @@ def measure(args: argparse.Namespace) -> list[Figure]:
     return figures
 
 
-def main() -> None:
-    for figure in measure(options()):
-        print(figure.line())
-
-
 def counting_rounds(
     redis_url: str, ns: str, views: int, batch: int, repeat: int, modes: list[str]
 ) -> list[Figure]:
@@ -350,4 +345,4 @@ def counting_rounds(
 
 
 if __name__ == "__main__":
-    main()
+    command_line(measure, options)

@@ -45,12 +45,7 @@ class Readers:
             status = client.post(url, headers=self._headers()).status_code
         except httpx.HTTPError:
             status = 0
-        with self._lock:
-            if status == 202:
-                self.accepted_views += 1
-            else:
-                self.refused += 1
-        return status
+        return self._tally(status, "accepted_views")
 
     def comment(self, client: httpx.Client, n: int) -> int:
         try:
@@ -65,11 +60,13 @@ class Readers:
             ).status_code
         except (httpx.HTTPError, ValueError, KeyError):
             status = 0
+        return self._tally(status, "accepted_comments")
+
+    def _tally(self, status: int, accepted: str) -> int:
+        """Count the answer: a 202 as ``accepted``, anything else (or none) as refused."""
         with self._lock:
-            if status == 202:
-                self.accepted_comments += 1
-            else:
-                self.refused += 1
+            counter = accepted if status == 202 else "refused"
+            setattr(self, counter, getattr(self, counter) + 1)
         return status
 
 
