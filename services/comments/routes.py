@@ -18,7 +18,7 @@ from shared.contracts.api import (
 from shared.contracts.copying import copy_into
 from shared.service.skeleton import Reads, Writes
 from shared.web.params import Cursor
-from shared.web.problems import Problem
+from shared.web.problems import Problem, found
 
 from . import store
 from .models import Comment
@@ -44,9 +44,7 @@ def status_of(comment: Comment) -> CommentStatusOut:
 @router.get("/comments/{comment_id}", response_model=CommentStatusOut, summary="A comment's status")
 async def comment_status(comment_id: uuid.UUID, reads: Reads) -> CommentStatusOut:
     comment = await store.get_comment(reads, comment_id)
-    if comment is None:
-        raise Problem(404, "Comment not found", f"No comment has the id {comment_id}.")
-    return status_of(comment)
+    return status_of(found(comment, "Comment not found", f"No comment has the id {comment_id}."))
 
 
 @router.get(
@@ -101,7 +99,6 @@ async def moderation_action(
         comment = await store.moderate(writes, comment_id, action, note.reason if note else None)
     except store.NotAllowed as exc:
         raise Problem(409, "Not allowed", str(exc)) from exc
-    if comment is None:
-        raise Problem(404, "Comment not found", f"No comment has the id {comment_id}.")
+    decided = found(comment, "Comment not found", f"No comment has the id {comment_id}.")
     relay.wake()
-    return status_of(comment)
+    return status_of(decided)

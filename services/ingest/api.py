@@ -32,7 +32,7 @@ from shared.contracts.api import (
     SaveOutcome,
 )
 from shared.web.params import ArticleList, Cursor, FromRevision, RevisionNo, ToRevision
-from shared.web.problems import Problem
+from shared.web.problems import Problem, found
 
 from . import revisions, store
 from .language import with_language
@@ -306,9 +306,11 @@ async def article_index(
     summary="The same, for editors",
 )
 async def get_article(id_or_slug: str, st: Parts, response: Response) -> ArticleOut:
-    article = await store.get_article(st.sessions, id_or_slug)
-    if article is None:
-        raise Problem(404, "Article not found", f"No article has the id or slug {id_or_slug!r}.")
+    article = found(
+        await store.get_article(st.sessions, id_or_slug),
+        "Article not found",
+        f"No article has the id or slug {id_or_slug!r}.",
+    )
     out = store.to_out(article)
     response.headers["ETag"] = article_etag(out)
     return out
@@ -446,10 +448,8 @@ async def editor_articles(
     summary="The article's revisions, newest first",
 )
 async def list_revisions(id_or_slug: str, st: Parts) -> list[RevisionSummary]:
-    found = await revisions.history(st.sessions, id_or_slug)
-    if found is None:
-        raise Problem(404, "Article not found", f"No article has the id or slug {id_or_slug!r}.")
-    return found
+    history = await revisions.history(st.sessions, id_or_slug)
+    return found(history, "Article not found", f"No article has the id or slug {id_or_slug!r}.")
 
 
 @editing.get(
@@ -458,10 +458,8 @@ async def list_revisions(id_or_slug: str, st: Parts) -> list[RevisionSummary]:
     summary="One revision of the article",
 )
 async def one_revision(id_or_slug: str, n: RevisionNo, st: Parts) -> RevisionOut:
-    found = await revisions.revision(st.sessions, id_or_slug, n)
-    if found is None:
-        raise Problem(404, "Revision not found", f"{id_or_slug!r} has no revision {n}.")
-    return found
+    revision = await revisions.revision(st.sessions, id_or_slug, n)
+    return found(revision, "Revision not found", f"{id_or_slug!r} has no revision {n}.")
 
 
 @editing.get(
@@ -475,7 +473,5 @@ async def diff_revisions(
     from_: FromRevision,
     to: ToRevision,
 ) -> RevisionDiff:
-    found = await revisions.diff(st.sessions, id_or_slug, from_, to)
-    if found is None:
-        raise Problem(404, "Revision not found", f"{id_or_slug!r} lacks revision {from_} or {to}.")
-    return found
+    diff = await revisions.diff(st.sessions, id_or_slug, from_, to)
+    return found(diff, "Revision not found", f"{id_or_slug!r} lacks revision {from_} or {to}.")

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -63,6 +63,16 @@ class Problem(Exception):
         if self.errors is not None:
             body["errors"] = self.errors
         return body
+
+
+T = TypeVar("T")
+
+
+def found(value: T | None, title: str, detail: str) -> T:
+    """``value``; none there is the client's ``404`` with ``title`` and ``detail``."""
+    if value is None:
+        raise Problem(404, title, detail)
+    return value
 
 
 def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:

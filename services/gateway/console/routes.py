@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlencode
 from uuid import UUID
 
@@ -102,10 +102,24 @@ def back(path: str, **query: Any) -> RedirectResponse:
     return RedirectResponse(path + (f"?{urlencode(query)}" if query else ""), status_code=303)
 
 
+#: Whose token the console calls each service with (it holds them; the browser never does).
+TOKENS = {"ingest": "editor_token", "comments": "moderator_token"}
+
+
 async def call(
-    upstream: Upstream, method: str, path: str, token: str | None, **options: Any
+    parts: GatewayParts,
+    service: Literal["ingest", "comments"],
+    method: str,
+    path: str,
+    **options: Any,
 ) -> httpx.Response:
+    """``method path`` on ``service``, as its editor or moderator; ``params`` set to None
+    are left out."""
+    upstream: Upstream = getattr(parts.upstreams, service)
+    token = getattr(parts.settings, TOKENS[service])
     headers = {"Authorization": f"Bearer {token or ''}", **options.pop("headers", {})}
+    if "params" in options:
+        options["params"] = {k: v for k, v in options["params"].items() if v is not None}
     if "json" in options:
         options["content"] = orjson.dumps(options.pop("json"))
         headers["Content-Type"] = "application/json"
@@ -166,11 +180,11 @@ async def comments(
 ) -> Response:
     params = {"status": status, "limit": 50, "reason": reason or None, "cursor": cursor or None}
     answer = await call(
-        parts.upstreams.comments,
+        parts,
+        "comments",
         "GET",
         "/moderation/comments",
-        parts.settings.moderator_token,
-        params={k: v for k, v in params.items() if v is not None},
+        params=params,
     )
     body = answer.json()
     items = body.get("items", [])
@@ -208,10 +222,10 @@ async def decide(
     done = 0
     for comment_id in ids:
         answer = await call(
-            parts.upstreams.comments,
+            parts,
+            "comments",
             "POST",
             f"/moderation/comments/{comment_id}/{action}",
-            parts.settings.moderator_token,
             json={"reason": note or None},
         )
         done += answer.status_code == 200
@@ -233,11 +247,11 @@ async def articles(
 ) -> Response:
     params = {"q": q or None, "status": status or None, "cursor": cursor, "limit": 50}
     answer = await call(
-        parts.upstreams.ingest,
+        parts,
+        "ingest",
         "GET",
         "/editor/articles",
-        parts.settings.editor_token,
-        params={k: v for k, v in params.items() if v is not None},
+        params=params,
     )
     body = answer.json() if answer.status_code == 200 else {"items": []}
     return page(
@@ -299,16 +313,11 @@ async def new_article(request: Request, parts: Editor) -> Response:
 
 @router.get("/articles/{ref}")
 async def article(request: Request, ref: str, parts: Editor) -> Response:
-    token = parts.settings.editor_token
-    answer = await call(
-        parts.upstreams.ingest, "GET", f"/editor/articles/{quote(ref, safe='')}", token
-    )
+    answer = await call(parts, "ingest", "GET", f"/editor/articles/{quote(ref, safe='')}")
     if answer.status_code == 404:
         raise Problem(404, "Article not found", f"No article has the id or slug {ref!r}.")
     found = answer.json()
-    history = await call(
-        parts.upstreams.ingest, "GET", f"/articles/{quote(ref, safe='')}/revisions", token
-    )
+    history = await call(parts, "ingest", "GET", f"/articles/{quote(ref, safe='')}/revisions")
     return page(
         parts,
         request,
@@ -359,19 +368,18 @@ async def save(
         raise Problem(
             422, "Invalid article", "The publication time is not a date and time."
         ) from exc
-    token = parts.settings.editor_token
     if ref:
         headers = {"If-Match": etag} if etag else {}
         answer = await call(
-            parts.upstreams.ingest,
+            parts,
+            "ingest",
             "PUT",
             f"/articles/{quote(ref, safe='')}",
-            token,
             json=draft,
             headers=headers,
         )
     else:
-        answer = await call(parts.upstreams.ingest, "POST", "/articles", token, json=draft)
+        answer = await call(parts, "ingest", "POST", "/articles", json=draft)
     if answer.status_code == 412:
         return back(f"/admin/articles/{ref}", msg="stale")
     if answer.status_code >= 400:
@@ -411,9 +419,7 @@ async def change(
         )
     )
     headers = {"If-Match": etag} if etag else {}
-    answer = await call(
-        parts.upstreams.ingest, method, path, parts.settings.editor_token, headers=headers
-    )
+    answer = await call(parts, "ingest", method, path, headers=headers)
     if answer.status_code == 412:
         return back(f"/admin/articles/{ref}", msg="stale")
     return back(f"/admin/articles/{ref}", msg=action)
@@ -428,10 +434,10 @@ async def diff(
     to: ToRevision,
 ) -> Response:
     answer = await call(
-        parts.upstreams.ingest,
+        parts,
+        "ingest",
         "GET",
         f"/articles/{quote(ref, safe='')}/diff",
-        parts.settings.editor_token,
         params={"from": from_, "to": to},
     )
     if answer.status_code != 200:
