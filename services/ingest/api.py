@@ -84,13 +84,39 @@ def _outcome(result: store.SaveResult) -> store.Answer:
     return store.Answer(201 if result.outcome == "created" else 200, body.model_dump(mode="json"))
 
 
-async def _editor_change(
+class Change:
+    """One editor change as it came (a FastAPI dependency): its idempotency key and
+    If-Match, run once by :meth:`run`."""
+
+    def __init__(
+        self, st: Parts, request: Request, key: Key = None, if_match: IfMatch = None
+    ) -> None:
+        self.st, self.request, self.key, self.if_match = st, request, key, if_match
+
+    def precondition(self, edit: bool = True) -> store.Precondition:
+        """If-Match, required for edits when the deployment says so."""
+        return store.Precondition(
+            self.if_match, required=edit and self.st.settings.require_if_match
+        )
+
+    async def save(self, draft: ArticleIn) -> Response:
+        draft = await with_language(draft)
+        return await self.run(lambda s: store.save_in(s, draft))
+
+    async def run(self, work: Callable[[AsyncSession], Awaitable[store.SaveResult]]) -> Response:
+        """The change: idempotent by key, errors as problems, the relay woken after."""
+        return await _run_change(self.st, self.request, self.key, work)
+
+
+EditorChange = Annotated[Change, Depends()]
+
+
+async def _run_change(
     st: IngestParts,
     request: Request,
     key: str | None,
     work: Callable[[AsyncSession], Awaitable[store.SaveResult]],
 ) -> Response:
-    """One editor change: idempotent by key, errors as problems, the relay woken after."""
     digest = hashlib.sha256(
         f"{request.method} {request.url.path}\n".encode() + await request.body()
     ).hexdigest()
@@ -134,15 +160,6 @@ async def _editor_change(
     return _answer_response(answer)
 
 
-def _precondition(st: IngestParts, if_match: str | None, edit: bool = True) -> store.Precondition:
-    return store.Precondition(if_match, required=edit and st.settings.require_if_match)
-
-
-async def _saved(st: IngestParts, request: Request, key: str | None, draft: ArticleIn) -> Response:
-    draft = await with_language(draft)
-    return await _editor_change(st, request, key, lambda s: store.save_in(s, draft))
-
-
 @editing.post(
     "/articles",
     response_model=SaveOutcome,
@@ -153,10 +170,8 @@ async def _saved(st: IngestParts, request: Request, key: str | None, draft: Arti
         422: {"description": "Invalid fields"},
     },
 )
-async def create_article(
-    draft: ArticleIn, st: Parts, request: Request, key: Key = None
-) -> Response:
-    return await _saved(st, request, key, draft)
+async def create_article(draft: ArticleIn, change: EditorChange) -> Response:
+    return await change.save(draft)
 
 
 async def _feed_and_pages(request: Request) -> tuple[bytes, dict[str, bytes]]:
@@ -197,8 +212,7 @@ async def _feed_and_pages(request: Request) -> tuple[bytes, dict[str, bytes]]:
 )
 async def import_article(
     request: Request,
-    st: Parts,
-    key: Key = None,
+    change: EditorChange,
     source_url: Annotated[str | None, Query(max_length=2000, pattern=r"^https?://\S+$")] = None,
 ) -> Response:
     raw = await request.body()
@@ -239,7 +253,7 @@ async def import_article(
         raise Problem(
             422, "Invalid article", "Some fields are invalid.", errors=_errors(exc)
         ) from exc
-    return await _saved(st, request, key, draft)
+    return await change.save(draft)
 
 
 @editing.post(
@@ -320,35 +334,18 @@ EDITOR: dict[str, Any] = {"response_model": SaveOutcome}
 
 
 @editing.put("/articles/{id_or_slug}", summary="Replace an article (If-Match)", **EDITOR)
-async def replace_article(
-    id_or_slug: str,
-    draft: ArticleIn,
-    st: Parts,
-    request: Request,
-    key: Key = None,
-    if_match: IfMatch = None,
-) -> Response:
-    precondition = _precondition(st, if_match)
-    return await _editor_change(
-        st,
-        request,
-        key,
-        lambda s: store.save_in(s, draft, ref=id_or_slug, precondition=precondition),
+async def replace_article(id_or_slug: str, draft: ArticleIn, change: EditorChange) -> Response:
+    precondition = change.precondition()
+    return await change.run(
+        lambda s: store.save_in(s, draft, ref=id_or_slug, precondition=precondition)
     )
 
 
 @editing.patch(
     "/articles/{id_or_slug}", summary="Change some fields of an article (If-Match)", **EDITOR
 )
-async def patch_article(
-    id_or_slug: str,
-    patch: ArticlePatch,
-    st: Parts,
-    request: Request,
-    key: Key = None,
-    if_match: IfMatch = None,
-) -> Response:
-    precondition = _precondition(st, if_match)
+async def patch_article(id_or_slug: str, patch: ArticlePatch, change: EditorChange) -> Response:
+    precondition = change.precondition()
 
     async def work(session: AsyncSession) -> store.SaveResult:
         article = await store.find(session, id_or_slug, lock=True)
@@ -381,7 +378,7 @@ async def patch_article(
             ) from exc
         return await store.save_in(session, draft, ref=id_or_slug, precondition=precondition)
 
-    return await _editor_change(st, request, key, work)
+    return await change.run(work)
 
 
 def _errors(exc: ValidationError) -> list[dict[str, str]]:
@@ -391,13 +388,9 @@ def _errors(exc: ValidationError) -> list[dict[str, str]]:
 
 
 def _transition(action: store.Transition) -> Callable[..., Awaitable[Response]]:
-    async def endpoint(
-        id_or_slug: str, st: Parts, request: Request, key: Key = None, if_match: IfMatch = None
-    ) -> Response:
-        precondition = _precondition(st, if_match, edit=False)
-        return await _editor_change(
-            st, request, key, lambda s: store.transition(s, id_or_slug, action, precondition)
-        )
+    async def endpoint(id_or_slug: str, change: EditorChange) -> Response:
+        precondition = change.precondition(edit=False)
+        return await change.run(lambda s: store.transition(s, id_or_slug, action, precondition))
 
     return endpoint
 
