@@ -6,6 +6,7 @@ tashkeel, tatweel) is for matching only and never written back.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from urllib.parse import quote
@@ -89,6 +90,8 @@ def _cut_to_bytes(word: str) -> str:
     return out
 
 
+@functools.lru_cache(maxsize=8192)
 def url_slug(slug: str) -> str:
-    """The percent-encoded form used in links."""
+    """The percent-encoded form used in links (remembered: an Arabic slug is mostly
+    percent escapes, and every list page links each of its articles)."""
     return quote(slug, safe="-")

@@ -86,23 +86,26 @@ async def _list_page(
         links["next"] = f"{path}?{urlencode({'cursor': page.next_cursor})}"
     if page.prev_cursor:
         links["prev"] = f"{path}?{urlencode({'before': page.prev_cursor})}"
-    # Later pages of a list point to its first page as canonical: one URL per list.
-    head = list_head(
-        site_url(parts.settings, request),
-        parts.settings.site_name,
-        title=title,
-        path=path,
-        description=description,
-        items=page.items,
-        links=links,
-    )
-    context.update(head=head, page=page, links=links, heading=title)
-    key = f"{template} {path} {cursor} {before} {head.canonical}"
-    body, etag = parts.lists.rendered.get(
-        key,
-        (page, context.get("popular")),
-        lambda: html_of(parts, request, template, **context),
-    )
+    site = site_url(parts.settings, request)
+
+    def render() -> bytes:
+        # Later pages of a list point to its first page as canonical: one URL per list.
+        # Built here, with the page: every article's link is percent-encoded in it.
+        head = list_head(
+            site,
+            parts.settings.site_name,
+            title=title,
+            path=path,
+            description=description,
+            items=page.items,
+            links=links,
+        )
+        return html_of(
+            parts, request, template, head=head, page=page, links=links, heading=title, **context
+        )
+
+    key = f"{template} {path} {cursor} {before} {site}{path}"
+    body, etag = parts.lists.rendered.get(key, (page, context.get("popular")), render)
     return cached_response(request, body, HTML, READER_CACHE, etag)
 
 
