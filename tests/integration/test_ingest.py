@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
+from services.ingest.settings import IngestSettings
 from shared.contracts.wire import decode_envelope
 from tests.conftest import SEED
 from tests.integration.ingest_helpers import EDITOR, ingest_settings, running_ingest
@@ -26,10 +27,14 @@ async def _events(redis_url: str, namespace: str) -> list[dict[str, Any]]:
         await client.aclose()
 
 
+@pytest.fixture
+def settings(database_url: str, redis_url: str, namespace: str) -> IngestSettings:
+    return ingest_settings(namespace=namespace, redis_url=redis_url, database_url=database_url)
+
+
 async def test_seed_import_stores_the_article_and_publishes_one_event(
-    database_url: str, redis_url: str, namespace: str
+    settings: IngestSettings, redis_url: str, namespace: str
 ) -> None:
-    settings = ingest_settings(namespace=namespace, redis_url=redis_url, database_url=database_url)
     async with running_ingest(settings) as (_app, client):
         response = await client.post("/articles/import", content=SEED.read_bytes(), headers=DUMP)
         assert response.status_code == 201, response.text
@@ -61,9 +66,8 @@ async def settings_outbox_pending(app: Any) -> int:
 
 
 async def test_changed_body_makes_a_revision_and_an_update_event_with_a_stable_slug(
-    database_url: str, redis_url: str, namespace: str
+    settings: IngestSettings, redis_url: str, namespace: str
 ) -> None:
-    settings = ingest_settings(namespace=namespace, redis_url=redis_url, database_url=database_url)
     async with running_ingest(settings) as (_app, client):
         first = (
             await client.post("/articles/import", content=SEED.read_bytes(), headers=DUMP)
@@ -91,9 +95,8 @@ async def _two(redis_url: str, namespace: str) -> list[dict[str, Any]] | None:
 
 
 async def test_unpublish_hides_the_article_and_announces_it(
-    database_url: str, redis_url: str, namespace: str
+    settings: IngestSettings, redis_url: str, namespace: str
 ) -> None:
-    settings = ingest_settings(namespace=namespace, redis_url=redis_url, database_url=database_url)
     async with running_ingest(settings) as (_app, client):
         article = (
             await client.post("/articles/import", content=SEED.read_bytes(), headers=DUMP)
@@ -111,9 +114,8 @@ async def test_unpublish_hides_the_article_and_announces_it(
 
 
 async def test_list_is_newest_first_with_cursor_pagination(
-    database_url: str, redis_url: str, namespace: str
+    settings: IngestSettings, redis_url: str, namespace: str
 ) -> None:
-    settings = ingest_settings(namespace=namespace, redis_url=redis_url, database_url=database_url)
     async with running_ingest(settings) as (_app, client):
         for day in range(1, 8):
             article = {
