@@ -122,6 +122,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
+def place(database_url: str, redis_url: str, namespace: str) -> dict[str, str]:
+    """Where a service under test keeps its data: the test's Redis namespace and database
+    (settings keyword arguments: ``IngestSettings(**place)``)."""
+    return {"namespace": namespace, "redis_url": redis_url, "database_url": database_url}
+
+
+@pytest.fixture
 async def reset_pg_schema(database_url: str) -> AsyncIterator[None]:
     """Tables of one test do not leak into the next on the shared run database."""
     yield

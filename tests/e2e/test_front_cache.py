@@ -70,11 +70,18 @@ def _article(platform: Platform) -> dict[str, Any]:
     return article
 
 
+def _cached_page(site: tuple[Platform, FrontCache]) -> tuple[dict[str, Any], str]:
+    """The newest article, and its page's address through the front cache."""
+    platform, front = site
+    article = _article(platform)
+    return article, f"{front.url}/articles/{quote(article['slug'])}"
+
+
 def test_pages_come_from_the_cache_each_with_a_form_token_of_its_own(
     site: tuple[Platform, FrontCache],
 ) -> None:
     platform, front = site
-    page = f"{front.url}/articles/{quote(_article(platform)['slug'])}"
+    _, page = _cached_page(site)
     answers = [httpx.get(page, headers={"User-Agent": READER}) for _ in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 200]
     assert [a.headers["x-cache-status"] for a in answers][1:] == ["HIT", "HIT"]
@@ -100,8 +107,7 @@ def test_views_counted_through_the_cached_page_equal_the_beacons_sent(
     site: tuple[Platform, FrontCache],
 ) -> None:
     platform, front = site
-    article = _article(platform)
-    page = f"{front.url}/articles/{quote(article['slug'])}"
+    article, page = _cached_page(site)
     before = httpx.get(f"{platform.gateway}/api/v1/articles/{article['id']}").json()["views"]
     readers = 40
     statuses = []
@@ -154,9 +160,8 @@ def test_editors_moderators_and_the_console_are_never_cached(
 def test_a_new_comment_shows_on_the_cached_page_within_seconds(
     site: tuple[Platform, FrontCache],
 ) -> None:
-    platform, front = site
-    article = _article(platform)
-    page = f"{front.url}/articles/{quote(article['slug'])}"
+    front = site[1]
+    article, page = _cached_page(site)
     token = TOKEN.search(httpx.get(page).text).group(1)  # type: ignore[union-attr]
     assert httpx.get(page).headers["x-cache-status"] == "HIT"
     wait_for(partial(_aged, token), what="the token to age like a person's")
@@ -188,9 +193,8 @@ def test_readers_in_a_browser_comment_from_one_cached_copy_with_and_without_java
 ) -> None:
     """Four readers of one cached copy: two with JavaScript (one sends two comments), two
     without; every comment is taken, none refused as a form already sent."""
-    platform, front = site
-    article = _article(platform)
-    page_url = f"{front.url}/articles/{quote(article['slug'])}"
+    platform = site[0]
+    article, page_url = _cached_page(site)
     httpx.get(page_url)
     assert httpx.get(page_url).headers["x-cache-status"] == "HIT"
     chromium = shutil.which("chromium")

@@ -4,7 +4,8 @@ and a consumer group lost with an unpersisted Redis comes back by itself."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 
 import pytest
 import redis.asyncio as aioredis
@@ -25,13 +26,24 @@ def _view(n: int) -> bytes:
     return encode_envelope(event.model_dump_json().encode(), {})
 
 
-def _consumer(
-    redis_url: str, namespace: str, applied: list[str]
-) -> tuple[StreamConsumer[ViewRecorded], aioredis.Redis, object]:
+@dataclass
+class Running:
+    """A views consumer on the test's stream, and what it applied."""
+
+    consumer: StreamConsumer[ViewRecorded]
+    client: aioredis.Redis
+    broker: object
+    stream: str
+    applied: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+async def views(redis_url: str, namespace: str) -> AsyncIterator[Running]:
     settings = NewsroomSettings(redis_url=redis_url, namespace=namespace)
     provider = TracerProvider()
     broker = make_broker(settings, provider)
     client = aioredis.Redis.from_url(redis_url)
+    applied: list[str] = []
 
     async def apply(entries: Sequence[Entry[ViewRecorded]]) -> None:
         applied.extend(e.entry_id for e in entries)
@@ -47,35 +59,27 @@ def _consumer(
         claim_idle_ms=60_000,  # nobody else's entries to take over in these tests
         tracer_provider=provider,
     )
-    return consumer, client, broker
+    yield Running(consumer, client, broker, f"{namespace}:views", applied)
+    await client.aclose()
 
 
 async def test_entries_delivered_but_not_handled_are_applied_before_stopping(
-    redis_url: str, namespace: str
+    views: Running,
 ) -> None:
-    applied: list[str] = []
-    consumer, client, broker = _consumer(redis_url, namespace, applied)
-    stream = f"{namespace}:views"
-    await consumer.ensure_group()
+    client, stream = views.client, views.stream
+    await views.consumer.ensure_group()
     ids = [await client.xadd(stream, {DATA_FIELD: _view(n)}) for n in range(10)]
     # Delivered to this consumer, as a read cut short by a stop leaves them: pending, unhandled.
     await client.xreadgroup("views", "replica-1", {stream: ">"}, count=100)
-    await start_consumers(broker, [consumer])  # type: ignore[arg-type]
-    await stop_consumers(broker, [consumer])  # type: ignore[arg-type]
-    try:
-        assert sorted(applied) == sorted(i.decode() for i in ids)
-        assert (await client.xpending(stream, "views"))["pending"] == 0
-    finally:
-        await client.aclose()
+    await start_consumers(views.broker, [views.consumer])  # type: ignore[arg-type]
+    await stop_consumers(views.broker, [views.consumer])  # type: ignore[arg-type]
+    assert sorted(views.applied) == sorted(i.decode() for i in ids)
+    assert (await client.xpending(stream, "views"))["pending"] == 0
 
 
-async def test_a_lost_consumer_group_is_recreated_and_reading_resumes(
-    redis_url: str, namespace: str
-) -> None:
-    applied: list[str] = []
-    consumer, client, broker = _consumer(redis_url, namespace, applied)
-    stream = f"{namespace}:views"
-    await start_consumers(broker, [consumer])  # type: ignore[arg-type]
+async def test_a_lost_consumer_group_is_recreated_and_reading_resumes(views: Running) -> None:
+    client, stream, applied = views.client, views.stream, views.applied
+    await start_consumers(views.broker, [views.consumer])  # type: ignore[arg-type]
     try:
         await client.xadd(stream, {DATA_FIELD: _view(1)})
         await await_for(_true_when(lambda: len(applied) == 1), what="the first view applied")
@@ -84,8 +88,7 @@ async def test_a_lost_consumer_group_is_recreated_and_reading_resumes(
         second = await client.xadd(stream, {DATA_FIELD: _view(2)})
         await await_for(_true_when(lambda: second.decode() in applied), what="reading again")
     finally:
-        await stop_consumers(broker, [consumer])  # type: ignore[arg-type]
-        await client.aclose()
+        await stop_consumers(views.broker, [views.consumer])  # type: ignore[arg-type]
 
 
 def _true_when(check: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:

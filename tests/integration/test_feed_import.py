@@ -14,9 +14,9 @@ FEEDS = Path(__file__).resolve().parent.parent / "fixtures" / "feeds"
 
 
 async def test_a_feed_imports_once_and_reports_its_broken_entry(
-    database_url: str, redis_url: str, namespace: str
+    place: dict[str, str], redis_url: str, namespace: str
 ) -> None:
-    settings = ingest_settings(namespace=namespace, redis_url=redis_url, database_url=database_url)
+    settings = ingest_settings(**place)
     rss = (FEEDS / "partner.rss").read_bytes()
     async with running_ingest(settings) as (_app, client):
         headers = {**EDITOR, "Content-Type": "application/rss+xml"}
@@ -56,9 +56,9 @@ async def test_a_feed_imports_once_and_reports_its_broken_entry(
 
 
 async def test_an_entry_without_its_text_gets_its_linked_page_given_as_a_file(
-    database_url: str, redis_url: str, namespace: str
+    place: dict[str, str], redis_url: str, namespace: str
 ) -> None:
-    settings = ingest_settings(namespace=namespace, redis_url=redis_url, database_url=database_url)
+    settings = ingest_settings(**place)
     wire = FEEDS / "wire"
     page = (FEEDS.parent / "pages" / "article-en.html").read_bytes()  # the entry's linked page
     async with running_ingest(settings) as (_app, client):

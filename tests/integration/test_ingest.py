@@ -19,6 +19,11 @@ pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("reset_pg_schema"
 DUMP = {"Content-Type": "text/plain; charset=utf-8", **EDITOR}
 
 
+async def import_dump(client: Any, text: bytes = b"") -> Any:
+    """The page text dump (the seed unless ``text``) imported as an editor would."""
+    return await client.post("/articles/import", content=text or SEED.read_bytes(), headers=DUMP)
+
+
 async def _events(redis_url: str, namespace: str) -> list[dict[str, Any]]:
     client = aioredis.Redis.from_url(redis_url)
     try:
@@ -28,15 +33,15 @@ async def _events(redis_url: str, namespace: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def settings(database_url: str, redis_url: str, namespace: str) -> IngestSettings:
-    return ingest_settings(namespace=namespace, redis_url=redis_url, database_url=database_url)
+def settings(place: dict[str, str]) -> IngestSettings:
+    return ingest_settings(**place)
 
 
 async def test_seed_import_stores_the_article_and_publishes_one_event(
     settings: IngestSettings, redis_url: str, namespace: str
 ) -> None:
     async with running_ingest(settings) as (_app, client):
-        response = await client.post("/articles/import", content=SEED.read_bytes(), headers=DUMP)
+        response = await import_dump(client)
         assert response.status_code == 201, response.text
         saved = response.json()
         assert saved["outcome"] == "created"
@@ -54,7 +59,7 @@ async def test_seed_import_stores_the_article_and_publishes_one_event(
         assert events[0]["data"]["title"] == article["title"]
 
         # Re-importing the same page changes nothing and publishes nothing.
-        again = await client.post("/articles/import", content=SEED.read_bytes(), headers=DUMP)
+        again = await import_dump(client)
         assert again.status_code == 200 and again.json()["outcome"] == "unchanged"
         assert again.json()["article"]["revision"] == 1
         assert await settings_outbox_pending(_app) == 0
@@ -69,11 +74,9 @@ async def test_changed_body_makes_a_revision_and_an_update_event_with_a_stable_s
     settings: IngestSettings, redis_url: str, namespace: str
 ) -> None:
     async with running_ingest(settings) as (_app, client):
-        first = (
-            await client.post("/articles/import", content=SEED.read_bytes(), headers=DUMP)
-        ).json()
+        first = (await import_dump(client)).json()
         changed = SEED.read_text().replace("فلاديمير بوتين", "فلاديمير بوتين (تحديث)")
-        second = await client.post("/articles/import", content=changed.encode(), headers=DUMP)
+        second = await import_dump(client, changed.encode())
         assert second.status_code == 200
         body = second.json()
         assert body["outcome"] == "updated"
@@ -98,9 +101,7 @@ async def test_unpublish_hides_the_article_and_announces_it(
     settings: IngestSettings, redis_url: str, namespace: str
 ) -> None:
     async with running_ingest(settings) as (_app, client):
-        article = (
-            await client.post("/articles/import", content=SEED.read_bytes(), headers=DUMP)
-        ).json()["article"]
+        article = (await import_dump(client)).json()["article"]
         gone = await client.post(f"/articles/{article['id']}/unpublish", headers=EDITOR)
         assert gone.status_code == 200 and gone.json()["article"]["status"] == "unpublished"
         assert (await client.get("/articles")).json()["items"] == []

@@ -63,8 +63,8 @@ async def found(client: httpx.AsyncClient, q: str, **params: Any) -> list[str]:
 
 
 @pytest.fixture
-def settings(database_url: str, redis_url: str, namespace: str) -> SearchSettings:
-    return SearchSettings(namespace=namespace, redis_url=redis_url, database_url=database_url)
+def settings(place: dict[str, str]) -> SearchSettings:
+    return SearchSettings(**place)
 
 
 async def test_arabic_as_readers_write_it_finds_the_article(
@@ -213,11 +213,11 @@ async def test_bad_queries_get_results_or_a_clear_422(
 
 
 async def test_rebuild_from_ingest_indexes_what_is_published_and_drops_the_rest(
-    settings: SearchSettings, redis_url: str, namespace: str, database_url: str
+    settings: SearchSettings, place: dict[str, str], redis_url: str, namespace: str
 ) -> None:
     """A real ingest (same database, its own tables) is what the rebuild reads."""
     stale = uuid.uuid4()
-    ingest = ingest_settings(namespace=namespace, redis_url=redis_url, database_url=database_url)
+    ingest = ingest_settings(**place)
     app = create_app(settings.model_copy(update={"editor_token": TOKEN}))
     async with (
         running_ingest(ingest) as (_ingest_app, ingest_client),

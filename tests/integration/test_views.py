@@ -37,9 +37,9 @@ async def _total(client: Any, article_id: uuid.UUID, expected: int) -> bool:
 
 
 async def test_counts_start_from_the_legacy_count_and_dedupe_by_visitor_window(
-    database_url: str, redis_url: str, namespace: str
+    place: dict[str, str], redis_url: str, namespace: str
 ) -> None:
-    settings = views_settings(namespace=namespace, redis_url=redis_url, database_url=database_url)
+    settings = views_settings(**place)
     article = uuid.uuid4()
     t0 = datetime.now(UTC) - timedelta(hours=2)
     async with running_views(settings) as (_app, client):
@@ -66,9 +66,9 @@ async def test_counts_start_from_the_legacy_count_and_dedupe_by_visitor_window(
 
 
 async def test_redelivered_and_duplicated_entries_count_once(
-    database_url: str, redis_url: str, namespace: str
+    place: dict[str, str], redis_url: str, namespace: str
 ) -> None:
-    settings = views_settings(namespace=namespace, redis_url=redis_url, database_url=database_url)
+    settings = views_settings(**place)
     article = uuid.uuid4()
     events = [view(article, f"v{i}") for i in range(50)]
     async with running_views(settings) as (app, client):
@@ -103,9 +103,9 @@ async def test_unique_visitors_within_hyperloglog_error(
 
 
 async def test_poison_entry_goes_to_the_dlq_and_later_entries_still_count(
-    database_url: str, redis_url: str, namespace: str
+    place: dict[str, str], redis_url: str, namespace: str
 ) -> None:
-    settings = views_settings(namespace=namespace, redis_url=redis_url, database_url=database_url)
+    settings = views_settings(**place)
     article = uuid.uuid4()
     async with running_views(settings) as (_app, client):
         await publish(
