@@ -23,7 +23,7 @@ from rich.progress import Progress
 from shared.contracts.streams import BY_NAME, Streams
 from shared.contracts.wire import decode_envelope
 from shared.messaging.redis_client import sync_redis
-from shared.settings import NewsroomSettings
+from shared.settings import NewsroomSettings, settings_env
 from shared.text.arabic import url_slug
 
 from . import dlq
@@ -140,10 +140,11 @@ def up(
     redis_cluster = redis_cluster or settings.redis_cluster
     data_dir = settings.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ)
-    env["NEWSROOM_DATA_DIR"] = str(data_dir)
-    env["NEWSROOM_EDITOR_TOKEN"] = _token(data_dir, "editor")
-    env["NEWSROOM_MODERATOR_TOKEN"] = _token(data_dir, "moderator")
+    env = settings_env(
+        data_dir=data_dir,
+        editor_token=_token(data_dir, "editor"),
+        moderator_token=_token(data_dir, "moderator"),
+    )
 
     embedded: EmbeddedRedis | EmbeddedCluster | None = None
     if redis_cluster:

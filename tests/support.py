@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import os
 import random
 import socket
@@ -13,7 +14,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import httpx
 import redis
@@ -107,17 +108,39 @@ def wait_for(
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
+@overload
 async def await_for(
     check: Callable[[], Awaitable[T]],
+    timeout: float = ...,  # noqa: ASYNC109 - a polling deadline, not a cancel scope
+    interval: float = ...,
+    what: str = ...,
+) -> T: ...
+
+
+@overload
+async def await_for(
+    check: Callable[[], T],
+    timeout: float = ...,  # noqa: ASYNC109 - a polling deadline, not a cancel scope
+    interval: float = ...,
+    what: str = ...,
+) -> T: ...
+
+
+async def await_for(
+    check: Callable[[], Any],
     timeout: float = 10.0,  # noqa: ASYNC109 - a polling deadline, not a cancel scope
     interval: float = 0.05,
     what: str = "condition",
-) -> T:
+) -> Any:
+    """:func:`wait_for` in a test's event loop: ``check`` may be a coroutine function or a
+    plain one (a condition on state other tasks change while this one waits)."""
     timeout *= DEADLINE_SCALE
     deadline = time.monotonic() + timeout
-    last: T | None = None
+    last: Any = None
     while time.monotonic() < deadline:
-        last = await check()
+        last = check()
+        if inspect.isawaitable(last):
+            last = await last
         if last:
             return last
         await asyncio.sleep(interval)

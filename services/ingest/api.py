@@ -38,7 +38,7 @@ from . import revisions, store
 from .language import with_language
 from .parsing import NoArticleError, parse_html, parse_page_dump
 from .parsing.feed import NotAFeed, parse_feed
-from .parts import IngestParts, Parts, editor
+from .parts import Parts, editor
 
 #: Linked pages one feed import may carry (each is extracted: ~25 ms).
 FEED_PAGES = 500
@@ -105,59 +105,52 @@ class Change:
 
     async def run(self, work: Callable[[AsyncSession], Awaitable[store.SaveResult]]) -> Response:
         """The change: idempotent by key, errors as problems, the relay woken after."""
-        return await _run_change(self.st, self.request, self.key, work)
+        digest = hashlib.sha256(
+            f"{self.request.method} {self.request.url.path}\n".encode() + await self.request.body()
+        ).hexdigest()
+
+        async def run(session: AsyncSession) -> store.Answer:
+            return _outcome(await work(session))
+
+        try:
+            answer = await store.idempotent(self.st.sessions, self.key, digest, run)
+        except store.NotFound as exc:
+            raise Problem(
+                404, "Article not found", f"No article has the id or slug {exc}."
+            ) from exc
+        except store.PreconditionFailed as exc:
+            raise Problem(
+                412,
+                "Precondition failed",
+                "The article changed since you read it (If-Match is not its ETag): "
+                "read it again and redo your edit.",
+            ) from exc
+        except store.PreconditionRequired as exc:
+            raise Problem(
+                428, "Precondition required", "Send If-Match with the article's ETag to edit it."
+            ) from exc
+        except store.NotAllowed as exc:
+            raise Problem(409, "Not allowed", str(exc)) from exc
+        except IntegrityError as exc:
+            raise Problem(
+                409,
+                "Conflict",
+                "Another article already has this external_id or slug.",
+                errors=[{"field": "external_id", "message": "belongs to another article"}],
+            ) from exc
+        except store.IdempotencyMismatch as exc:
+            raise Problem(
+                422,
+                "Idempotency-Key reused",
+                "This Idempotency-Key was used for another request: use a new key.",
+                errors=[{"field": "Idempotency-Key", "message": "used for another request"}],
+            ) from exc
+        if answer.body.get("outcome") != "unchanged":
+            self.st.relay.wake()
+        return _answer_response(answer)
 
 
 EditorChange = Annotated[Change, Depends()]
-
-
-async def _run_change(
-    st: IngestParts,
-    request: Request,
-    key: str | None,
-    work: Callable[[AsyncSession], Awaitable[store.SaveResult]],
-) -> Response:
-    digest = hashlib.sha256(
-        f"{request.method} {request.url.path}\n".encode() + await request.body()
-    ).hexdigest()
-
-    async def run(session: AsyncSession) -> store.Answer:
-        return _outcome(await work(session))
-
-    try:
-        answer = await store.idempotent(st.sessions, key, digest, run)
-    except store.NotFound as exc:
-        raise Problem(404, "Article not found", f"No article has the id or slug {exc}.") from exc
-    except store.PreconditionFailed as exc:
-        raise Problem(
-            412,
-            "Precondition failed",
-            "The article changed since you read it (If-Match is not its ETag): "
-            "read it again and redo your edit.",
-        ) from exc
-    except store.PreconditionRequired as exc:
-        raise Problem(
-            428, "Precondition required", "Send If-Match with the article's ETag to edit it."
-        ) from exc
-    except store.NotAllowed as exc:
-        raise Problem(409, "Not allowed", str(exc)) from exc
-    except IntegrityError as exc:
-        raise Problem(
-            409,
-            "Conflict",
-            "Another article already has this external_id or slug.",
-            errors=[{"field": "external_id", "message": "belongs to another article"}],
-        ) from exc
-    except store.IdempotencyMismatch as exc:
-        raise Problem(
-            422,
-            "Idempotency-Key reused",
-            "This Idempotency-Key was used for another request: use a new key.",
-            errors=[{"field": "Idempotency-Key", "message": "used for another request"}],
-        ) from exc
-    if answer.body.get("outcome") != "unchanged":
-        st.relay.wake()
-    return _answer_response(answer)
 
 
 @editing.post(

@@ -4,7 +4,7 @@ and a consumer group lost with an unpersisted Redis comes back by itself."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 import pytest
@@ -27,7 +27,7 @@ def _view(n: int) -> bytes:
 
 
 @dataclass
-class Running:
+class ViewsConsumer:
     """A views consumer on the test's stream, and what it applied."""
 
     consumer: StreamConsumer[ViewRecorded]
@@ -38,7 +38,7 @@ class Running:
 
 
 @pytest.fixture
-async def views(redis_url: str, namespace: str) -> AsyncIterator[Running]:
+async def views(redis_url: str, namespace: str) -> AsyncIterator[ViewsConsumer]:
     settings = NewsroomSettings(redis_url=redis_url, namespace=namespace)
     provider = TracerProvider()
     broker = make_broker(settings, provider)
@@ -59,12 +59,12 @@ async def views(redis_url: str, namespace: str) -> AsyncIterator[Running]:
         claim_idle_ms=60_000,  # nobody else's entries to take over in these tests
         tracer_provider=provider,
     )
-    yield Running(consumer, client, broker, f"{namespace}:views", applied)
+    yield ViewsConsumer(consumer, client, broker, f"{namespace}:views", applied)
     await client.aclose()
 
 
 async def test_entries_delivered_but_not_handled_are_applied_before_stopping(
-    views: Running,
+    views: ViewsConsumer,
 ) -> None:
     client, stream = views.client, views.stream
     await views.consumer.ensure_group()
@@ -77,25 +77,18 @@ async def test_entries_delivered_but_not_handled_are_applied_before_stopping(
     assert (await client.xpending(stream, "views"))["pending"] == 0
 
 
-async def test_a_lost_consumer_group_is_recreated_and_reading_resumes(views: Running) -> None:
+async def test_a_lost_consumer_group_is_recreated_and_reading_resumes(views: ViewsConsumer) -> None:
     client, stream, applied = views.client, views.stream, views.applied
     await start_consumers(views.broker, [views.consumer])  # type: ignore[arg-type]
     try:
         await client.xadd(stream, {DATA_FIELD: _view(1)})
-        await await_for(_true_when(lambda: len(applied) == 1), what="the first view applied")
+        await await_for(lambda: len(applied) == 1, what="the first view applied")
         await client.delete(stream)  # what a Redis restarted without persistence looks like
         await await_for(lambda: _group_exists(client, stream), what="the group recreated")
-        second = await client.xadd(stream, {DATA_FIELD: _view(2)})
-        await await_for(_true_when(lambda: second.decode() in applied), what="reading again")
+        second: str = (await client.xadd(stream, {DATA_FIELD: _view(2)})).decode()
+        await await_for(lambda: second in applied, what="reading again")
     finally:
         await stop_consumers(views.broker, [views.consumer])  # type: ignore[arg-type]
-
-
-def _true_when(check: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
-    async def poll() -> bool:
-        return check()
-
-    return poll
 
 
 async def _group_exists(client: aioredis.Redis, stream: str) -> bool:

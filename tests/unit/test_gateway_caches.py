@@ -48,14 +48,15 @@ async def test_a_load_overtaken_by_a_drop_is_not_kept() -> None:
     import asyncio
 
     cache: TtlCache[str] = TtlCache(ttl=60)
-    answered = asyncio.Event()
+    started, answered = asyncio.Event(), asyncio.Event()
 
     async def slow_load() -> str:
+        started.set()
         await answered.wait()
         return "before the comment"
 
     loading = asyncio.ensure_future(cache.fetch("article", slow_load))
-    await asyncio.sleep(0)
+    await await_for(started.is_set, what="the load under way")
     cache.drop("article")  # the comments event arrives meanwhile
     answered.set()
     assert await loading == "before the comment"  # answered once
@@ -100,7 +101,7 @@ async def test_the_catalog_does_not_keep_an_answer_an_event_overtook() -> None:
     ingest = FakeIngest(article_id)
     catalog = ArticleCatalog(ingest, ttl=60)  # type: ignore[arg-type]
     asking = asyncio.ensure_future(catalog.get("later"))
-    await asyncio.sleep(0)
+    await await_for(lambda: ingest.asked == 1, what="ingest asked")
     catalog.apply(article_published(article_id, "نص", slug="later", title="لاحقاً"))
     ingest.answered.set()
     assert await asking is None  # ingest's answer predates the publication
@@ -130,7 +131,7 @@ async def test_a_burst_of_readers_of_an_uncached_article_asks_ingest_once() -> N
     ingest.status = "published"
     catalog = ArticleCatalog(ingest, ttl=60)  # type: ignore[arg-type]
     readers = [asyncio.ensure_future(catalog.get("later")) for _ in range(50)]
-    await asyncio.sleep(0)
+    await await_for(lambda: ingest.asked == 1, what="ingest asked")
     readers[0].cancel()  # one reader goes away: the others still get their answer
     ingest.answered.set()
     answers = await asyncio.gather(*readers[1:])
