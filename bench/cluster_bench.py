@@ -96,7 +96,8 @@ def count_views(target: Target, views: int, batch: int) -> tuple[float, list[flo
     """Views counted per second, and Redis CPU µs per view on each master."""
     ns = f"bench-{uuid.uuid4().hex[:8]}"
     streams = Streams(ns, cluster=target.cluster, partitions=64 if target.cluster else 1)
-    entries = payloads(views, [uuid.uuid4() for _ in range(50)])
+    articles = [uuid.uuid4() for _ in range(50)]
+    entries = payloads(views, articles)
     data_dir = Path(tempfile.mkdtemp(prefix="cluster-bench-"))
     port = free_port()
     env = settings_env(
@@ -118,9 +119,9 @@ def count_views(target: Target, views: int, batch: int) -> tuple[float, list[flo
         for start in range(0, len(entries), 2000):
             pipe = client.pipeline(transaction=False)
             for i, raw in enumerate(entries[start : start + 2000], start):
-                stream = streams.in_partition(
-                    streams.partition_of(f"10.0.{i // 250}.{i % 250}"), "views"
-                )
+                reader = f"10.0.{i // 250}.{i % 250}"
+                partition = streams.partition_of(str(articles[i % len(articles)]), reader)
+                stream = streams.in_partition(partition, "views")
                 pipe.xadd(stream, {DATA_FIELD: raw})
             pipe.execute()
         db = data_dir / "views.db"

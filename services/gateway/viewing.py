@@ -80,13 +80,16 @@ async def record_view(
         )
         client = await desk.visitors.client_key(ip, now)
         bound = desk.settings.readers_per_address
-        # One address's views, its rate limit and its readers cap share a partition (one
-        # slot, one script); a story's readers, from many addresses, spread over them all.
-        partition = desk.streams.partition_of(ip)
+        # A view's partition is its (article, reader)'s: one story's readers spread over
+        # them all, and one reader's window and readers cap for it stay in one slot. The
+        # address's rate limit, over every article, lives in the address's own partition.
+        partition = desk.streams.partition_of(str(article.id), ip)
         published = await desk.publisher.publish(
             desk.streams.in_partition(partition, "views"),
             event,
-            rate_key=desk.streams.in_partition(partition, "ratelimit", "views", client),
+            rate_key=desk.streams.in_partition(
+                desk.streams.partition_of(ip), "ratelimit", "views", client
+            ),
             limit=desk.settings.views_per_minute,
             window_ms=60_000,
             readers=Readers(

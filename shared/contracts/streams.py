@@ -165,12 +165,14 @@ class Streams:
             return ":".join((f"{{{tag}}}", *parts))
         return ":".join((self.namespace, f"p{partition}", *parts))
 
-    def partition_of(self, reader: str) -> int:
-        """The partition of what one reader (an address) sends: stable across days and
-        replicas, unlike the salted visitor ids (their window and caps stay in one slot)."""
+    def partition_of(self, *parts: str) -> int:
+        """The partition of what ``parts`` name: a view's is its (article, reader address),
+        an address's own keys' (its rate limit) the address's. Stable across days and
+        replicas, unlike the salted visitor ids."""
         if self.partitions == 1:
             return 0
-        digest = hashlib.blake2b(reader.encode(), digest_size=8, key=b"partition").digest()
+        name = "\x00".join(parts).encode()
+        digest = hashlib.blake2b(name, digest_size=8, key=b"partition").digest()
         return int.from_bytes(digest, "big") % self.partitions
 
     def physical(self, spec: StreamSpec | str) -> list[str]:

@@ -200,7 +200,7 @@ def test_views_partitions_spread_over_every_master(
             f"(busiest {max(uniform.values()) / sum(uniform.values()):.0%}); one story a third "
             f"of the views: busiest master {busiest:.0%} of the new keys"
         )
-        assert busiest <= 0.5  # partitioned by reader: a story's readers spread too
+        assert busiest <= 0.5  # partitioned by (article, reader): a story's views spread
     finally:
         client.close()
 

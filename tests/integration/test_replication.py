@@ -109,3 +109,43 @@ async def test_without_waiting_one_redis_answers_as_before(
         replication=Replication(client, replicas=0, timeout_ms=200, cluster=True),
     )
     assert (await publish(publisher, streams)).accepted
+
+
+async def test_one_address_is_rate_limited_over_every_partition_it_writes_to(
+    client: aioredis.Redis,
+) -> None:
+    """A view goes to its (article, reader)'s partition, the address's counter lives in the
+    address's own: on a cluster, two slots. Five articles' views from one address land in
+    partitions on several slots, and the limit of three still holds over all of them."""
+    streams = Streams(f"test-{uuid.uuid4().hex[:8]}", cluster=True, partitions=64)
+    publisher = RateLimitedPublisher(
+        client,
+        trace.get_tracer("test"),
+        maxlen=1000,
+        replication=Replication(client, replicas=1, timeout_ms=2000, cluster=True),
+    )
+    address = "10.9.8.7"
+    rate_key = streams.in_partition(streams.partition_of(address), "ratelimit", "views", "c")
+    articles = [str(uuid.uuid4()) for _ in range(5)]
+    partitions = [streams.partition_of(a, address) for a in articles]
+    assert len(set(partitions)) > 1  # one reader's views of five stories spread
+    answers = []
+    for article, partition in zip(articles, partitions, strict=True):
+        answers.append(
+            await publisher.publish(
+                streams.in_partition(partition, "views"),
+                view(),
+                rate_key=rate_key,
+                limit=3,
+                window_ms=60_000,
+            )
+        )
+    assert [a.accepted for a in answers] == [True, True, True, False, False]
+    assert all(0 < a.retry_after_ms <= 60_000 for a in answers[3:])
+    # Each partition's stream holds exactly the accepted views sent to it.
+    sent: dict[int, list[str | None]] = {p: [] for p in partitions}
+    for answer, partition in zip(answers[:3], partitions[:3], strict=True):
+        sent[partition].append(answer.entry_id)
+    for partition, entry_ids in sent.items():
+        stream = streams.in_partition(partition, "views")
+        assert [e[0].decode() for e in await client.xrange(stream)] == entry_ids

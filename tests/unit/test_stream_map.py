@@ -93,3 +93,17 @@ def test_producers_are_services_and_dead_letter_streams_follow_the_name() -> Non
     for spec in STREAM_MAP:
         assert spec.producer in names
         assert spec.dlq == f"{spec.name}.dlq" == Streams.dlq(spec.name)
+
+
+def test_a_view_goes_to_the_partition_of_its_article_and_reader() -> None:
+    streams = Streams("newsroom", cluster=True, partitions=64)
+    readers = [f"10.0.{n // 256}.{n % 256}" for n in range(2000)]
+    # One story's readers spread over every partition; so do one reader's stories.
+    assert {streams.partition_of("breaking", r) for r in readers} == set(range(64))
+    assert {streams.partition_of(str(n), readers[0]) for n in range(2000)} == set(range(64))
+    # The same (article, reader) always lands in the same one, on any replica.
+    again = Streams("newsroom", cluster=True, partitions=64)
+    assert [streams.partition_of("a", r) for r in readers] == [
+        again.partition_of("a", r) for r in readers
+    ]
+    assert Streams("newsroom").partition_of("a", readers[0]) == 0  # one stream
