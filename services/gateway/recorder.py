@@ -203,7 +203,10 @@ class RateLimitedPublisher:
         # The PRODUCER span is the XADD (with the rate-limit check): no CLIENT span
         # of redis-py's instrumentation under it, on the hottest path of all.
         with suppress_instrumentation():
-            if self.cluster and key_slot(keys[0].encode()) != key_slot(keys[1].encode()):
+            if not args[0]:  # no limit here (the edge's): the rate counter is not touched
+                keys = [keys[1], *keys[1:]]
+                args[0] = ""
+            elif self.cluster and key_slot(keys[0].encode()) != key_slot(keys[1].encode()):
                 # A view's partition is its (article, reader)'s; the address's counter
                 # lives in the address's own: two slots, two round trips.
                 allowed, ttl = await self.limit(keys=keys[:1], args=limits[:2])

@@ -149,3 +149,18 @@ async def test_one_address_is_rate_limited_over_every_partition_it_writes_to(
     for partition, entry_ids in sent.items():
         stream = streams.in_partition(partition, "views")
         assert [e[0].decode() for e in await client.xrange(stream)] == entry_ids
+
+
+async def test_with_no_limit_here_the_counter_is_not_touched(client: aioredis.Redis) -> None:
+    """NEWSROOM_VIEWS_PER_MINUTE=0 leaves rate limiting to the edge: every view is taken
+    and the address's counter never written (on a cluster, one call a view)."""
+    streams = Streams(f"test-{uuid.uuid4().hex[:8]}", cluster=True, partitions=64)
+    publisher = RateLimitedPublisher(client, trace.get_tracer("test"), maxlen=1000)
+    rate_key = streams.in_partition(streams.partition_of("10.9.8.6"), "ratelimit", "views", "c")
+    for n in range(5):
+        stream = streams.in_partition(streams.partition_of(str(n), "10.9.8.6"), "views")
+        answer = await publisher.publish(
+            stream, view(), rate_key=rate_key, limit=0, window_ms=60_000
+        )
+        assert answer.accepted and answer.entry_id
+    assert not await client.exists(rate_key)
