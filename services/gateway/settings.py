@@ -23,7 +23,7 @@ class GatewaySettings(NewsroomSettings):
     public_url: str | None = None
     #: View posts per client per minute before 429. 0: no limit here (the edge's own, e.g.
     #: nginx ``limit_req``: on a cluster that saves the gateway a second Redis call a view).
-    views_per_minute: int = Field(120, ge=0)
+    views_per_minute: int = Field(default=120, ge=0)
     #: Distinct readers one client address may bring one article per dedupe window;
     #: more are not counted (readers behind one shared address: docs/privacy.md). 0: no bound.
     readers_per_address: int = 50
@@ -34,7 +34,7 @@ class GatewaySettings(NewsroomSettings):
     #: Seconds a cached article is served before it is checked again with ingest.
     article_cache_seconds: float = 60.0
     #: Comment posts per client per minute before 429. 0: no limit here (the edge's).
-    comments_per_minute: int = Field(5, ge=0)
+    comments_per_minute: int = Field(default=5, ge=0)
     #: A comment sent sooner than this after the page loaded is likely a bot's.
     min_submit_seconds: float = 3.0
     #: Key that signs the form's page-load time; shared by replicas through Redis when unset.
