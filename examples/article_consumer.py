@@ -3,6 +3,7 @@
 
     pip install redis
     python examples/article_consumer.py --redis redis://localhost:6379/0 --namespace newsroom
+    python examples/article_consumer.py --cluster --redis redis://any-node:7000 --namespace newsroom
 
 It joins its own consumer group (so it gets every event once, and resumes
 where it stopped), prints each event, and acknowledges it. See docs/events.md.
@@ -24,10 +25,19 @@ def main() -> None:
     parser.add_argument("--namespace", default="newsroom")
     parser.add_argument("--group", default="example-consumer")
     parser.add_argument("--count", type=int, default=0, help="stop after N events (0: never)")
+    parser.add_argument(
+        "--cluster", action="store_true", help="a Redis Cluster (--redis names any node)"
+    )
     args = parser.parse_args()
 
-    client = redis.Redis.from_url(args.redis, decode_responses=True)
-    stream = f"{args.namespace}:articles"
+    client: Any
+    if args.cluster:
+        # On a cluster every key of the namespace carries its hash tag: {newsroom}:articles.
+        client = redis.RedisCluster.from_url(args.redis, decode_responses=True)
+        stream = f"{{{args.namespace}}}:articles"
+    else:
+        client = redis.Redis.from_url(args.redis, decode_responses=True)
+        stream = f"{args.namespace}:articles"
     consumer = f"{socket.gethostname()}-example"
     try:
         # id="0": a new group starts with the whole retained history.

@@ -6,6 +6,8 @@ the masters)."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ import redis
 
 from newsroom.embedded_redis import EmbeddedCluster
 from shared.contracts.wire import DATA_FIELD, encode_envelope
-from tests.conftest import SEED
+from tests.conftest import REPO, SEED
 from tests.e2e.platform import Platform, Services, platform_on_cluster
 from tests.e2e.public_events import article, comment
 from tests.e2e.receiver import Receiver
@@ -137,6 +139,16 @@ def test_the_main_paths_on_a_redis_cluster(
     on_cluster = {**platform.env, "NEWSROOM_REDIS_CLUSTER": "true"}
     tail = platform.cli("tail", "articles", "--from-start", "--count", "1", env=on_cluster)
     assert tail.returncode == 0 and "article.published" in tail.stdout, tail.stderr
+    # Another system's consumer, redis-py and json only (examples/), reads it too.
+    example = [sys.executable, str(REPO / "examples" / "article_consumer.py"), "--cluster"]
+    read = subprocess.run(
+        [*example, "--redis", redis_cluster.url, "--namespace", namespace, "--count", "1"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert read.returncode == 0, read.stderr
+    assert json.loads(read.stdout.splitlines()[0])["title"] == SEED_TITLE
     dead = platform.cli("dlq", "list", env=on_cluster)
     assert dead.returncode == 0 and "views (64 partitions).dlq\t1" in dead.stdout, dead.stderr
     redriven = platform.cli("dlq", "redrive", "views", env=on_cluster)
