@@ -25,7 +25,7 @@ from tests.e2e.public_events import article, comment
 from tests.e2e.receiver import Receiver
 from tests.e2e.test_webhooks import _env as webhook_env
 from tests.e2e.test_webhooks import event_ids, subscribe
-from tests.support import post_comment, wait_for
+from tests.support import free_port, post_comment, wait_for
 from tests.unit.test_page_parsers import SEED_TITLE
 
 pytestmark = pytest.mark.e2e
@@ -252,3 +252,36 @@ def test_webhooks_deliver_the_cluster_streams_events_once_each(
         client.close()
         receiver.stop()
         services.stop_all()
+
+
+def test_up_with_no_cluster_at_the_address_starts_one_of_its_own(
+    tmp_path: Path, namespace: str
+) -> None:
+    """``newsroom up --redis-cluster`` on a fresh machine: a local cluster (3 masters, 3
+    replicas) under the data directory, the demo article served from it, and every node
+    gone when the platform stops."""
+    nowhere = f"redis://127.0.0.1:{free_port()}/0"
+    platform = Platform(tmp_path / "var", nowhere, namespace, ("--redis-cluster",))
+    platform.start(timeout=120)
+    try:
+        printed = "".join(platform.output)
+        assert "Starting a local Redis Cluster" in printed
+        demo = next(line for line in platform.output if "Demo article:" in line).split()[-1]
+        page = httpx.get(demo)
+        assert page.status_code == 200 and SEED_TITLE in page.text
+        ports = (tmp_path / "var" / "redis-cluster" / "ports").read_text().split()
+        assert len(ports) == 6
+        node = f"redis://127.0.0.1:{ports[0]}/0"
+        client = redis.RedisCluster.from_url(node)
+        try:
+            shape = client.cluster_nodes()
+            assert sum("master" in n["flags"] for n in shape.values()) == 3
+            assert sum("slave" in n["flags"] for n in shape.values()) == 3
+            assert client.exists(f"{{{namespace}}}:articles")
+        finally:
+            client.close()
+    finally:
+        assert platform.stop() == 0
+    for port in ports:  # every node stopped with the platform
+        with pytest.raises(redis.ConnectionError):
+            redis.Redis(port=int(port), socket_connect_timeout=1).ping()
