@@ -2,7 +2,9 @@
 
 A Lua script counts the client's requests in the current window (shared by
 all gateway replicas) and, when under the limit, XADDs the event in wire
-format v1. One round trip keeps ``POST /views`` close to a bare endpoint.
+format v1. One round trip keeps ``POST /views`` close to a bare endpoint. On a
+Redis Cluster a view's partition and its address's counter lie in two slots:
+the counter is checked first, by a script of its own (docs/scaling.md).
 """
 
 from __future__ import annotations
@@ -200,18 +202,19 @@ class RateLimitedPublisher:
         inject(headers)  # traceparent of the PRODUCER span (or of the unsampled request)
         payload = event_envelope(event.__pydantic_serializer__.to_json(event), headers)
         args = [*limits, payload, *more]
+        limit = limits[0]
         # The PRODUCER span is the XADD (with the rate-limit check): no CLIENT span
         # of redis-py's instrumentation under it, on the hottest path of all.
         with suppress_instrumentation():
-            if not args[0]:  # no limit here (the edge's): the rate counter is not touched
-                keys = [keys[1], *keys[1:]]
-                args[0] = ""
-            elif self.cluster and key_slot(keys[0].encode()) != key_slot(keys[1].encode()):
-                # A view's partition is its (article, reader)'s; the address's counter
-                # lives in the address's own: two slots, two round trips.
-                allowed, ttl = await self.limit(keys=keys[:1], args=limits[:2])
-                if not allowed:
-                    return Published(False, retry_after_ms=max(int(ttl), 0))
+            # A view's partition is its (article, reader)'s, the address's counter in the
+            # address's own: on a cluster, two slots, so the counter is checked first, on
+            # its own. No limit here (0: the edge's): the counter is not touched at all.
+            apart = self.cluster and key_slot(keys[0].encode()) != key_slot(keys[1].encode())
+            if apart or not limit:
+                if limit:
+                    allowed, ttl = await self.limit(keys=keys[:1], args=limits[:2])
+                    if not allowed:
+                        return Published(False, retry_after_ms=max(int(ttl), 0))
                 keys = [keys[1], *keys[1:]]
                 args[0] = ""
             accepted, value = await self._run(keys, args)

@@ -233,6 +233,15 @@ class OutboxRelay:
             )
 
     async def _publish_all(self, rows: list[Any]) -> tuple[int, Exception | None]:
+        if self._streams.cluster:
+            # FastStream's cluster broker takes no pipeline (it would publish at once and
+            # warn): one event at a time, stopping at the first refusal.
+            for sent, row in enumerate(rows):
+                try:
+                    await self._publish(row, None)
+                except Exception as exc:
+                    return await self._replicated(sent, exc)
+            return await self._replicated(len(rows), None)
         async with self._redis.pipeline(transaction=False) as pipe:
             for row in rows:
                 await self._publish(row, pipe)
@@ -265,7 +274,8 @@ class OutboxRelay:
                 maxlen=self._maxlen,
                 headers={"event_type": row.event_type, "event_id": str(row.event_id)},
                 correlation_id=str(row.event_id),
-                pipeline=pipeline,
+                # Named only when there is one: the cluster broker warns at any value.
+                **({"pipeline": pipeline} if pipeline is not None else {}),
             )
         finally:
             context.detach(token)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -193,6 +194,63 @@ async def test_a_pipelined_batch_that_fails_midway_keeps_the_rest_pending(
         assert await ids("articles") == [str(e.event_id) for e in first + after + after]
     finally:
         await client.delete(f"{namespace}:articles", f"{namespace}:comments")
+        await client.aclose()
+        await broker.stop()
+        await engine.dispose()
+
+
+async def test_on_a_cluster_a_batch_stops_at_the_refusal_and_the_rest_stays_pending(
+    tmp_path: Path, redis_cluster: Any, namespace: str
+) -> None:
+    """FastStream's cluster broker takes no pipeline: the relay publishes one event at a
+    time there (no warning per batch), stops at the first refusal, and sends the rest
+    next time, in order, nothing twice."""
+    engine, sessions = await _outbox_database(tmp_path / "cluster.db")
+    first = [
+        ArticleUnpublished(data=ArticleRef(article_id=uuid.uuid4(), slug="a")) for _ in range(3)
+    ]
+    stuck = ArticleUnpublished(data=ArticleRef(article_id=uuid.uuid4(), slug="b"))
+    after = [
+        ArticleUnpublished(data=ArticleRef(article_id=uuid.uuid4(), slug="c")) for _ in range(2)
+    ]
+    async with sessions() as session, session.begin():
+        await session.execute(
+            insert(_Outbox),
+            [outbox_row(e, "articles") for e in first]
+            + [outbox_row(stuck, "comments")]
+            + [outbox_row(e, "articles") for e in after],
+        )
+    streams = Streams(namespace, cluster=True)
+    client = aioredis.RedisCluster.from_url(redis_cluster.url)
+    await client.set(streams.key("comments"), "not a stream")  # XADD there: WRONGTYPE
+    settings = NewsroomSettings(
+        redis_url=redis_cluster.url, namespace=namespace, redis_cluster=True
+    )
+    broker = make_broker(settings, TracerProvider())
+    relay = OutboxRelay(
+        sessions, _Outbox, broker, streams, maxlen=10_000, batch_size=50, redis=client
+    )
+
+    async def ids(stream: str) -> list[str]:
+        entries = await client.xrange(streams.key(stream))
+        return [decode_envelope(f)[1]["event_id"] for _i, f in entries]
+
+    try:
+        await broker.connect()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)  # "Pipeline is not supported…"
+            with pytest.raises(Exception, match="WRONGTYPE"):
+                await relay.relay_once()
+            assert await relay.pending() == 3  # the refused event and the two after it
+            assert await ids("articles") == [str(e.event_id) for e in first]
+
+            await client.delete(streams.key("comments"))
+            assert await relay.relay_once() == 3
+        assert await relay.pending() == 0
+        assert await ids("comments") == [str(stuck.event_id)]
+        assert await ids("articles") == [str(e.event_id) for e in first + after]
+    finally:
+        await client.delete(streams.key("articles"), streams.key("comments"))
         await client.aclose()
         await broker.stop()
         await engine.dispose()
