@@ -7,7 +7,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from shared.service.skeleton import Service, build_app
 
-from . import handlers, routes
+from . import handlers, routes, words
 from .models import OutboxEvent
 from .parts import CommentsParts, make_parts
 from .retention import run_retention
@@ -20,6 +20,7 @@ SERVICE: Service[CommentsSettings, CommentsParts] = Service(
     routers=[routes.router, routes.moderating],
     handlers=handlers.HANDLERS,
     tasks=[run_retention],
+    on_start=[words.prepare_matching],
     schema=SCHEMA,
     writer="async",
     outbox=OutboxEvent,

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
+from shared.text import seen
 from shared.text.arabic import fold_arabic
 from shared.text.seen import as_seen
 
@@ -89,3 +90,8 @@ class WordList:
                 ):
                     found.add(" ".join(phrase))
         return sorted(found)
+
+
+async def prepare_matching() -> None:
+    """On start: the folding tables built before the first comment arrives."""
+    seen.prepare()
