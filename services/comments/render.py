@@ -12,9 +12,7 @@ from __future__ import annotations
 import html
 import re
 
-import nh3
-
-from shared.text.html_policy import sanitize_html
+from shared.text.html_policy import sanitize_html, strip_tags
 
 _TAG = re.compile(r"(<[^>]*>)")
 _LINK = re.compile(r"<a[\s>]", re.IGNORECASE)
@@ -69,4 +67,4 @@ def count_links(rendered: str) -> int:
 def plain_text(rendered: str) -> str:
     """What the rendered comment says, without markup (to tell an empty comment)."""
     spaced = re.sub(r"<br>|</p>", " ", rendered)
-    return " ".join(html.unescape(nh3.clean(spaced, tags=set())).split())
+    return " ".join(html.unescape(strip_tags(spaced)).split())

@@ -19,9 +19,8 @@ import unicodedata
 from functools import lru_cache
 from importlib import resources
 
-import nh3
-
 from shared.text.arabic import fold_arabic
+from shared.text.html_policy import strip_tags
 
 # Letters of Persian, Urdu and other Arabic-script languages, as the Arabic letter
 # a reader of Arabic takes them for.
@@ -90,7 +89,7 @@ def prepare() -> None:
 @lru_cache(maxsize=8192)
 def as_seen(text: str) -> str:
     """``text`` as a reader sees it, folded for matching."""
-    visible = html.unescape(nh3.clean(text, tags=set()))
+    visible = html.unescape(strip_tags(text))
     visible = unicodedata.normalize("NFKC", visible)
     visible = visible.translate(_without_ignorables())
     visible = visible.translate(ARABIC_VARIANTS).translate(_latin_lookalikes())
