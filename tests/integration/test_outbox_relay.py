@@ -144,6 +144,26 @@ async def _all_published(relay: OutboxRelay) -> bool:
     return await relay.pending() == 0
 
 
+async def _committed_around_one_refused(
+    sessions: Any, before: int, after: int
+) -> tuple[list[ArticleUnpublished], ArticleUnpublished, list[ArticleUnpublished]]:
+    """Events committed to the outbox in order: ``before`` for ``articles``, one for
+    ``comments`` (which the test makes refuse it), ``after`` for ``articles``."""
+
+    def event() -> ArticleUnpublished:
+        return ArticleUnpublished(data=ArticleRef(article_id=uuid.uuid4(), slug="a"))
+
+    first, stuck, rest = [event() for _ in range(before)], event(), [event() for _ in range(after)]
+    async with sessions() as session, session.begin():
+        await session.execute(
+            insert(_Outbox),
+            [outbox_row(e, "articles") for e in first]
+            + [outbox_row(stuck, "comments")]
+            + [outbox_row(e, "articles") for e in rest],
+        )
+    return first, stuck, rest
+
+
 async def test_a_pipelined_batch_that_fails_midway_keeps_the_rest_pending(
     tmp_path: Path, redis_url: str, namespace: str
 ) -> None:
@@ -151,20 +171,7 @@ async def test_a_pipelined_batch_that_fails_midway_keeps_the_rest_pending(
     pending and goes out again next time, so a stream never shows an event after one that
     was written later; nothing before the refusal goes out twice."""
     engine, sessions = await _outbox_database(tmp_path / "pipe.db")
-    first = [
-        ArticleUnpublished(data=ArticleRef(article_id=uuid.uuid4(), slug="a")) for _ in range(5)
-    ]
-    stuck = ArticleUnpublished(data=ArticleRef(article_id=uuid.uuid4(), slug="b"))
-    after = [
-        ArticleUnpublished(data=ArticleRef(article_id=uuid.uuid4(), slug="c")) for _ in range(4)
-    ]
-    async with sessions() as session, session.begin():
-        await session.execute(
-            insert(_Outbox),
-            [outbox_row(e, "articles") for e in first]
-            + [outbox_row(stuck, "comments")]
-            + [outbox_row(e, "articles") for e in after],
-        )
+    first, stuck, after = await _committed_around_one_refused(sessions, 5, 4)
     client = aioredis.Redis.from_url(redis_url)
     await client.set(f"{namespace}:comments", "not a stream")  # XADD there: WRONGTYPE
     broker = make_broker(
@@ -206,20 +213,7 @@ async def test_on_a_cluster_a_batch_stops_at_the_refusal_and_the_rest_stays_pend
     time there (no warning per batch), stops at the first refusal, and sends the rest
     next time, in order, nothing twice."""
     engine, sessions = await _outbox_database(tmp_path / "cluster.db")
-    first = [
-        ArticleUnpublished(data=ArticleRef(article_id=uuid.uuid4(), slug="a")) for _ in range(3)
-    ]
-    stuck = ArticleUnpublished(data=ArticleRef(article_id=uuid.uuid4(), slug="b"))
-    after = [
-        ArticleUnpublished(data=ArticleRef(article_id=uuid.uuid4(), slug="c")) for _ in range(2)
-    ]
-    async with sessions() as session, session.begin():
-        await session.execute(
-            insert(_Outbox),
-            [outbox_row(e, "articles") for e in first]
-            + [outbox_row(stuck, "comments")]
-            + [outbox_row(e, "articles") for e in after],
-        )
+    first, stuck, after = await _committed_around_one_refused(sessions, 3, 2)
     streams = Streams(namespace, cluster=True)
     client = aioredis.RedisCluster.from_url(redis_cluster.url)
     await client.set(streams.key("comments"), "not a stream")  # XADD there: WRONGTYPE
