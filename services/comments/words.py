@@ -15,9 +15,8 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-from shared.text import seen
 from shared.text.arabic import fold_arabic
-from shared.text.seen import as_seen
+from shared.text.seen import as_seen, prepare
 
 _WORD = re.compile(r"[^\W_]+")
 # Proclitics: conjunction + preposition + article combinations.
@@ -94,4 +93,4 @@ class WordList:
 
 async def prepare_matching() -> None:
     """On start: the folding tables built before the first comment arrives."""
-    seen.prepare()
+    prepare()

@@ -84,6 +84,46 @@ def _outcome(result: store.SaveResult) -> store.Answer:
     return store.Answer(201 if result.outcome == "created" else 200, body.model_dump(mode="json"))
 
 
+#: What an editor is told when the store refuses a change: status, title, detail
+#: (``{exc}``: the store's own words) and the one field it names, if any.
+REFUSALS: dict[type[Exception], tuple[int, str, str, tuple[str, str] | None]] = {
+    store.NotFound: (404, "Article not found", "No article has the id or slug {exc}.", None),
+    store.PreconditionFailed: (
+        412,
+        "Precondition failed",
+        "The article changed since you read it (If-Match is not its ETag): "
+        "read it again and redo your edit.",
+        None,
+    ),
+    store.PreconditionRequired: (
+        428,
+        "Precondition required",
+        "Send If-Match with the article's ETag to edit it.",
+        None,
+    ),
+    store.NotAllowed: (409, "Not allowed", "{exc}", None),
+    IntegrityError: (
+        409,
+        "Conflict",
+        "Another article already has this external_id or slug.",
+        ("external_id", "belongs to another article"),
+    ),
+    store.IdempotencyMismatch: (
+        422,
+        "Idempotency-Key reused",
+        "This Idempotency-Key was used for another request: use a new key.",
+        ("Idempotency-Key", "used for another request"),
+    ),
+}
+
+
+def refusal(exc: Exception) -> Problem:
+    """The problem an editor sees for ``exc``, one of :data:`REFUSALS`."""
+    status, title, detail, field = next(v for t, v in REFUSALS.items() if isinstance(exc, t))
+    errors = [{"field": field[0], "message": field[1]}] if field else None
+    return Problem(status, title, detail.format(exc=exc), errors=errors)
+
+
 class Change:
     """One editor change as it came (a FastAPI dependency): its idempotency key and
     If-Match, run once by :meth:`run`."""
@@ -114,37 +154,8 @@ class Change:
 
         try:
             answer = await store.idempotent(self.st.sessions, self.key, digest, run)
-        except store.NotFound as exc:
-            raise Problem(
-                404, "Article not found", f"No article has the id or slug {exc}."
-            ) from exc
-        except store.PreconditionFailed as exc:
-            raise Problem(
-                412,
-                "Precondition failed",
-                "The article changed since you read it (If-Match is not its ETag): "
-                "read it again and redo your edit.",
-            ) from exc
-        except store.PreconditionRequired as exc:
-            raise Problem(
-                428, "Precondition required", "Send If-Match with the article's ETag to edit it."
-            ) from exc
-        except store.NotAllowed as exc:
-            raise Problem(409, "Not allowed", str(exc)) from exc
-        except IntegrityError as exc:
-            raise Problem(
-                409,
-                "Conflict",
-                "Another article already has this external_id or slug.",
-                errors=[{"field": "external_id", "message": "belongs to another article"}],
-            ) from exc
-        except store.IdempotencyMismatch as exc:
-            raise Problem(
-                422,
-                "Idempotency-Key reused",
-                "This Idempotency-Key was used for another request: use a new key.",
-                errors=[{"field": "Idempotency-Key", "message": "used for another request"}],
-            ) from exc
+        except tuple(REFUSALS) as exc:
+            raise refusal(exc) from exc
         if answer.body.get("outcome") != "unchanged":
             self.st.relay.wake()
         return _answer_response(answer)
