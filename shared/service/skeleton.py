@@ -17,7 +17,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar, cast
 
 import redis.asyncio as aioredis
 from fastapi import Depends, FastAPI, Request
@@ -241,6 +241,16 @@ def _follow_with(follower: Follower, kw: dict[str, Any]) -> Fn:
     return on_event
 
 
+def awaiting(task: asyncio.Task[Any]) -> str:
+    """Where a suspended task waits, outermost first (``run:106 > _read_once:125 > …``)."""
+    where, coro = [], cast(Any, task.get_coro())
+    while coro is not None and hasattr(coro, "cr_frame"):
+        if coro.cr_frame is not None:
+            where.append(f"{coro.cr_code.co_name}:{coro.cr_frame.f_lineno}")
+        coro = coro.cr_await
+    return " > ".join(where) or "unknown"
+
+
 def build_app(
     service: Service[S, D], settings: S, tracer_provider: TracerProvider | None = None
 ) -> FastAPI:
@@ -363,7 +373,11 @@ def build_app(
             # service from stopping (the orchestrator would kill it mid-cleanup).
             done, stuck = await asyncio.wait(background, timeout=5) if background else ((), ())
             for task in stuck:
-                log.error("background task %s did not stop when cancelled", task.get_name())
+                log.error(
+                    "background task %s did not stop when cancelled; it was at %s",
+                    task.get_name(),
+                    awaiting(task),
+                )
             for task in done:
                 if not task.cancelled() and task.exception() is not None:
                     log.error("background task %s failed: %r", task.get_name(), task.exception())
