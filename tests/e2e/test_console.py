@@ -119,6 +119,17 @@ def test_moderators_and_editors_do_their_work_in_the_console(platform_factory: A
     assert hostile.status_code == 403
     no_token = editor.post(f"/admin/articles/{article['id']}/unpublish", data={})
     assert no_token.status_code == 403  # no CSRF token in the form
+    # … and says so on the console's page, in both languages, with the way back.
+    assert "انتهت صلاحية النموذج" in no_token.text and "reload the page" in no_token.text
+    assert 'href="/admin/"' in no_token.text and 'dir="rtl"' in no_token.text
+    # An unknown console URL or method is the console's page too, not a JSON line.
+    for missing, english in (
+        (editor.get("/admin/no-such-page"), "There is no such page in the console"),
+        (editor.get("/admin/logout"), "This page does not take that method"),  # POST only
+    ):
+        assert missing.status_code in (404, 405)
+        assert missing.headers["content-type"].startswith("text/html")
+        assert english in missing.text and 'href="/admin/"' in missing.text
     assert httpx.get(f"{gw}/api/v1/articles/{article['id']}").status_code == 200
 
     logout = editor.post("/admin/logout", data={"csrftoken": _csrf(history)})

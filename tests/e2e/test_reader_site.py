@@ -202,8 +202,14 @@ def test_section_and_author_pages_list_their_articles(site: Site) -> None:
     assert len(_titles(site.get(older.replace("&amp;", "&")).text)) == 5
     author = site.get(f"/authors/{quote('سارة الكاتبة')}")
     assert author.status_code == 200 and len(_titles(author.text)) == 20
-    empty = site.get(f"/sections/{quote('لا يوجد')}")
-    assert empty.status_code == 200 and "لا توجد مقالات" in empty.text
+    # A section or author no article names does not exist: a 404 page, kept out of indexes.
+    for missing, message in (
+        (f"/sections/{quote('لا يوجد')}", "القسم غير موجود"),
+        (f"/authors/{quote('لا أحد')}", "الكاتب غير موجود"),
+    ):
+        empty = site.get(missing)
+        assert empty.status_code == 404 and message in empty.text
+        assert Page(empty.text).metas["robots"].startswith("noindex")
     head = Page(section.text)
     assert head.json_ld[0]["@type"] == "CollectionPage"
     items = head.json_ld[0]["mainEntity"]["itemListElement"]

@@ -58,6 +58,8 @@ def error_page(parts: GatewayParts, request: Request, status: int, message: str)
 
 
 UNAVAILABLE = "الموقع غير متاح مؤقتاً. حاول بعد قليل."
+NO_SECTION = "القسم غير موجود."
+NO_AUTHOR = "الكاتب غير موجود."
 
 
 async def _list_page(
@@ -71,6 +73,7 @@ async def _list_page(
     cursor: str | None,
     before: str | None,
     template: str = "index.html",
+    missing: str | None = None,
     **context: object,
 ) -> Response:
     try:
@@ -81,6 +84,10 @@ async def _list_page(
         return error_page(parts, request, 503, UNAVAILABLE)
     if (cursor or before) and not page.items:
         return error_page(parts, request, 404, "لا توجد مقالات في هذه الصفحة.")
+    if missing and not page.items:
+        # A section or author exists only through its articles: with none, its URL is
+        # a 404, not an empty page that crawlers would index for any name at all.
+        return error_page(parts, request, 404, missing)
     links = {}
     if page.next_cursor:
         links["next"] = f"{path}?{urlencode({'cursor': page.next_cursor})}"
@@ -138,7 +145,7 @@ async def section_page(
     section: str, request: Request, parts: Parts, cursor: Cursor = None, before: Cursor = None
 ) -> Response:
     if len(section) > 120:
-        return error_page(parts, request, 404, "القسم غير موجود.")
+        return error_page(parts, request, 404, NO_SECTION)
     return await _list_page(
         parts,
         request,
@@ -148,6 +155,7 @@ async def section_page(
         params={"section": section},
         cursor=cursor,
         before=before,
+        missing=NO_SECTION,
         feed=f"/sections/{quote(section, safe='')}/feed.xml",
     )
 
@@ -157,7 +165,7 @@ async def author_page(
     author: str, request: Request, parts: Parts, cursor: Cursor = None, before: Cursor = None
 ) -> Response:
     if len(author) > 245:
-        return error_page(parts, request, 404, "الكاتب غير موجود.")
+        return error_page(parts, request, 404, NO_AUTHOR)
     return await _list_page(
         parts,
         request,
@@ -167,6 +175,7 @@ async def author_page(
         params={"author": author},
         cursor=cursor,
         before=before,
+        missing=NO_AUTHOR,
     )
 
 
