@@ -31,6 +31,7 @@ from shared.contracts.api import (
     RevisionSummary,
     SaveOutcome,
 )
+from shared.web.field_messages import field_errors
 from shared.web.params import ArticleList, Cursor, FromRevision, RevisionNo, ToRevision
 from shared.web.problems import Problem, found
 
@@ -255,7 +256,7 @@ async def import_article(
         raise Problem(400, "Invalid JSON", f"The body is not valid JSON: {exc.msg}.") from exc
     except ValidationError as exc:
         raise Problem(
-            422, "Invalid article", "Some fields are invalid.", errors=_errors(exc)
+            422, "Invalid article", "Some fields are invalid.", errors=field_errors(exc.errors())
         ) from exc
     return await change.save(draft)
 
@@ -378,17 +379,14 @@ async def patch_article(id_or_slug: str, patch: ArticlePatch, change: EditorChan
             draft = ArticleIn.model_validate(merged)
         except ValidationError as exc:
             raise Problem(
-                422, "Invalid article", "Some fields are invalid.", errors=_errors(exc)
+                422,
+                "Invalid article",
+                "Some fields are invalid.",
+                errors=field_errors(exc.errors()),
             ) from exc
         return await store.save_in(session, draft, ref=id_or_slug, precondition=precondition)
 
     return await change.run(work)
-
-
-def _errors(exc: ValidationError) -> list[dict[str, str]]:
-    return [
-        {"field": ".".join(map(str, e["loc"])) or "body", "message": e["msg"]} for e in exc.errors()
-    ]
 
 
 def _transition(action: store.Transition) -> Callable[..., Awaitable[Response]]:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.storage.pagination import BadCursor
+from shared.web.field_messages import field_errors
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -84,14 +85,6 @@ def problem_response(problem: Problem, request: Request | None = None) -> JSONRe
     )
 
 
-def field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
-    errors = []
-    for err in exc.errors():
-        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
-        errors.append({"field": ".".join(loc) or "body", "message": str(err.get("msg", ""))})
-    return errors
-
-
 def install_problem_handlers(app: FastAPI) -> None:
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, Problem)
@@ -105,7 +98,12 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         return problem_response(
-            Problem(422, "Invalid request", "Some fields are invalid.", errors=field_errors(exc)),
+            Problem(
+                422,
+                "Invalid request",
+                "Some fields are invalid.",
+                errors=field_errors(exc.errors(), request=True),
+            ),
             request,
         )
 

@@ -231,6 +231,27 @@ def test_a_retried_post_with_an_idempotency_key_changes_nothing(editorial: Servi
     )
 
 
+def test_an_invalid_article_names_each_field_in_arabic_and_english(editorial: Services) -> None:
+    api = f"{editorial.gateway}/api/v1"
+    refused = httpx.post(
+        f"{api}/articles",
+        json={"title": "", "body": "نص", "tags": "وسم", "lead_image": "x"},
+        headers=_editor(editorial),
+    )
+    assert refused.status_code == 422
+    messages = {e["field"]: e["message"] for e in refused.json()["errors"]}
+    assert messages == {
+        "title": "عدد الأحرف 1 على الأقل. / At least 1 character.",
+        "tags": "يجب أن يكون قائمة. / Must be a list.",
+        "lead_image": "حقل غير معروف. / Unknown field.",
+    }
+    listed = httpx.get(f"{api}/articles", params={"limit": 1000})
+    assert listed.status_code == 422
+    assert listed.json()["errors"] == [
+        {"field": "limit", "message": "القيمة 100 على الأكثر. / At most 100."}
+    ]
+
+
 def test_edits_without_if_match_are_refused_when_the_setting_requires_it(
     tmp_path: Path, redis_url: str, namespace: str
 ) -> None:
