@@ -234,7 +234,7 @@ async def import_feed(request: Request, upstreams: UpstreamsDep) -> Response:
     summary="Submit a comment (JSON or a form post)",
     description="`422` lists one message per field, in Arabic or English by `Accept-Language`. "
     "The comment's fate is then at `status_url`.",
-    responses={400: PROBLEM, 404: PROBLEM, 422: PROBLEM, 429: PROBLEM, 503: PROBLEM},
+    responses={400: PROBLEM, 404: PROBLEM, 415: PROBLEM, 422: PROBLEM, 429: PROBLEM, 503: PROBLEM},
     openapi_extra=request_body(
         dict.fromkeys(("application/json", "application/x-www-form-urlencoded"), "CommentIn")
     ),
@@ -283,12 +283,25 @@ async def _form(request: Request) -> dict[str, Any]:
     if kind == "multipart/form-data":
         form = await request.form()
         return {k: v for k, v in form.items() if isinstance(v, str)}
+    if kind not in ("application/json", ""):
+        raise Problem(
+            415,
+            "Unsupported media type",
+            "أرسل التعليق بصيغة JSON أو نموذج. / Send the comment as application/json, "
+            f"application/x-www-form-urlencoded or multipart/form-data, not {kind}.",
+        )
     try:
         body = orjson.loads(await request.body())
     except orjson.JSONDecodeError as exc:
-        raise Problem(400, "Invalid JSON", f"The body is not valid JSON: {exc}.") from exc
+        raise Problem(
+            400, "Invalid JSON", f"النص ليس JSON صحيحاً. / The body is not valid JSON: {exc}."
+        ) from exc
     if not isinstance(body, dict):
-        raise Problem(422, "Invalid comment", "Send a JSON object with the form's fields.")
+        raise Problem(
+            422,
+            "Invalid comment",
+            "أرسل كائن JSON بحقول النموذج. / Send a JSON object with the form's fields.",
+        )
     return body
 
 

@@ -75,7 +75,7 @@ class Published:
             raise Problem(
                 429,
                 "Too many requests",
-                f"Try again in {seconds} s.",
+                f"طلبات كثيرة: حاول بعد {seconds} ث. / Try again in {seconds} s.",
                 headers={"Retry-After": str(seconds)},
             )
         return self
@@ -96,9 +96,17 @@ def event_store_down(what: str, exc: BaseException | None = None) -> Problem:
     yet fail holds: not replicated in time)."""
     if isinstance(exc, NotReplicated):
         return Problem(
-            503, what, "Not stored safely yet: send it again.", headers={"Retry-After": "1"}
+            503,
+            what,
+            "لم يُحفظ بأمان بعد: أرسله مرة أخرى. / Not stored safely yet: send it again.",
+            headers={"Retry-After": "1"},
         )
-    return Problem(503, what, "The event store is unreachable.", headers={"Retry-After": "5"})
+    return Problem(
+        503,
+        what,
+        "تعذّر الوصول إلى مخزن الأحداث مؤقتاً. / The event store is unreachable.",
+        headers={"Retry-After": "5"},
+    )
 
 
 class RateLimitedPublisher:

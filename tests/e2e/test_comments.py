@@ -329,7 +329,13 @@ def test_closed_unknown_and_malformed(site: Site) -> None:
         content=b"{not json",
         headers={"Content-Type": "application/json"},
     )
-    assert raw.status_code == 400
+    assert raw.status_code == 400 and "ليس JSON صحيحاً" in raw.json()["detail"]
+    xml = httpx.post(
+        f"{site.gw}/api/v1/articles/{site.article_id}/comments",
+        content=b"<comment/>",
+        headers={"Content-Type": "text/xml"},
+    )
+    assert xml.status_code == 415 and "application/json" in xml.json()["detail"]
     posted = site.post(form(site, 1202), json_body=False)  # a plain HTML form post
     assert posted.status_code == 202 and site.decision(posted)["status"] == "approved"
     assert httpx.get(f"{site.gw}/api/v1/comments/{uuid.uuid4()}").status_code == 404
