@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl
 from uuid import UUID
@@ -162,10 +163,16 @@ async def forward(request: Request, upstream: Upstream, path: str) -> Response:
         raise Problem(
             503, f"{upstream.name.capitalize()} unavailable", str(exc), headers={"Retry-After": "5"}
         ) from exc
+    media_type = response.headers.get("content-type")
+    content = response.content
+    if media_type == PROBLEM_JSON:
+        # The problem happened at this URL, not at the service's internal one.
+        with contextlib.suppress(orjson.JSONDecodeError, TypeError):
+            content = orjson.dumps({**orjson.loads(content), "instance": request.url.path})
     return Response(
-        response.content,
+        content,
         status_code=response.status_code,
-        media_type=response.headers.get("content-type"),
+        media_type=media_type,
         headers={k: v for k, v in response.headers.items() if k in ANSWERED_HEADERS},
     )
 

@@ -239,6 +239,7 @@ def test_an_invalid_article_names_each_field_in_arabic_and_english(editorial: Se
         headers=_editor(editorial),
     )
     assert refused.status_code == 422
+    assert refused.json()["instance"] == "/api/v1/articles"  # the URL the editor called
     messages = {e["field"]: e["message"] for e in refused.json()["errors"]}
     assert messages == {
         "title": "عدد الأحرف 1 على الأقل. / At least 1 character.",
