@@ -107,3 +107,21 @@ def test_a_view_goes_to_the_partition_of_its_article_and_reader() -> None:
         again.partition_of("a", r) for r in readers
     ]
     assert Streams("newsroom").partition_of("a", readers[0]) == 0  # one stream
+
+
+def test_the_readmes_stream_table_is_the_stream_map() -> None:
+    readme = (DEPLOY.parent / "README.md").read_text(encoding="utf-8")
+    table = readme.split("| stream (`<ns>:…`) |", 1)[1].split("\n\n", 1)[0]
+    rows = {}
+    for line in table.splitlines():
+        if line.startswith("| `"):
+            stream, writer, readers = (cell.strip() for cell in line.strip("|").split("|"))
+            rows[stream.split("`")[1]] = (stream, writer, readers)
+    assert set(rows) == {spec.name for spec in STREAM_MAP}
+    for spec in STREAM_MAP:
+        stream, writer, readers = rows[spec.name]
+        assert spec.producer in writer, spec.name
+        for reader in (*spec.groups, *spec.followers):
+            assert reader in readers, (spec.name, reader)
+        # Public streams are the ones other systems read.
+        assert ("(public)" in stream) == ("other systems" in readers) == spec.public, spec.name
