@@ -313,6 +313,8 @@ def test_feeds_read_back_by_a_feed_reader(site: Site) -> None:
     assert not section.bozo and {e.title for e in section.entries} <= {
         f"تقرير الاقتصاد رقم {n}" for n in range(25)
     }
+    for feed_of_nothing in ("feed.xml", "atom.xml"):  # a section no article names: as its page
+        assert site.get(f"/sections/{quote('لا يوجد')}/{feed_of_nothing}").status_code == 404
     # ETag and Last-Modified: an unchanged feed answers 304.
     again = site.get("/feed.xml", headers={"If-None-Match": rss.headers["etag"]})
     assert again.status_code == 304 and rss.headers["last-modified"]

@@ -27,7 +27,7 @@ from shared.web.caching import cached_response, etag_for
 from ..parts import GatewayParts, Parts
 from ..upstreams import Gone, NotFound, Unavailable
 from .head import article_path, published_at, site_url
-from .pages import UNAVAILABLE, error_page
+from .pages import NO_SECTION, UNAVAILABLE, error_page
 
 router = APIRouter(include_in_schema=False)
 FEED_SIZE = 20
@@ -113,13 +113,20 @@ def _answer(
 
 
 async def _feed_answer(
-    request: Request, parts: GatewayParts, filters: dict[str, str], title: str, kind: str
+    request: Request,
+    parts: GatewayParts,
+    filters: dict[str, str],
+    title: str,
+    kind: str,
+    missing: str | None = None,
 ) -> Response:
     site = site_url(parts.settings, request)
     try:
         articles = await latest_articles(parts, filters)
     except Unavailable:
         return error_page(parts, request, 503, UNAVAILABLE)
+    if missing and not articles:  # a section no article names: as its page, a 404
+        return error_page(parts, request, 404, missing)
     path = request.url.path
     media = "application/atom+xml" if kind == "atom" else "application/rss+xml"
 
@@ -158,16 +165,21 @@ async def atom_feed(request: Request, parts: Parts) -> Response:
     return await _feed_answer(request, parts, {}, parts.settings.site_name, "atom")
 
 
+async def _section_feed(section: str, request: Request, parts: GatewayParts, kind: str) -> Response:
+    if len(section) > 120:
+        return error_page(parts, request, 404, NO_SECTION)
+    title = f"{section} - {parts.settings.site_name}"
+    return await _feed_answer(request, parts, {"section": section}, title, kind, NO_SECTION)
+
+
 @router.get("/sections/{section}/feed.xml")
 async def section_feed(section: str, request: Request, parts: Parts) -> Response:
-    title = f"{section} - {parts.settings.site_name}"
-    return await _feed_answer(request, parts, {"section": section[:120]}, title, "rss")
+    return await _section_feed(section, request, parts, "rss")
 
 
 @router.get("/sections/{section}/atom.xml")
 async def section_atom(section: str, request: Request, parts: Parts) -> Response:
-    title = f"{section} - {parts.settings.site_name}"
-    return await _feed_answer(request, parts, {"section": section[:120]}, title, "atom")
+    return await _section_feed(section, request, parts, "atom")
 
 
 async def _index(parts: GatewayParts, **params: Any) -> ArticleIndex:
