@@ -34,13 +34,8 @@ def make_console(parts: GatewayParts) -> ASGIApp:
         # An unknown console URL or method: the console's own page, not FastAPI's JSON.
         assert isinstance(exc, HTTPException)
         message = CONSOLE_ERRORS.get(exc.status_code, CONSOLE_ERRORS[400])
-        return page(
-            gateway(request),
-            request,
-            "denied.html",
-            exc.status_code,
-            problem=_problem(exc, message),
-        )
+        problem = Problem(exc.status_code, str(exc.detail), message)
+        return page(gateway(request), request, "denied.html", exc.status_code, problem=problem)
 
     async def crash_page(request: Request, exc: Exception) -> Response:
         # Starlette still logs the exception and re-raises it after this answer.
@@ -66,10 +61,6 @@ FORM_EXPIRED = (
     "انتهت صلاحية النموذج أو لم يُرسل من هذه اللوحة: أعد تحميل الصفحة وحاول مرة أخرى. / "
     "The form expired or did not come from this console: reload the page and try again."
 )
-
-
-def _problem(exc: HTTPException, message: str) -> Problem:
-    return Problem(exc.status_code, str(exc.detail), message, headers=exc.headers)
 
 
 async def _no_body() -> Message:
