@@ -24,6 +24,7 @@ from pathlib import Path
 import trafilatura
 
 from services.ingest.parsing.chrome import NoArticleError
+from services.ingest.parsing.encoding import page_text
 from services.ingest.parsing.html_page import parse_html
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "extraction"
@@ -95,9 +96,8 @@ def load(corpus: Path, limit: int | None) -> list[tuple[str, str, list[str], lis
     pages = []
     for url, item in list(data.items())[:limit]:
         raw = gzip.decompress((corpus / "pages" / f"{item['file']}.gz").read_bytes())
-        pages.append(
-            (item["file"], url, item["with"], item["without"], raw.decode("utf-8", "replace"))
-        )
+        # Read as ingest reads an imported page (its declared or guessed encoding).
+        pages.append((item["file"], url, item["with"], item["without"], page_text(raw)[0]))
     return pages
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import secrets
@@ -40,6 +41,31 @@ CONTENT_TYPES = {".html": "text/html", ".htm": "text/html", ".json": "applicatio
 FEEDS = {".xml": "application/xml", ".rss": "application/rss+xml", ".atom": "application/atom+xml"}
 #: What a folder's files are imported as: pages, JSON articles, page text dumps, feeds.
 IMPORTABLE = {*CONTENT_TYPES, ".txt", ".md", *FEEDS}
+#: A crawl's or an archive's pages are often gzipped (``page.html.gz``): read as the page.
+#: Bounded, so that a small file that inflates without end cannot fill the memory.
+MAX_INFLATED_BYTES = 64 * 1024 * 1024
+
+
+def kind_of(path: Path) -> str:
+    """The suffix that says what the file holds: ``.html`` for ``page.html.gz``."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes[-1:] == [".gz"]:
+        return suffixes[-2] if len(suffixes) > 1 else ""
+    return path.suffix.lower()
+
+
+def read_article_file(path: Path) -> bytes:
+    """The file's bytes, inflated when it is gzipped."""
+    if path.suffix.lower() != ".gz":
+        return path.read_bytes()
+    try:
+        with gzip.open(path) as packed:
+            data = packed.read(MAX_INFLATED_BYTES + 1)
+    except (OSError, EOFError) as exc:  # not gzip at all, or cut short
+        raise RuntimeError(f"{path}: not a readable gzip file ({exc})") from exc
+    if len(data) > MAX_INFLATED_BYTES:
+        raise RuntimeError(f"{path}: inflates past {MAX_INFLATED_BYTES // 2**20} MiB")
+    return data
 
 
 def demo_article_path() -> Path:
@@ -104,9 +130,7 @@ def _files(paths: list[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found += sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMPORTABLE
-            )
+            found += sorted(p for p in path.rglob("*") if p.is_file() and kind_of(p) in IMPORTABLE)
         else:
             found.append(path)
     return list(dict.fromkeys(found))
@@ -219,34 +243,39 @@ def linked_pages(feed: Path) -> list[Path]:
     sent along, so that an entry without its full text gets its page's."""
     import feedparser
 
+    try:
+        entries = feedparser.parse(read_article_file(feed)).entries
+    except RuntimeError:
+        return []  # its import says why
     names = {
         PurePosixPath(unquote(urlsplit(entry.get("link", "")).path)).name
-        for entry in feedparser.parse(feed.read_bytes()).entries
+        for entry in entries
         if not entry.get("content")
     }
     return sorted(
         p
         for p in feed.parent.iterdir()
-        if p.name in names and p.suffix.lower() in (".html", ".htm") and p.is_file()
+        if p.name.removesuffix(".gz") in names and kind_of(p) in (".html", ".htm") and p.is_file()
     )
 
 
 def _import_file(path: Path, gateway: str, token: str) -> dict[str, Any]:
-    feed = path.suffix.lower() in FEEDS
+    kind = kind_of(path)
+    feed = kind in FEEDS
     headers = {"Authorization": f"Bearer {token}"}
     if feed and (pages := linked_pages(path)):
         response = httpx.post(
             f"{gateway}/api/v1/imports",
-            files=[("feed", (path.name, path.read_bytes(), FEEDS[path.suffix.lower()]))]
-            + [("page", (p.name, p.read_bytes(), "text/html")) for p in pages],
+            files=[("feed", (path.name, read_article_file(path), FEEDS[kind]))]
+            + [("page", (p.name, read_article_file(p), "text/html")) for p in pages],
             headers=headers,
             timeout=300,
         )
     else:
-        content_type = (FEEDS if feed else CONTENT_TYPES).get(path.suffix.lower(), "text/plain")
+        content_type = (FEEDS if feed else CONTENT_TYPES).get(kind, "text/plain")
         response = httpx.post(
             f"{gateway}/api/v1/{'imports' if feed else 'articles/import'}",
-            content=path.read_bytes(),
+            content=read_article_file(path),
             headers={**headers, "Content-Type": content_type},
             timeout=60,
         )
@@ -272,11 +301,16 @@ def import_(
     """Send article files (.html, .json, page text dumps, RSS/Atom feeds .xml/.rss/.atom),
     or folders of them, to ingest."""
     gateway, token = _editor_access(gateway)
-    paths = _files(paths)
+    given, paths = paths, _files(paths)
+    if not paths:
+        console.print(
+            f"[red]Nothing to import[/] in {', '.join(map(str, given))}: no "
+            f"{', '.join(sorted(IMPORTABLE))} file (nor one of them gzipped, .gz).",
+            soft_wrap=True,
+        )
+        raise typer.Exit(2)
     # A feed's linked pages go with the feed, not as articles of their own as well.
-    claimed = {
-        page for path in paths if path.suffix.lower() in FEEDS for page in linked_pages(path)
-    }
+    claimed = {page for path in paths if kind_of(path) in FEEDS for page in linked_pages(path)}
     paths = [path for path in paths if path not in claimed]
     counts = {"created": 0, "updated": 0, "unchanged": 0, "failed": 0}
     with Progress(console=console) as progress:

@@ -38,6 +38,7 @@ from shared.web.problems import Problem, found
 from . import revisions, store
 from .language import with_language
 from .parsing import NoArticleError, parse_html, parse_page_dump
+from .parsing.encoding import page_text
 from .parsing.feed import NotAFeed, parse_feed
 from .parts import Parts, editor
 
@@ -223,15 +224,22 @@ async def import_article(
     raw = await request.body()
     if not raw.strip():
         raise Problem(422, "Empty upload", "The request body is empty: send the page to import.")
+    content_type = request.headers.get("content-type", "text/plain")
+    kind = content_type.split(";")[0].strip().lower()
+    html = kind in ("text/html", "application/xhtml+xml")
+    if html:  # in whatever encoding it declares (or is found to be in)
+        text, _encoding = page_text(raw, content_type)
+    else:  # JSON and page text dumps are UTF-8
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise Problem(
+                400,
+                "Not UTF-8",
+                f"النص ليس UTF-8. / The body is not valid UTF-8 (bad byte at offset {exc.start}).",
+            ) from exc
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise Problem(
-            400, "Not UTF-8", f"The body is not valid UTF-8 (bad byte at offset {exc.start})."
-        ) from exc
-    kind = request.headers.get("content-type", "text/plain").split(";")[0].strip().lower()
-    try:
-        if kind in ("text/html", "application/xhtml+xml"):
+        if html:
             draft = parse_html(text, source_url=source_url)
         elif kind == "application/json":
             body = orjson.loads(text)  # nesting deeper than 1024 is an error, not a crash

@@ -3,6 +3,7 @@ articles by key; printed URLs stay whole on a narrow terminal."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shutil
@@ -32,6 +33,12 @@ def test_editor_commands_work_from_any_directory(platform_factory: Any, tmp_path
         json.dumps({"title": "مقال من ملف", "body": "نص.", "slug": "from-a-file"})
     )
     (folder / "picture.png").write_bytes(b"\x89PNG")  # not an article: left alone
+    # A crawl's page as archives keep it: gzipped, in its site's own encoding.
+    legacy = (PAGES / "article-ar.html").read_text(encoding="utf-8")
+    legacy = legacy.replace('<meta charset="utf-8">', '<meta charset="windows-1256">')
+    (folder / "2025" / "11" / "archived.html.gz").write_bytes(
+        gzip.compress(legacy.encode("cp1256"))
+    )
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     # Another directory, no token or data directory in the environment: the running
@@ -44,7 +51,7 @@ def test_editor_commands_work_from_any_directory(platform_factory: Any, tmp_path
     env["COLUMNS"] = "40"
     imported = platform.cli("import", str(folder), env=env, cwd=elsewhere)
     assert imported.returncode == 0, imported.stdout + imported.stderr
-    assert "2 created" in imported.stdout and "0 failed" in imported.stdout
+    assert "3 created" in imported.stdout and "0 failed" in imported.stdout
     assert f"{platform.gateway}/articles/from-a-file" in imported.stdout  # one unbroken line
     assert not (elsewhere / "var").exists()
 
@@ -68,6 +75,13 @@ def test_editor_commands_work_from_any_directory(platform_factory: Any, tmp_path
     assert "partner-1002: the entry has no title" in feed.stdout
     titles = [a["title"] for a in httpx.get(f"{platform.gateway}/api/v1/articles").json()["items"]]
     assert "افتتاح معرض الكتاب في دمشق" in titles
+
+    # A folder with nothing to import says so (it printed "0 created … 0 failed" before).
+    nothing = tmp_path / "nothing"
+    nothing.mkdir()
+    (nothing / "photo.jpg").write_bytes(b"\xff\xd8")
+    empty = platform.cli("import", str(nothing), env=env, cwd=elsewhere)
+    assert empty.returncode == 2 and "Nothing to import" in empty.stdout
 
     missing = platform.cli("articles", "show", "no-such-article", env=env, cwd=elsewhere)
     assert missing.returncode == 1 and "404" in missing.stdout

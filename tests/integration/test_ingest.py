@@ -10,7 +10,7 @@ import redis.asyncio as aioredis
 
 from services.ingest.settings import IngestSettings
 from shared.contracts.wire import decode_envelope
-from tests.conftest import SEED
+from tests.conftest import REPO, SEED
 from tests.integration.ingest_helpers import EDITOR, ingest_settings, running_ingest
 from tests.support import await_for
 
@@ -140,6 +140,33 @@ async def test_list_is_newest_first_with_cursor_pagination(
         assert pages == 3
         assert titles == [f"خبر رقم {d}" for d in range(7, 0, -1)]
         assert (await client.get("/articles", params={"cursor": "garbage!"})).status_code == 400
+
+
+async def test_a_page_in_a_legacy_arabic_encoding_is_read_in_it(settings: IngestSettings) -> None:
+    utf8 = (REPO / "tests" / "fixtures" / "pages" / "article-ar.html").read_text(encoding="utf-8")
+    # An older Arabic site's page: windows-1256, as its <meta> says (or, without one, as
+    # the request's Content-Type says).
+    declared = utf8.replace('<meta charset="utf-8">', '<meta charset="windows-1256">')
+    undeclared = utf8.replace('<meta charset="utf-8">', "")
+    async with running_ingest(settings) as (_app, client):
+        expected = (
+            await client.post(
+                "/articles/import",
+                content=utf8.encode(),
+                headers={**EDITOR, "Content-Type": "text/html"},
+            )
+        ).json()["article"]
+        for body, media_type in (
+            (declared.encode("cp1256"), "text/html"),
+            (undeclared.encode("cp1256"), "text/html; charset=windows-1256"),
+        ):
+            response = await client.post(
+                "/articles/import", content=body, headers={**EDITOR, "Content-Type": media_type}
+            )
+            assert response.status_code == 200, response.text
+            # The very article the UTF-8 page made: same title, same body, nothing new.
+            assert response.json()["outcome"] == "unchanged"
+            assert response.json()["article"]["title"] == expected["title"]
 
 
 async def test_bad_input_gets_a_clear_4xx_and_changes_nothing(

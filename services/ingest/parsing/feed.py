@@ -24,6 +24,7 @@ from shared.contracts.api import ArticleIn, is_web_url
 from shared.text.arabic import clean_text
 
 from .chrome import NoArticleError
+from .encoding import page_text
 from .fragments import html_blocks
 from .html_page import parse_html
 
@@ -104,10 +105,7 @@ def _linked_page(
     raw = pages.get(link) if link in pages else pages.get(name)
     if raw is None:
         return None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"its linked page {name} is not UTF-8") from exc
+    text, _encoding = page_text(raw)
     try:
         return parse_html(text, source_url=web_link)
     except NoArticleError as exc:
