@@ -23,6 +23,8 @@ from .models import ArticleView, ViewCounts
 from .upstreams import NotFound, Unavailable, Upstreams
 
 T = TypeVar("T")
+#: The largest page of comments the comments service answers.
+COMMENT_PAGE = 200
 
 
 class TtlCache(Generic[T]):
@@ -126,8 +128,18 @@ class ArticleParts:
     whatever is rendered from it (JSON, HTML, ETag) can be reused as well.
     """
 
-    def __init__(self, upstreams: Upstreams, views_ttl: float, comments_ttl: float) -> None:
+    def __init__(
+        self,
+        upstreams: Upstreams,
+        views_ttl: float,
+        comments_ttl: float,
+        *,
+        max_comments: int = 1000,
+        comment_page: int = COMMENT_PAGE,
+    ) -> None:
         self.upstreams = upstreams
+        self.max_comments = max_comments
+        self.comment_page = comment_page
         self.views: TtlCache[ViewCounts] = TtlCache(views_ttl)
         self.comments: TtlCache[list[dict[str, Any]]] = TtlCache(comments_ttl)
         self._assembled: LRUCache[str, tuple[tuple[object, ...], ArticleView]] = LRUCache(10_000)
@@ -167,11 +179,25 @@ class ArticleParts:
         return await self.views.fetch(article_id, load)
 
     async def approved_comments(self, article_id: str) -> list[dict[str, Any]]:
+        """Oldest first, up to ``max_comments``: every page the comments service has (the first
+        page alone hid every comment after it, the newest ones)."""
+
         async def load() -> list[dict[str, Any]]:
-            data = await self.upstreams.comments.get_json(
-                f"/articles/{article_id}/comments", params={"status": "approved", "limit": 200}
-            )
-            return list(data.get("items", []))
+            items: list[dict[str, Any]] = []
+            cursor = None
+            while len(items) < self.max_comments:
+                limit = min(self.comment_page, self.max_comments - len(items))
+                params: dict[str, Any] = {"status": "approved", "limit": limit}
+                if cursor:
+                    params["cursor"] = cursor
+                data = await self.upstreams.comments.get_json(
+                    f"/articles/{article_id}/comments", params=params
+                )
+                items += data.get("items", [])
+                cursor = data.get("next_cursor")
+                if not cursor:
+                    break
+            return items
 
         return await self.comments.fetch(article_id, load)
 

@@ -71,7 +71,10 @@ def make_parts(kit: Kit) -> GatewayParts:
         upstreams=upstreams,
         catalog=catalog,
         articles=ArticleParts(
-            upstreams, settings.views_cache_seconds, settings.comments_cache_seconds
+            upstreams,
+            settings.views_cache_seconds,
+            settings.comments_cache_seconds,
+            max_comments=settings.comments_per_article,
         ),
         lists=ArticleLists(upstreams.ingest),
         view_desk=ViewDesk(

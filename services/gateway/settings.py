@@ -53,6 +53,8 @@ class GatewaySettings(NewsroomSettings):
     views_cache_seconds: float = 1.0
     #: Seconds approved comments are reused (comment events drop them sooner).
     comments_cache_seconds: float = 30.0
+    #: Approved comments an article shows at most (oldest first), fetched a page at a time.
+    comments_per_article: int = Field(default=1000, ge=1)
     #: Hours a console login lasts.
     console_session_hours: float = 8.0
     #: Mark the console's CSRF cookie Secure (set where the console is served over HTTPS;

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from services.gateway.articles import Rendered, TtlCache
+from services.gateway.articles import ArticleParts, Rendered, TtlCache
 from services.gateway.catalog import ArticleCatalog
 from tests.support import article_published, await_for
 
@@ -157,3 +157,34 @@ def test_a_rendered_body_is_reused_until_one_of_its_sources_is_a_new_object() ->
     # An article changed (the catalog hands out a new object): rendered again.
     rendered.get("feed", (first, object()), lambda: render(2))
     assert calls == [2, 3, 2]
+
+
+class FakeComments:
+    """A fake of our own comments port: approved comments, oldest first, in pages."""
+
+    def __init__(self, count: int) -> None:
+        self.items = [{"id": str(n), "html": f"تعليق {n}"} for n in range(count)]
+        self.asked: list[dict[str, Any]] = []
+
+    async def get_json(self, path: str, params: Any = None) -> dict[str, Any]:
+        self.asked.append(dict(params))
+        start = int(params.get("cursor") or 0)
+        end = start + int(params["limit"])
+        more = end < len(self.items)
+        return {"items": self.items[start:end], "next_cursor": str(end) if more else None}
+
+
+async def test_an_article_shows_its_comments_past_the_first_page() -> None:
+    """The gateway asked for one page of 200: the 201st approved comment, and every newer one,
+    never reached a reader."""
+    comments = FakeComments(450)
+    upstreams = type("FakeUpstreams", (), {"comments": comments})()
+    parts = ArticleParts(upstreams, 1.0, 30.0, max_comments=1000)  # type: ignore[arg-type]
+    shown = await parts.approved_comments("article")
+    assert [c["id"] for c in shown] == [str(n) for n in range(450)]
+    assert [a["limit"] for a in comments.asked] == [200, 200, 200]  # three pages, in order
+
+    capped = ArticleParts(upstreams, 1.0, 30.0, max_comments=250)  # type: ignore[arg-type]
+    comments.asked.clear()
+    assert len(await capped.approved_comments("article")) == 250  # the setting's bound
+    assert [a["limit"] for a in comments.asked] == [200, 50]
