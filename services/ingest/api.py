@@ -38,7 +38,7 @@ from shared.web.problems import Problem, found
 from . import revisions, store
 from .language import with_language
 from .parsing import NoArticleError, parse_html, parse_page_dump
-from .parsing.encoding import page_text
+from .parsing.encoding import declared_text, page_text
 from .parsing.feed import NotAFeed, parse_feed
 from .parts import Parts, editor
 
@@ -229,14 +229,19 @@ async def import_article(
     html = kind in ("text/html", "application/xhtml+xml")
     if html:  # in whatever encoding it declares (or is found to be in)
         text, _encoding = page_text(raw, content_type)
-    else:  # JSON and page text dumps are UTF-8
+    else:  # JSON is UTF-8; a page text dump too, unless its Content-Type names a charset
         try:
-            text = raw.decode("utf-8-sig")
+            text = (
+                raw.decode("utf-8-sig")
+                if kind == "application/json"
+                else declared_text(raw, content_type)
+            )
         except UnicodeDecodeError as exc:
             raise Problem(
                 400,
-                "Not UTF-8",
-                f"النص ليس UTF-8. / The body is not valid UTF-8 (bad byte at offset {exc.start}).",
+                "Not UTF-8" if exc.encoding.startswith("utf") else "Not in its charset",
+                f"النص ليس بترميز {exc.encoding}. / The body is not valid {exc.encoding} "
+                f"(bad byte at offset {exc.start}).",
             ) from exc
     try:
         if html:

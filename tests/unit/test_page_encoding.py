@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.ingest.parsing.encoding import page_text
+from services.ingest.parsing.encoding import declared_text, page_text
 
 pytestmark = pytest.mark.unit
 
@@ -37,3 +37,11 @@ def test_undeclared_pages_are_utf8_or_guessed() -> None:
     assert page_text(b"\xef\xbb\xbf" + _page().encode())[0] == _page()  # a BOM
     latin = "<html><body><p>Oberösterreichische Nachrichten: Größere Straßen.</p></body></html>"
     assert "Oberösterreichische" in page_text(latin.encode("latin-1"))[0]
+
+
+def test_a_text_dump_is_read_in_the_charset_its_request_names() -> None:
+    dump = f"{TITLE}\n\nقالت وزارة الخارجية في موسكو."
+    assert declared_text(dump.encode("cp1256"), "text/plain; charset=windows-1256") == dump
+    assert declared_text(b"\xef\xbb\xbf" + dump.encode(), "text/plain") == dump  # UTF-8, a BOM
+    with pytest.raises(UnicodeDecodeError):
+        declared_text(dump.encode("cp1256"), "text/plain")  # said nothing: UTF-8, and it is not

@@ -9,7 +9,7 @@ page's own ``<meta>`` declaration; charset-normalizer guesses when all are silen
 from __future__ import annotations
 
 from charset_normalizer import from_bytes
-from w3lib.encoding import html_to_unicode
+from w3lib.encoding import html_to_unicode, http_content_type_encoding
 
 
 def _guess(raw: bytes) -> str | None:
@@ -26,3 +26,13 @@ def page_text(raw: bytes, content_type: str | None = None) -> tuple[str, str]:
     become U+FFFD, as in a browser, rather than refusing the page."""
     encoding, text = html_to_unicode(content_type, raw, auto_detect_fun=_guess)
     return text, encoding
+
+
+def declared_text(raw: bytes, content_type: str | None) -> str:
+    """A text body (a page text dump) in the charset its Content-Type names, else UTF-8.
+
+    Raises :class:`UnicodeDecodeError` for bytes that are not in that encoding: a dump
+    has no markup of its own to say otherwise.
+    """
+    encoding = http_content_type_encoding(content_type) or "utf-8-sig"
+    return raw.decode("utf-8-sig" if encoding == "utf-8" else encoding)
