@@ -28,7 +28,7 @@ def is_web_url(value: str) -> bool:
 
 def _web_url(value: str) -> str:
     if not is_web_url(value):
-        raise ValueError("not a valid http(s) URL")
+        raise ValueError("ليس رابط http(s) صحيحاً. / Not a valid http(s) URL.")
     return value
 
 
@@ -122,7 +122,9 @@ class ArticleIn(BaseModel):
         for tag in value:
             tag = " ".join(clean_text(storable(tag)).split())
             if len(tag) > TAG_MAX:
-                raise ValueError(f"a tag has at most {TAG_MAX} characters")
+                raise ValueError(
+                    f"الوسم {TAG_MAX} حرفاً على الأكثر. / A tag has at most {TAG_MAX} characters."
+                )
             if tag and tag not in tags:
                 tags.append(tag)
         return tags
@@ -131,7 +133,7 @@ class ArticleIn(BaseModel):
     @classmethod
     def _title_required(cls, value: str | None) -> str:
         if not value:
-            raise ValueError("title must not be blank")
+            raise ValueError("العنوان فارغ. / The title must not be blank.")
         return value
 
     @field_validator("body", mode="before")
@@ -159,7 +161,9 @@ class ArticleIn(BaseModel):
             elif text := clean_text(block.text):
                 blocks.append(BodyBlock(kind=block.kind, text=text))
         if not blocks:
-            raise ValueError("body must contain at least one non-blank paragraph")
+            raise ValueError(
+                "النص بلا فقرة. / The body must contain at least one non-blank paragraph."
+            )
         return blocks
 
 

@@ -56,7 +56,7 @@ class BodyBlock(Contract):
         if isinstance(data, dict) and data.get("kind") == "table":
             rows = data.get("rows")
             if not rows or not isinstance(rows, list):
-                raise ValueError("a table needs rows")
+                raise ValueError("الجدول بلا صفوف. / A table needs rows.")
             if not data.get("text"):
                 data = {**data, "text": table_text(rows)}
         return data

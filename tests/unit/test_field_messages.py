@@ -97,3 +97,17 @@ def test_a_model_validated_outside_a_request_names_its_fields_the_same_way() -> 
         "title": "يجب أن يكون نصاً. / Must be text.",
         "body": "يجب أن يكون قائمة. / Must be a list.",
     }
+
+
+def test_the_contracts_own_rules_speak_both_languages() -> None:
+    from shared.contracts.api import ArticleIn, WebhookIn
+
+    with pytest.raises(ValidationError) as article:
+        ArticleIn.model_validate({"title": "  ", "body": "\n\n"})
+    with pytest.raises(ValidationError) as hook:
+        WebhookIn.model_validate({"url": "ftp://x", "event_types": ["article.published"]})
+    for caught in (article, hook):
+        for field in field_errors(caught.value.errors()):
+            arabic, _, english = field["message"].partition(" / ")
+            # Written in both languages by the rule itself, not the generic fallback.
+            assert arabic != "قيمة غير صحيحة." and english and "Value error" not in arabic, field
