@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query, Request, Response
 from shared.contracts.api import (
     ArticlePage,
     CommentAccepted,
+    CommentPage,
     CommentStatusOut,
     FeedImport,
     ModerationPage,
@@ -26,6 +27,7 @@ from shared.web.params import ArticleList, Cursor, request_body
 from shared.web.problems import PROBLEM_JSON, Problem, ProblemDetails
 
 from .articles import article_view
+from .catalog import require_article
 from .commenting import submit_comment
 from .models import ArticleView, FormToken, PopularArticle
 from .parts import CatalogDep, Parts, UpstreamsDep, gateway
@@ -231,6 +233,36 @@ async def import_article(request: Request, upstreams: UpstreamsDep) -> Response:
 )
 async def import_feed(request: Request, upstreams: UpstreamsDep) -> Response:
     return await forward(request, upstreams.ingest, "/imports")
+
+
+@router.get(
+    "/articles/{id_or_slug}/comments",
+    response_model=CommentPage,
+    tags=["comments"],
+    summary="An article's approved comments, oldest first, a page at a time",
+    responses={400: PROBLEM, 404: PROBLEM, 410: PROBLEM, 503: PROBLEM},
+)
+async def list_comments(
+    id_or_slug: str,
+    request: Request,
+    upstreams: UpstreamsDep,
+    catalog: CatalogDep,
+    cursor: Cursor = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Response:
+    article = await require_article(catalog, id_or_slug)
+    params: dict[str, Any] = {"limit": limit, **({"cursor": cursor} if cursor else {})}
+    try:
+        response = await upstreams.comments.request(
+            "GET", f"/articles/{article.id}/comments", params=params
+        )
+    except Unavailable as exc:
+        raise Problem(503, "Comments unavailable", str(exc), headers={"Retry-After": "5"}) from exc
+    if response.status_code == 400:
+        raise Problem(400, "Invalid cursor", "The cursor is not one this API handed out.")
+    response.raise_for_status()
+    # The comments service's page as it came: the same contract, not serialised again.
+    return cached_response(request, response.content, "application/json", READER_CACHE)
 
 
 @router.post(

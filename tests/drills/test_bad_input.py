@@ -53,6 +53,14 @@ def _cases(
             {422},
         ),
         (
+            "binary bytes as a text dump",
+            "POST",
+            "/api/v1/articles/import",
+            bytes(range(256)) * 64,
+            {"Content-Type": "text/plain", **editor},
+            {400},
+        ),
+        (
             "2M-element JSON",
             "POST",
             comments,
@@ -74,7 +82,16 @@ def _cases(
             "POST",
             "/api/v1/articles/import",
             bytes(range(256)) * 64,
+            # Read in a guessed encoding, as a browser would, it is no HTML page at all.
             {"Content-Type": "text/html", **editor},
+            {422},
+        ),
+        (
+            "binary bytes as a text dump",
+            "POST",
+            "/api/v1/articles/import",
+            bytes(range(256)) * 64,
+            {"Content-Type": "text/plain", **editor},
             {400},
         ),
         (
@@ -84,6 +101,14 @@ def _cases(
             "<html><head><title>Login</title></head><body><form><input name=u></form></body></html>",
             {"Content-Type": "text/html", **editor},
             {422},
+        ),
+        (
+            "binary bytes as a text dump",
+            "POST",
+            "/api/v1/articles/import",
+            bytes(range(256)) * 64,
+            {"Content-Type": "text/plain", **editor},
+            {400},
         ),
         ("invalid UTF-8", "POST", comments, b'{"name": "\xff\xfe"}', JSON, {400}),
         ("invalid JSON", "POST", comments, '{"name": ', JSON, {400}),

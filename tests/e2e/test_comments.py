@@ -448,3 +448,36 @@ def test_moderators_filter_the_queue_and_their_reason_goes_on_the_event(site: Si
         p["name"] for p in schema["paths"]["/api/v1/moderation/comments"]["get"]["parameters"]
     }
     assert {"status", "article_id", "reason", "cursor", "limit"} <= params
+
+
+def test_an_articles_comments_are_listed_a_page_at_a_time(site: Site) -> None:
+    # Its own article: the other tests' comments do not land on it.
+    article = httpx.post(
+        f"{site.gw}/api/v1/articles",
+        json={"title": "خبر للتعليقات", "body": "نص الخبر."},
+        headers={"Authorization": f"Bearer {site.platform.editor_token}"},
+    ).json()["article"]
+    # The comments service takes comments on an article it has heard of (the articles stream).
+    streams = redis.Redis.from_url(site.platform.redis_url)
+
+    def heard_of() -> bool:
+        groups = streams.xinfo_groups(f"{site.platform.namespace}:articles")
+        return any(g["name"] == b"comments" and not g["lag"] and not g["pending"] for g in groups)
+
+    wait_for(heard_of, what="the comments service to read the article's event")
+    streams.close()
+    for n in range(3):
+        posted = site.post(form(site, 1600 + n), article=article["id"])
+        decided = site.decision(posted)
+        assert decided["status"] == "approved", decided["reasons"]
+    url = f"{site.gw}/api/v1/articles/{article['slug']}/comments"  # by slug, as readers link
+    first = httpx.get(url, params={"limit": 2})
+    assert first.status_code == 200, first.text
+    assert [c["name"] for c in first.json()["items"]] == ["قارئ 1600", "قارئ 1601"]
+    assert "email" not in first.json()["items"][0]  # what readers may see, nothing more
+    rest = httpx.get(url, params={"limit": 2, "cursor": first.json()["next_cursor"]}).json()
+    assert [c["name"] for c in rest["items"]] == ["قارئ 1602"] and rest["next_cursor"] is None
+    assert httpx.get(url, params={"cursor": "garbage"}).status_code == 400
+    assert httpx.get(url, params={"limit": 0}).status_code == 422
+    unknown = httpx.get(f"{site.gw}/api/v1/articles/{uuid.uuid4()}/comments")
+    assert unknown.status_code == 404
