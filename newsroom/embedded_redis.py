@@ -134,6 +134,18 @@ def cluster_port() -> int:
     raise RuntimeError("no free port pair for a cluster node")
 
 
+def cluster_ports(count: int) -> list[int]:
+    """``count`` free port pairs, none of them another's: each draw alone is free, but two
+    draws could give one port (six nodes became five, and `--cluster create` failed)."""
+    chosen: list[int] = []
+    while len(chosen) < count:
+        port = cluster_port()
+        taken = {p for c in chosen for p in (c, c + 10_000)}
+        if port not in taken and port + 10_000 not in taken:
+            chosen.append(port)
+    return chosen
+
+
 class EmbeddedCluster:
     """A local Redis Cluster: ``masters`` masters with ``replicas`` replicas each, every node
     a ``redis-server`` on a loopback port with its files under ``data_dir``."""
@@ -198,7 +210,7 @@ class EmbeddedCluster:
         fresh = len(ports) != count
         if fresh:
             shutil.rmtree(self.data_dir, ignore_errors=True)
-            ports = [cluster_port() for _ in range(count)]
+            ports = cluster_ports(count)
         for port in ports:
             self.start_node(port)
         deadline = time.monotonic() + timeout

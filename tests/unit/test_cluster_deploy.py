@@ -116,3 +116,16 @@ def test_compose_on_a_cluster_moves_every_service_to_it() -> None:
     script = cluster["redis-cluster"]["command"][-1]
     assert set(re.findall(r"for host in ([\w\- ]+); do", script)[0].split()) == nodes
     assert set(cluster["redis-cluster"]["depends_on"]) == nodes
+
+
+def test_a_clusters_ports_are_all_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Free ports drawn one by one may repeat (or land on another node's bus port)."""
+    from newsroom import embedded_redis
+
+    draws = iter([30_000, 30_000, 40_000, 20_000, 31_000, 32_000, 45_000])
+    monkeypatch.setattr(embedded_redis, "cluster_port", lambda: next(draws))
+    ports = embedded_redis.cluster_ports(4)
+    # Not 30,000 again, nor 40,000 (its bus port), nor 20,000 (whose bus port is 30,000).
+    assert ports == [30_000, 31_000, 32_000, 45_000]
+    buses = {p + 10_000 for p in ports}
+    assert len(set(ports)) == 4 and not buses & set(ports)
