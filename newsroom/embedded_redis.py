@@ -221,7 +221,11 @@ class EmbeddedCluster:
                     raise RuntimeError(f"cluster node {port} did not start")
                 time.sleep(0.05)
         if fresh:
-            self._create(timeout)
+            try:
+                self._create(timeout)
+            except BaseException:
+                self.stop()  # nodes left running would hold their ports past the failure
+                raise
         # Restarted nodes find each other again from their nodes.conf.
         while (
             not all(cluster_answers(f"redis://127.0.0.1:{p}/0") for p in self.ports)
