@@ -259,11 +259,16 @@ def linked_pages(feed: Path) -> list[Path]:
     )
 
 
-def _import_file(path: Path, gateway: str, token: str) -> dict[str, Any]:
+def _import_file(
+    path: Path, gateway: str, token: str, pages: list[Path] | None = None
+) -> dict[str, Any]:
+    """``pages``: a feed's linked pages, when the caller has found them already."""
     kind = kind_of(path)
     feed = kind in FEEDS
     headers = {"Authorization": f"Bearer {token}"}
-    if feed and (pages := linked_pages(path)):
+    if feed and pages is None:
+        pages = linked_pages(path)
+    if feed and pages:
         response = httpx.post(
             f"{gateway}/api/v1/imports",
             files=[("feed", (path.name, read_article_file(path), FEEDS[kind]))]
@@ -310,14 +315,15 @@ def import_(
         )
         raise typer.Exit(2)
     # A feed's linked pages go with the feed, not as articles of their own as well.
-    claimed = {page for path in paths if kind_of(path) in FEEDS for page in linked_pages(path)}
+    linked = {path: linked_pages(path) for path in paths if kind_of(path) in FEEDS}
+    claimed = {page for pages in linked.values() for page in pages}
     paths = [path for path in paths if path not in claimed]
     counts = {"created": 0, "updated": 0, "unchanged": 0, "failed": 0}
     with Progress(console=console) as progress:
         task = progress.add_task("Importing", total=len(paths))
         for path in paths:
             try:
-                outcome = _import_file(path, gateway, token)
+                outcome = _import_file(path, gateway, token, linked.get(path))
                 if "feed" in outcome:  # a feed: its own summary line, each broken entry named
                     for kind in ("created", "updated", "unchanged"):
                         counts[kind] += outcome[kind]

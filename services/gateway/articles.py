@@ -135,11 +135,9 @@ class ArticleParts:
         comments_ttl: float,
         *,
         max_comments: int = 1000,
-        comment_page: int = COMMENT_PAGE,
     ) -> None:
         self.upstreams = upstreams
         self.max_comments = max_comments
-        self.comment_page = comment_page
         self.views: TtlCache[ViewCounts] = TtlCache(views_ttl)
         self.comments: TtlCache[list[dict[str, Any]]] = TtlCache(comments_ttl)
         self._assembled: LRUCache[str, tuple[tuple[object, ...], ArticleView]] = LRUCache(10_000)
@@ -186,7 +184,7 @@ class ArticleParts:
             items: list[dict[str, Any]] = []
             cursor = None
             while len(items) < self.max_comments:
-                limit = min(self.comment_page, self.max_comments - len(items))
+                limit = min(COMMENT_PAGE, self.max_comments - len(items))
                 params: dict[str, Any] = {"status": "approved", "limit": limit}
                 if cursor:
                     params["cursor"] = cursor

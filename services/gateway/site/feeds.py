@@ -20,7 +20,7 @@ from fastapi.responses import Response
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from shared.contracts.api import ArticleIndex, ArticleOut
+from shared.contracts.api import SECTION_MAX, ArticleIndex, ArticleOut
 from shared.contracts.events import BodyBlock
 from shared.web.caching import cached_response, etag_for
 
@@ -166,7 +166,7 @@ async def atom_feed(request: Request, parts: Parts) -> Response:
 
 
 async def _section_feed(section: str, request: Request, parts: GatewayParts, kind: str) -> Response:
-    if len(section) > 120:
+    if len(section) > SECTION_MAX:
         return error_page(parts, request, 404, NO_SECTION)
     title = f"{section} - {parts.settings.site_name}"
     return await _feed_answer(request, parts, {"section": section}, title, kind, NO_SECTION)

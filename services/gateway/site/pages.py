@@ -13,6 +13,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from shared.contracts.api import SECTION_MAX
 from shared.web.caching import READER_CACHE, cached_response
 from shared.web.lean_route import FirstRoute
 from shared.web.params import Cursor
@@ -144,7 +145,7 @@ async def front_page(request: Request) -> Response:
 async def section_page(
     section: str, request: Request, parts: Parts, cursor: Cursor = None, before: Cursor = None
 ) -> Response:
-    if len(section) > 120:
+    if len(section) > SECTION_MAX:
         return error_page(parts, request, 404, NO_SECTION)
     return await _list_page(
         parts,
