@@ -412,8 +412,6 @@ async def moderation_action(
     return await forward(request, upstreams.comments, f"/moderation/comments/{comment_id}/{action}")
 
 
-#: Tried first by the app's own router, in this order (shared/web/lean_route.py): the
-#: hottest routes, and the literal sibling of the article route before it.
 FORM_TOKEN_FORMATS = ("json", "text")
 
 
@@ -436,46 +434,9 @@ async def form_token(request: Request) -> Response:
     return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
 
 
+#: Tried first by the app's own router, in this order (shared/web/lean_route.py): the
+#: hottest routes, and the literal sibling of the article route before it.
 FIRST_ROUTES = [
-    FirstRoute(
-        "/api/v1/search",
-        search_articles,
-        ("GET",),
-        options=dict(
-            tags=["articles"],
-            response_model=SearchPage,
-            summary="Search published articles (title and body, ranked, highlighted snippets)",
-            description="Arabic is matched as readers write it: alef forms, ى/ي, ة/ه, harakat, "
-            "tatweel and attached prefixes (ال، و، ب…) do not count; Latin is case- and "
-            "accent-insensitive. `title_html` and `snippet_html` are escaped HTML with the "
-            "matches in `<mark>`.",
-            responses={422: PROBLEM, 503: PROBLEM},
-            openapi_extra={"parameters": searching.SEARCH_PARAMETERS},
-        ),
-    ),
-    FirstRoute(
-        "/api/v1/comments/form-token",
-        form_token,
-        ("GET",),
-        options=dict(
-            tags=["comments"],
-            response_model=FormToken,
-            summary="A form token for clients that do not use the article page",
-            description="Send it back as `form_token`; it is good for one comment. Comments "
-            "sent without one, or sooner than a person could write them, are held for a "
-            "moderator as likely spam. `format=text`: the token alone.",
-            responses={422: PROBLEM},
-            openapi_extra={
-                "parameters": [
-                    {
-                        "name": "format",
-                        "in": "query",
-                        "schema": {"enum": list(FORM_TOKEN_FORMATS), "default": "json"},
-                    }
-                ]
-            },
-        ),
-    ),
     FirstRoute(
         "/api/v1/articles/{id_or_slug}/views",
         post_view,
@@ -511,6 +472,45 @@ FIRST_ROUTES = [
             response_model=ArticleView,
             summary="One article with its view count and approved comments",
             responses={404: PROBLEM, 503: PROBLEM},
+        ),
+    ),
+    FirstRoute(
+        "/api/v1/comments/form-token",
+        form_token,
+        ("GET",),
+        options=dict(
+            tags=["comments"],
+            response_model=FormToken,
+            summary="A form token for clients that do not use the article page",
+            description="Send it back as `form_token`; it is good for one comment. Comments "
+            "sent without one, or sooner than a person could write them, are held for a "
+            "moderator as likely spam. `format=text`: the token alone.",
+            responses={422: PROBLEM},
+            openapi_extra={
+                "parameters": [
+                    {
+                        "name": "format",
+                        "in": "query",
+                        "schema": {"enum": list(FORM_TOKEN_FORMATS), "default": "json"},
+                    }
+                ]
+            },
+        ),
+    ),
+    FirstRoute(
+        "/api/v1/search",
+        search_articles,
+        ("GET",),
+        options=dict(
+            tags=["articles"],
+            response_model=SearchPage,
+            summary="Search published articles (title and body, ranked, highlighted snippets)",
+            description="Arabic is matched as readers write it: alef forms, ى/ي, ة/ه, harakat, "
+            "tatweel and attached prefixes (ال، و، ب…) do not count; Latin is case- and "
+            "accent-insensitive. `title_html` and `snippet_html` are escaped HTML with the "
+            "matches in `<mark>`.",
+            responses={422: PROBLEM, 503: PROBLEM},
+            openapi_extra={"parameters": searching.SEARCH_PARAMETERS},
         ),
     ),
 ]

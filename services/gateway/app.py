@@ -57,7 +57,8 @@ SERVICE: Service[GatewaySettings, GatewayParts] = Service(
     description="The public API of Newsroom: articles, views and comments. "
     "Errors are RFC 9457 problem details. Events: see `/asyncapi`.",
     parts=make_parts,
-    first_routes=[*api.FIRST_ROUTES, *pages.FIRST_ROUTES],
+    # The reader's page first: it is most of the requests (then its beacon and token).
+    first_routes=[*pages.FIRST_ROUTES, *api.FIRST_ROUTES],
     # The editors' routes after the API's: `POST …/{id}/views` is not an action.
     routers=[
         api.router,

@@ -12,6 +12,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, Generic, TypeVar
+from uuid import UUID
 
 from cachetools import LRUCache
 
@@ -140,7 +141,8 @@ class ArticleParts:
         self.max_comments = max_comments
         self.views: TtlCache[ViewCounts] = TtlCache(views_ttl)
         self.comments: TtlCache[list[dict[str, Any]]] = TtlCache(comments_ttl)
-        self._assembled: LRUCache[str, tuple[tuple[object, ...], ArticleView]] = LRUCache(10_000)
+        # By the article id as it is (a UUID hashes by its number; its text costs a format).
+        self._assembled: LRUCache[UUID, tuple[tuple[object, ...], ArticleView]] = LRUCache(10_000)
         self._rendered = Rendered(20_000)
         #: Where a rendered page's form token goes, by the page's ETag.
         self.token_slots: LRUCache[str, int] = LRUCache(20_000)
@@ -153,18 +155,18 @@ class ArticleParts:
         degraded: list[str],
     ) -> ArticleView:
         key = (article, views, comments, tuple(degraded))
-        hit = self._assembled.get(str(article.id))
+        hit = self._assembled.get(article.id)
         if hit is not None and all(a is b for a, b in zip(hit[0], key, strict=True)):
             return hit[1]
         view = ArticleView(article=article, views=views, comments=comments, degraded=degraded)
-        self._assembled[str(article.id)] = (key, view)
+        self._assembled[article.id] = (key, view)
         return view
 
     def rendered(
         self, kind: str, view: ArticleView, render: Callable[[ArticleView], bytes]
     ) -> tuple[bytes, str]:
         """``render(view)`` and its ETag, computed once per assembled view."""
-        return self._rendered.get((kind, str(view.article.id)), (view,), lambda: render(view))
+        return self._rendered.get((kind, view.article.id), (view,), lambda: render(view))
 
     async def view_counts(self, article_id: str, legacy: int) -> ViewCounts:
         async def load() -> ViewCounts:

@@ -13,6 +13,7 @@ import random
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from fastapi import FastAPI
 from fastapi.telemetry import TelemetryConfig
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
@@ -31,6 +32,7 @@ from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind
 from opentelemetry.util.types import Attributes
 from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.types import Receive, Scope, Send
 
 
 def tracing_disabled() -> bool:
@@ -46,8 +48,7 @@ class DoorSampler(Sampler):
 
     FastAPI builds a SERVER span for every request it traces, sampled or not, and
     on the gateway's hottest endpoint that machinery cost a fifth of the request
-    (docs/benchmarks.md). So the apps' telemetry
-    asks :meth:`skips` first: a request whose ``traceparent`` is not sampled, and
+    (docs/benchmarks.md). So the apps (:class:`TracedApp`) ask :meth:`skips` first: a request whose ``traceparent`` is not sampled, and
     all but ``ratio`` of those without one, get no SERVER span; they only carry an
     unsampled span context (the caller's, or a new one), so that what they do
     (Redis, HTTP calls to other services, events) stays unsampled downstream, as
@@ -63,7 +64,7 @@ class DoorSampler(Sampler):
         self._fields = {field.encode() for field in propagate.get_global_textmap().fields}
 
     def skips(self, scope: Mapping[str, Any]) -> bool:
-        """Whether an incoming HTTP request goes untraced (FastAPI's ``exclude`` hook).
+        """Whether an incoming HTTP request goes untraced (asked by :class:`TracedApp`).
 
         Runs in the request's own task: the unsampled context attached here lasts
         as long as the request (the task's context goes with it).
@@ -161,17 +162,35 @@ def http_telemetry(tracer_provider: TracerProvider) -> TelemetryConfig:
 
     (It replaces opentelemetry-instrumentation-fastapi, whose extra send/receive
     spans cost more than the request handling of our hottest endpoint.)
-    Metrics are served by Prometheus at /metrics instead.
+    Metrics are served by Prometheus at /metrics instead. The door
+    (:class:`TracedApp`) decides which requests reach it at all.
     """
     if tracing_disabled():
         return {"tracing": False, "metrics": False, "logs": False}
-    sampler = tracer_provider.sampler
     return {
         "tracer_provider": tracer_provider,
         "tracing": True,
         "metrics": False,
         "logs": False,
         "operation_spans": False,
-        # Requests that would not be sampled are left untraced before any span work.
-        "exclude": sampler.skips if isinstance(sampler, DoorSampler) else None,
     }
+
+
+class TracedApp(FastAPI):
+    """A FastAPI app with our telemetry whose untraced requests skip FastAPI's telemetry
+    layer whole: :meth:`DoorSampler.skips` is asked before FastAPI's own per-request
+    work (its ``exclude`` hook runs only after it; docs/benchmarks.md, "the door")."""
+
+    def __init__(self, *, tracer_provider: TracerProvider, **options: Any) -> None:
+        super().__init__(telemetry=http_telemetry(tracer_provider), **options)
+        sampler = tracer_provider.sampler
+        self._skips = (
+            sampler.skips if isinstance(sampler, DoorSampler) and not tracing_disabled() else None
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._skips is not None and scope["type"] == "http" and self._skips(scope):
+            # FastAPI's own mark of a request its telemetry leaves alone (its ``exclude``
+            # hook sets the same): mounted apps leave it alone too.
+            scope["fastapi.telemetry"] = None
+        await super().__call__(scope, receive, send)

@@ -16,7 +16,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.sdk.trace.sampling import Decision
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags
 
-from shared.observability.tracing import DoorSampler, http_telemetry
+from shared.observability.tracing import DoorSampler, TracedApp
 
 pytestmark = pytest.mark.unit
 
@@ -81,7 +81,7 @@ def _app(ratio: float) -> tuple[FastAPI, InMemorySpanExporter]:
     exporter = InMemorySpanExporter()
     provider = TracerProvider(sampler=DoorSampler(ratio))
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    app = FastAPI(telemetry=http_telemetry(provider))
+    app = TracedApp(tracer_provider=provider)
 
     @app.post("/api/v1/articles/{article_id}/views", status_code=202)
     async def view(article_id: str) -> dict[str, str]:
