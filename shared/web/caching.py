@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -18,12 +19,21 @@ def etag_for(body: bytes) -> str:
 
 
 def cached_response(
-    request: Request, body: bytes, media_type: str, cache_control: str, etag: str | None = None
+    request: Request,
+    body: bytes,
+    media_type: str,
+    cache_control: str,
+    etag: str | None = None,
+    fill: Callable[[bytes], bytes] | None = None,
 ) -> Response:
-    """A response with an ETag; ``304 Not Modified`` when the client already has it."""
+    """A response with an ETag; ``304 Not Modified`` when the client already has it.
+
+    ``fill``: what is sent is ``fill(body)`` (a page's form token in its slot), while the
+    ETag stays the body's: a weak validator, the same page to the reader.
+    """
     etag = etag or etag_for(body)
     headers = {"ETag": etag, "Cache-Control": cache_control, "Vary": "Accept-Encoding"}
     if_none_match = request.headers.get("if-none-match", "")
     if etag in (t.strip() for t in if_none_match.split(",")) or if_none_match.strip() == "*":
         return Response(status_code=304, headers=headers)
-    return Response(body, media_type=media_type, headers=headers)
+    return Response(fill(body) if fill else body, media_type=media_type, headers=headers)

@@ -198,8 +198,8 @@ async def article_page(slug: str, request: Request) -> Response:
     if isinstance(result, Response):
         return result
     body, etag = result
-    response = cached_response(request, body, HTML, READER_CACHE, etag)
-    if response.status_code == 200:
+
+    def with_token(body: bytes) -> bytes:
         # The page renders its form token, so a reader without JavaScript can comment; the
         # cached page has an empty slot that each answer fills with a token of its own.
         # Where the token goes, found once per rendered page (a search costs 10 µs).
@@ -213,9 +213,9 @@ async def article_page(slug: str, request: Request) -> Response:
             token = FRONT_CACHE_TOKEN
         else:
             token = parts.comment_desk.tokens.issue().encode()
-        response.body = b"".join((body[:at], token, body[at:]))
-        response.headers["Content-Length"] = str(len(response.body))
-    return response
+        return b"".join((body[:at], token, body[at:]))
+
+    return cached_response(request, body, HTML, READER_CACHE, etag, fill=with_token)
 
 
 async def article_html(
