@@ -53,8 +53,10 @@ class DoorSampler(Sampler):
     unsampled span context (the caller's, or a new one), so that what they do
     (Redis, HTTP calls to other services, events) stays unsampled downstream, as
     it would have. The requests let in are the sampled ones: their SERVER span, a
-    new root, is sampled here without a second draw. Everything else (children,
-    consumers, background work) is parent-based with the same ratio for new roots.
+    new root, is sampled here without a second draw. A new root that links to a
+    recorded span (a consumer's batch of entries, some of them traced) is recorded
+    too. Everything else (children, consumers, background work) is parent-based with
+    the same ratio for new roots.
     """
 
     def __init__(self, ratio: float) -> None:
@@ -104,8 +106,14 @@ class DoorSampler(Sampler):
         trace_state: Any = None,
     ) -> SamplingResult:
         parent = trace.get_current_span(parent_context).get_span_context()
-        if kind is SpanKind.SERVER and not parent.is_valid:
-            return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes)  # let in at the door
+        if not parent.is_valid:
+            if kind is SpanKind.SERVER:
+                return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes)  # let in at the door
+            if links and any(link.context.trace_flags.sampled for link in links):
+                # A batch's span, a new root, links to its entries' producers: recorded when
+                # one of them was, so that a sampled view's or comment's trace reaches its
+                # consumer (by ratio, only a tenth of the batches would have been).
+                return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes)
         return self._others.should_sample(
             parent_context, trace_id, name, kind, attributes, links, trace_state
         )

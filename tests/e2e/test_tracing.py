@@ -14,22 +14,32 @@ from tests.support import post_comment, wait_for
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-def traced(services: Services) -> Iterator[tuple[Services, OtlpReceiver]]:
+def _exporting(services: Services, **env: str) -> Iterator[tuple[Services, OtlpReceiver]]:
     receiver = OtlpReceiver()
     endpoint = receiver.start()
     services.extra_env.update(
         {
             "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
-            "OTEL_TRACES_SAMPLER": "parentbased_always_on",
             "OTEL_BSP_SCHEDULE_DELAY": "100",
             "NEWSROOM_MIN_SUBMIT_SECONDS": "0",
+            **env,
         }
     )
     services.start()
     yield services, receiver
     services.stop_all()  # their last spans flush while the receiver still listens
     receiver.stop()
+
+
+@pytest.fixture
+def traced(services: Services) -> Iterator[tuple[Services, OtlpReceiver]]:
+    yield from _exporting(services, OTEL_TRACES_SAMPLER="parentbased_always_on")
+
+
+@pytest.fixture
+def sampled(services: Services) -> Iterator[tuple[Services, OtlpReceiver]]:
+    """The default sampling: a tenth of new traces, and every request that asks."""
+    yield from _exporting(services)
 
 
 def _root(receiver: OtlpReceiver, service: str, method: str, route_part: str) -> ReceivedSpan:
@@ -140,3 +150,46 @@ def test_a_view_and_an_import_are_traces_across_services(
         "the view reaching the views service",
     )
     print("\n" + tree(spans, viewed))
+
+
+def test_with_default_sampling_every_traced_view_reaches_the_views_consumer(
+    sampled: tuple[Services, OtlpReceiver],
+) -> None:
+    """A view traced at the door (its request's ``traceparent`` says so) is counted in a batch
+    whose span links to it, however few of the batches a ratio would have recorded."""
+    services, receiver = sampled
+    article = services.import_seed()
+    traces = []
+    for n in range(8):
+        trace_id = f"{n + 1:032x}"
+        traces.append(trace_id)
+        response = httpx.post(
+            f"{services.gateway}/api/v1/articles/{article['id']}/views",
+            headers={
+                "User-Agent": f"Mozilla/5.0 (X11; Linux x86_64; rv:{n}) Gecko/20100101 Firefox/{n}",
+                "traceparent": f"00-{trace_id}-{n + 1:016x}-01",
+            },
+        )
+        assert response.status_code == 202 and response.json()["counted"] is True
+
+    def producers() -> dict[str, ReceivedSpan] | None:
+        found = {
+            s.trace_id: s
+            for s in receiver.spans
+            if s.service == "gateway" and s.kind == "PRODUCER" and s.trace_id in traces
+        }
+        return found if len(found) == len(traces) else None
+
+    sent = wait_for(producers, timeout=10, what="each view's PRODUCER span")
+    assert sent is not None
+
+    def all_linked() -> bool:
+        linked = {
+            span_id
+            for s in receiver.spans
+            if s.service == "views" and s.kind == "CONSUMER"
+            for _trace, span_id in s.links
+        }
+        return all(producer.span_id in linked for producer in sent.values())
+
+    wait_for(all_linked, timeout=20, what="a views CONSUMER span linked to every traced view")

@@ -14,7 +14,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import Decision
-from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags
+from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, TraceFlags
 
 from shared.observability.tracing import DoorSampler, TracedApp
 
@@ -74,6 +74,23 @@ def test_server_roots_let_in_are_sampled_and_the_rest_follow_their_parent() -> N
     )
     assert DoorSampler(1.0).should_sample(None, 5, "c", SpanKind.CONSUMER).decision is (
         Decision.RECORD_AND_SAMPLE
+    )
+
+
+def test_a_batch_linked_to_a_traced_producer_is_traced_whatever_the_ratio() -> None:
+    door = DoorSampler(0.0)  # no batch span would start a trace by ratio
+    traced, untraced = (Link(_parent(sampled).get_span_context()) for sampled in (True, False))
+    decide = door.should_sample
+    assert decide(None, 5, "process", SpanKind.CONSUMER, links=[untraced, traced]).decision is (
+        Decision.RECORD_AND_SAMPLE
+    )
+    assert decide(None, 5, "process", SpanKind.CONSUMER, links=[untraced]).decision is (
+        Decision.DROP
+    )
+    # A span with a parent follows it, links or not.
+    in_unsampled = trace.set_span_in_context(_parent(False))
+    assert decide(in_unsampled, 5, "x", SpanKind.CONSUMER, links=[traced]).decision is (
+        Decision.DROP
     )
 
 
