@@ -46,6 +46,9 @@ def serve(settings: NewsroomSettings, build: Callable[..., FastAPI]) -> None:
         log_config=None,  # uvicorn logs through our JSON handler too
         access_log=False,
         timeout_graceful_shutdown=10,
+        # No "server: uvicorn" on every answer: it tells an attacker what to try, and
+        # costs a header line per response.
+        server_header=False,
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
         http=guarded_protocol(HttpLimits.from_settings(settings)),
@@ -65,6 +68,7 @@ def serve(settings: NewsroomSettings, build: Callable[..., FastAPI]) -> None:
             log_config=None,
             access_log=False,
             lifespan="off",  # the service's app owns the lifespan; this one only reads it
+            server_header=False,
             timeout_keep_alive=settings.keep_alive_seconds,
         )
     )

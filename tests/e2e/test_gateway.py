@@ -83,6 +83,8 @@ def test_cached_answers_revalidate_with_304_and_carry_security_headers(services:
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp
     assert page.headers["x-content-type-options"] == "nosniff"
     assert page.headers["x-frame-options"] == "DENY"
+    # Nothing says which server software answers (an attacker's first question).
+    assert "server" not in first.headers and "server" not in page.headers
     problem = httpx.get(f"{services.gateway}/api/v1/articles/no-such-article")
     assert problem.status_code == 404
     assert problem.headers["content-type"] == "application/problem+json"
