@@ -1,6 +1,6 @@
 """Every benchmark in one run, its figures written to docs/benchmarks.md.
 
-    .venv/bin/python -m bench [--quick] [--only views,comments,gateway,cluster,front-cache] [--no-write]
+    .venv/bin/python -m bench [--quick] [--only views,comments,gateway,gateway-cpu,cluster,front-cache] [--no-write]
 
 Needs Redis (NEWSROOM_REDIS_URL, default the local one) and Debian's wrk and nginx:
 ``apt-get install wrk nginx``. ``--quick`` runs each with fewer rounds and shorter loads
@@ -22,7 +22,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import cluster_bench, comments_bench, front_cache_bench, gateway_bench, views_bench
+from bench import (
+    cluster_bench,
+    comments_bench,
+    front_cache_bench,
+    gateway_bench,
+    gateway_cpu,
+    views_bench,
+)
 from bench.report import Figure, markdown
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
@@ -45,6 +52,11 @@ BENCHES: dict[str, tuple[Bench, list[str], list[str]]] = {
         (gateway_bench.measure, gateway_bench.options),
         ["--rounds", "1", "--seconds", "3", "--articles", "200", "--tracing", "on"],
         ["--rounds", "3", "--seconds", "8"],
+    ),
+    "gateway-cpu": (
+        (gateway_cpu.measure, gateway_cpu.options),
+        ["--calls", "5000", "--rounds", "3"],
+        ["--calls", "20000", "--rounds", "5"],
     ),
     "cluster": (
         (cluster_bench.measure, cluster_bench.options),

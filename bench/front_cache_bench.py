@@ -63,7 +63,7 @@ def options(argv: list[str] | None = None) -> argparse.Namespace:
 def measure(args: argparse.Namespace) -> list[Figure]:
     redis_url, ns = bench_redis()
     try:
-        with running_platform(redis_url, ns, args.articles, {}) as (gateway, article, _):
+        with running_platform(redis_url, ns, args.articles, {}) as (gateway, article, _, _env):
             front = FrontCache(
                 urlsplit(gateway).netloc, free_port(), Path(tempfile.mkdtemp(prefix="front-"))
             ).start()

@@ -103,10 +103,11 @@ TARGETS: dict[str, float | None] = {
 
 class Running(NamedTuple):
     #: The gateway of one process, the seed article, and a gateway of one worker per core
-    #: (``all_workers``) beside it, or None.
+    #: (``all_workers``) beside it, or None; the environment the services were given.
     gateway: str
     article: dict[str, Any]
-    all_workers: str | None = None
+    all_workers: str | None
+    env: dict[str, str]
 
 
 @contextlib.contextmanager
@@ -171,7 +172,7 @@ def running_platform(
         )
         wait_until(lambda: _groups_idle(redis_url, ns), timeout=120, interval=0.5)
         others = f"http://127.0.0.1:{ports['all workers']}" if all_workers else None
-        yield Running(gateway, article, others)
+        yield Running(gateway, article, others, env)
     finally:
         for proc in procs.values():
             proc.send_signal(signal.SIGTERM)
@@ -195,6 +196,7 @@ def run(args: argparse.Namespace, redis_url: str, ns: str, tracing: bool) -> lis
             gateway,
             article,
             all_workers,
+            _env,
         ):
             reads = {
                 "article JSON": f"{gateway}/api/v1/articles/{article['id']}",

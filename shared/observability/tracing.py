@@ -48,11 +48,11 @@ class DoorSampler(Sampler):
 
     FastAPI builds a SERVER span for every request it traces, sampled or not, and
     on the gateway's hottest endpoint that machinery cost a fifth of the request
-    (docs/benchmarks.md). So the apps (:class:`TracedApp`) ask :meth:`skips` first: a request whose ``traceparent`` is not sampled, and
-    all but ``ratio`` of those without one, get no SERVER span; they only carry an
-    unsampled span context (the caller's, or a new one), so that what they do
-    (Redis, HTTP calls to other services, events) stays unsampled downstream, as
-    it would have. The requests let in are the sampled ones: their SERVER span, a
+    (docs/benchmarks.md). So the apps (:class:`TracedApp`) ask :meth:`skips` first: a
+    request whose ``traceparent`` is not sampled, and all but ``ratio`` of those
+    without one, get no SERVER span; they only carry an unsampled span context (the
+    caller's, or a new one), so that what they do (Redis, HTTP calls to other
+    services, events) stays unsampled downstream, as it would have. The requests let in are the sampled ones: their SERVER span, a
     new root, is sampled here without a second draw. A new root that links to a
     recorded span (a consumer's batch of entries, some of them traced) is recorded
     too. Everything else (children, consumers, background work) is parent-based with
