@@ -54,13 +54,19 @@ async def cpu_per_call(app: App, method: str, path: str, calls: int, rounds: int
         if message["type"] == "http.response.start":
             statuses.add(message["status"])
 
-    for _ in range(calls // 10):  # warm: caches filled, code paths taken once
-        await app(dict(scope), receive, send)
+    async def call_n(n: int) -> None:
+        for i in range(n):
+            await app(dict(scope), receive, send)
+            if i % 100 == 0:
+                # A cached answer never waits: let the app's own tasks (stream followers,
+                # the event hub) have the loop, as between requests in a server.
+                await asyncio.sleep(0)
+
+    await call_n(calls // 10)  # warm: caches filled, code paths taken once
     best = float("inf")
     for _ in range(rounds):
         started = time.process_time()
-        for _ in range(calls):
-            await app(dict(scope), receive, send)
+        await call_n(calls)
         best = min(best, (time.process_time() - started) / calls * 1e6)
     if not statuses <= {200, 202}:
         raise RuntimeError(f"{method} {path} answered {sorted(statuses)}")
