@@ -197,7 +197,7 @@ class TracedApp(FastAPI):
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self._skips is not None and scope["type"] == "http" and self._skips(scope):
+        if self._skips is not None and scope["type"] != "lifespan" and self._skips(scope):
             # FastAPI's own mark of a request its telemetry leaves alone (its ``exclude``
             # hook sets the same): mounted apps leave it alone too.
             scope["fastapi.telemetry"] = None
