@@ -26,7 +26,7 @@ from playwright.sync_api import sync_playwright
 from tests.conftest import REPO
 from tests.e2e.platform import Services
 from tests.e2e.test_browser import CHROMIUM_ARGS
-from tests.support import wait_for
+from tests.support import forget_namespace, wait_for
 
 pytestmark = pytest.mark.e2e
 TOOLS = REPO / "tests" / "quality"
@@ -96,6 +96,7 @@ def pages(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[
         }
     finally:
         services.stop_all()
+        forget_namespace(redis_url, namespace)
 
 
 def _record(name: str, tool: str, result: Any) -> None:
