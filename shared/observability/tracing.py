@@ -52,11 +52,11 @@ class DoorSampler(Sampler):
     request whose ``traceparent`` is not sampled, and all but ``ratio`` of those
     without one, get no SERVER span; they only carry an unsampled span context (the
     caller's, or a new one), so that what they do (Redis, HTTP calls to other
-    services, events) stays unsampled downstream, as it would have. The requests let in are the sampled ones: their SERVER span, a
-    new root, is sampled here without a second draw. A new root that links to a
-    recorded span (a consumer's batch of entries, some of them traced) is recorded
-    too. Everything else (children, consumers, background work) is parent-based with
-    the same ratio for new roots.
+    services, events) stays unsampled downstream, as it would have. The requests let
+    in are the sampled ones: their SERVER span, a new root, is sampled here without a
+    second draw. A new root that links to a recorded span (a consumer's batch of
+    entries, some of them traced) is recorded too. Everything else (children,
+    consumers, background work) is parent-based with the same ratio for new roots.
     """
 
     def __init__(self, ratio: float) -> None:
@@ -190,10 +190,11 @@ class TracedApp(FastAPI):
     work (its ``exclude`` hook runs only after it; docs/benchmarks.md, "the door")."""
 
     def __init__(self, *, tracer_provider: TracerProvider, **options: Any) -> None:
-        super().__init__(telemetry=http_telemetry(tracer_provider), **options)
+        telemetry = http_telemetry(tracer_provider)
+        super().__init__(telemetry=telemetry, **options)
         sampler = tracer_provider.sampler
         self._skips = (
-            sampler.skips if isinstance(sampler, DoorSampler) and not tracing_disabled() else None
+            sampler.skips if isinstance(sampler, DoorSampler) and telemetry["tracing"] else None
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

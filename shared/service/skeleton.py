@@ -405,13 +405,13 @@ def build_app(
     app.state.kit = kit
     app.state.consumers = consumers
     install_problem_handlers(app)
-    own = len(app.router.routes)
+    fastapi_routes = len(app.router.routes)  # /openapi.json
     for route in service.first_routes:
         route.register(app)
-    # The hottest routes are tried before FastAPI's own (OpenAPI): a router matches
-    # each route in turn, and these are most of the requests.
+    # The hottest routes are tried before FastAPI's own: a router matches each route in
+    # turn, and these are most of the requests.
     routes = app.router.routes
-    routes[:] = routes[own:] + routes[:own]
+    routes[:] = routes[fastapi_routes:] + routes[:fastapi_routes]
     install_offline_docs(app)
     for router in service.routers:
         app.include_router(router)

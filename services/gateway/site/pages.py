@@ -199,21 +199,21 @@ async def article_page(slug: str, request: Request) -> Response:
         return result
     body, etag = result
 
-    def with_token(body: bytes) -> bytes:
+    def with_token(page: bytes) -> bytes:
         # The page renders its form token, so a reader without JavaScript can comment; the
         # cached page has an empty slot that each answer fills with a token of its own.
         # Where the token goes, found once per rendered page (a search costs 10 µs).
         slots = parts.articles.token_slots
         at = slots.get(etag)
         if at is None:
-            at = slots[etag] = body.find(TOKEN_SLOT) + len(TOKEN_SLOT) - 1
+            at = slots[etag] = page.find(TOKEN_SLOT) + len(TOKEN_SLOT) - 1
         if request.headers.get(FRONT_CACHE_HEADER) == "ssi":
             # Through the front cache (deploy/nginx/): the cached copy is every reader's, so
             # nginx fills the slot with a token of each reader's own (a token is good once).
             token = FRONT_CACHE_TOKEN
         else:
             token = parts.comment_desk.tokens.issue().encode()
-        return b"".join((body[:at], token, body[at:]))
+        return b"".join((page[:at], token, page[at:]))
 
     return cached_response(request, body, HTML, READER_CACHE, etag, fill=with_token)
 
