@@ -54,7 +54,14 @@ def _editor(services: Services, **extra: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {services.editor_token}", **extra}
 
 
-def _events(services: Services, article_id: str) -> list[dict[str, Any]]:
+def _events(services: Services, article_id: str, arrived: int = 0) -> list[dict[str, Any]]:
+    """The article's events once ``arrived`` of them are on the stream: the gateway reads
+    the article from ingest's database, and the outbox relay publishes just after the
+    commit, so a change can be visible a moment before its event is."""
+    wait_for(
+        lambda: len(services.article_events(article_id)) >= arrived,
+        what=f"{arrived} events of {article_id}",
+    )
     return services.article_events(article_id)
 
 
@@ -120,7 +127,7 @@ def test_an_editor_corrects_an_article_in_place(editorial: Services) -> None:
         what="the correction through the gateway",
     )
     assert "عنوان ثالث" in httpx.get(f"{gw}/articles/{slug}").text
-    events = _events(editorial, article["id"])
+    events = _events(editorial, article["id"], arrived=4)
     assert [e["type"] for e in events] == ["article.published"] + ["article.updated"] * 3
     assert [e["data"]["revision"] for e in events] == [1, 2, 3, 4]
 
@@ -156,7 +163,7 @@ def test_withdrawn_articles_leave_the_site_and_come_back(editorial: Services) ->
     page = httpx.get(f"{gw}/articles/withdrawn", headers={"Accept": "text/html"})
     assert page.status_code == 410 and 'lang="ar"' in page.text
     assert httpx.get(f"{api}/articles/{article['id']}").status_code == 410
-    types = [e["type"] for e in _events(editorial, article["id"])]
+    types = [e["type"] for e in _events(editorial, article["id"], arrived=4)]
     assert types == [
         "article.published",
         "article.unpublished",
@@ -194,7 +201,7 @@ def test_drafts_stay_unseen_and_scheduled_articles_appear_at_their_time(
     assert httpx.get(f"{api}/articles/later").status_code == 404  # before its time
     wait_for(lambda: httpx.get(f"{api}/articles/later").status_code == 200, what="published")
     assert datetime.now(UTC) >= at
-    events = _events(editorial, scheduled["id"])
+    events = _events(editorial, scheduled["id"], arrived=1)
     assert [e["type"] for e in events] == ["article.published"]
     # Publishing the draft is an edit like any other.
     published = httpx.patch(
@@ -223,7 +230,7 @@ def test_a_retried_post_with_an_idempotency_key_changes_nothing(editorial: Servi
     )
     assert other.status_code == 422
     assert other.json()["errors"][0]["field"] == "Idempotency-Key"
-    assert len(_events(editorial, first.json()["article"]["id"])) == 1
+    assert len(_events(editorial, first.json()["article"]["id"], arrived=1)) == 1
     unpublish = _editor(editorial, **{"Idempotency-Key": str(uuid.uuid4())})
     assert httpx.post(f"{api}/articles/once/unpublish", headers=unpublish).status_code == 200
     assert httpx.post(f"{api}/articles/once/unpublish", headers=unpublish).json()["outcome"] == (
