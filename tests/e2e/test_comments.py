@@ -430,18 +430,27 @@ def test_moderators_filter_the_queue_and_their_reason_goes_on_the_event(site: Si
     mine = next(c for c in listed if c["id"] == worded.json()["id"])
     assert (mine["decided_by"], mine["note"]) == ("moderator", "إعلان تجاري")
     client = redis.Redis.from_url(site.platform.redis_url)
-    try:
+
+    def rejection() -> dict[str, Any] | None:
+        # The decision is stored first; the outbox relay puts its event on the stream after.
         events = [
             json.loads(fields[b"__data__"])["data"]
             for _i, fields in client.xrange(f"{site.platform.namespace}:comments")
         ]
+        return next(
+            (
+                e
+                for e in events
+                if e["data"]["comment_id"] == worded.json()["id"]
+                and e["type"] == "comment.rejected"
+            ),
+            None,
+        )
+
+    try:
+        event = wait_for(rejection, what="the comment.rejected event")
     finally:
         client.close()
-    event = next(
-        e
-        for e in events
-        if e["data"]["comment_id"] == worded.json()["id"] and e["type"] == "comment.rejected"
-    )
     assert event["data"]["decided_by"] == "moderator" and event["data"]["note"] == "إعلان تجاري"
     schema = httpx.get(f"{site.gw}/openapi.json").json()
     params = {

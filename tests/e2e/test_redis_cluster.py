@@ -112,10 +112,16 @@ def test_the_main_paths_on_a_redis_cluster(
     client = redis.RedisCluster.from_url(redis_cluster.url)
     try:
         stream = f"{{{namespace}}}:comments"
-        events = [
-            json.loads(fields[b"__data__"])["data"]["type"] for _id, fields in client.xrange(stream)
-        ]
-        assert events.count("comment.approved") == 2
+
+        def approvals() -> int:
+            # Decisions are stored first; the outbox relay puts their events on the stream after.
+            return [
+                json.loads(fields[b"__data__"])["data"]["type"]
+                for _id, fields in client.xrange(stream)
+            ].count("comment.approved")
+
+        wait_for(lambda: approvals() >= 2, timeout=15, what="both approvals on the stream")
+        assert approvals() == 2
         # Every key under a hash tag: the namespace's, or (views) one of its 64 partitions'.
         keys = list(client.scan_iter(match=f"*{namespace}*", target_nodes=client.PRIMARIES))
         tags = {k.decode().partition("}")[0] + "}" for k in keys}
