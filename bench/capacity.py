@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -296,6 +297,7 @@ def main() -> None:
         platform.stop()
         client.close()
         server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
         with psycopg.connect(admin_dsn, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

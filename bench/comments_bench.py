@@ -12,6 +12,7 @@ acks, one message at a time and in batches. Prints both ratios.
 from __future__ import annotations
 
 import argparse
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -96,6 +97,7 @@ def comments_rate(redis_url: str, ns: str, entries: list[bytes], article_id: uui
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def _count(db: Path, table: str) -> int:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -191,6 +192,7 @@ def main() -> None:
             proc.send_signal(signal.SIGTERM)
             proc.wait(30)
         forget(redis_url, ns)
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

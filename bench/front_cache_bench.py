@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -64,9 +65,8 @@ def measure(args: argparse.Namespace) -> list[Figure]:
     redis_url, ns = bench_redis()
     try:
         with running_platform(redis_url, ns, args.articles, {}) as (gateway, article, _, _env):
-            front = FrontCache(
-                urlsplit(gateway).netloc, free_port(), Path(tempfile.mkdtemp(prefix="front-"))
-            ).start()
+            front_dir = Path(tempfile.mkdtemp(prefix="front-"))
+            front = FrontCache(urlsplit(gateway).netloc, free_port(), front_dir).start()
             try:
                 wait_until(lambda: httpx.get(f"{front.url}/healthz").status_code == 200, 10, 0.1)
                 paths = {
@@ -91,6 +91,7 @@ def measure(args: argparse.Namespace) -> list[Figure]:
                 counted = settled(lambda: httpx.get(total).json()["views"]["total"] - before)
             finally:
                 front.stop()
+                shutil.rmtree(front_dir, ignore_errors=True)
     finally:
         forget(redis_url, ns)
     figures = [

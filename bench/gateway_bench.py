@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import os
 import random
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -122,12 +123,13 @@ def running_platform(
     """Ingest, views, comments, search and one gateway process, the seed article and
     ``articles`` generated ones loaded, every consumer idle."""
     ports = {s: free_port() for s in ("ingest", "views", "comments", "search", "gateway")}
+    data_dir = tempfile.mkdtemp(prefix="gateway-bench-")
     env = (
         settings_env(
             gateway_workers=1,
             namespace=ns,
             redis_url=redis_url,
-            data_dir=tempfile.mkdtemp(prefix="gateway-bench-"),
+            data_dir=data_dir,
             log_level="WARNING",
             editor_token="bench",
             views_per_minute=1_000_000_000,
@@ -178,6 +180,7 @@ def running_platform(
             proc.send_signal(signal.SIGTERM)
         for proc in procs.values():
             proc.wait(60)
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def run(args: argparse.Namespace, redis_url: str, ns: str, tracing: bool) -> list[Figure]:

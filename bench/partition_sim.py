@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -109,6 +110,7 @@ def measure_cost_per_view(views: int) -> dict[str, float]:
     finally:
         client.close()
         server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
     return {"produce_us": produce / views * 1e6, "consume_us": consume / views * 1e6}
 
 
