@@ -77,6 +77,9 @@ async def _measure(
     args: argparse.Namespace, env: dict[str, str], article: dict[str, Any]
 ) -> list[Figure]:
     os.environ.update(env)  # the settings the platform's gateway was given
+    # The beacon's floor counts on the run's Redis, in its namespace (removed with it).
+    os.environ["BENCH_REDIS_URL"] = env["NEWSROOM_REDIS_URL"]
+    os.environ["BENCH_KEY"] = f"{env['NEWSROOM_NAMESPACE']}:bare"
     from bench.bare_api import app as hello
     from services.gateway.app import create_app
     from services.gateway.settings import GatewaySettings
