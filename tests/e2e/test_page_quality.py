@@ -156,7 +156,13 @@ def test_axe_core_finds_no_violation(pages: dict[str, str]) -> None:
 
 
 def _lighthouse(url: str, report: Path) -> dict[str, Any]:
-    env = {**os.environ, "CHROME_PATH": shutil.which("chromium") or "chromium"}
+    # Lighthouse kills its chromium, which leaves its singleton socket's directory behind:
+    # in the test's own temporary directory, not in /tmp.
+    env = {
+        **os.environ,
+        "CHROME_PATH": shutil.which("chromium") or "chromium",
+        "TMPDIR": str(report.parent),
+    }
     flags = " ".join(["--headless=new", *CHROMIUM_ARGS])
     done = subprocess.run(
         [
