@@ -25,6 +25,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import TracerProvider
 
+from shared.observability.logs import broker_stopping
 from shared.observability.metrics import Metrics
 
 from .applying import Apply, BatchApplier
@@ -216,6 +217,7 @@ async def stop_consumers(broker: RedisBroker, consumers: Sequence[StreamConsumer
     """Stop reading first, then apply and ack what was read (bounded)."""
     for consumer in consumers:
         consumer.reading = False  # stopped readers are not a lost group to recover
+    broker_stopping()
     await broker.stop()
     for consumer in consumers:
         await consumer.drain()
