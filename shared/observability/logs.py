@@ -44,7 +44,7 @@ class OutageNoise(logging.Filter):
         super().__init__()
         self.every = every
         self._last: dict[tuple[str, str], float] = {}
-        #: The service is stopping its broker: the reads that cuts off are no outage.
+        #: The service is stopping its broker: the reads this cuts off are not an outage.
         self.stopping = False
 
     def filter(self, record: logging.LogRecord) -> bool:
