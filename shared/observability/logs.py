@@ -44,15 +44,11 @@ class OutageNoise(logging.Filter):
         super().__init__()
         self.every = every
         self._last: dict[tuple[str, str], float] = {}
-        #: The service is stopping its broker: the reads this cuts off are not an outage.
-        self.stopping = False
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
         if exc is None or not _is_connection_error(exc):
             return True
-        if self.stopping:
-            return False
         key = (record.getMessage(), type(exc).__name__)
         now = time.monotonic()
         if now - self._last.get(key, -self.every) < self.every:
@@ -64,16 +60,6 @@ class OutageNoise(logging.Filter):
         )
         record.args, record.exc_info, record.exc_text = None, None, None
         return True
-
-
-def broker_stopping() -> None:
-    """Say that the broker is being stopped on purpose. FastStream closes its connections
-    right after cancelling its readers, and a read can still end on the closed socket
-    first: "Message fetch error: Connection closed by server" at every stop, which is
-    the service stopping, not Redis failing."""
-    for log_filter in logging.getLogger("newsroom.broker").filters:
-        if isinstance(log_filter, OutageNoise):
-            log_filter.stopping = True
 
 
 def _is_connection_error(exc: BaseException) -> bool:

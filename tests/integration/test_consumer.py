@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -75,6 +76,27 @@ async def test_entries_delivered_but_not_handled_are_applied_before_stopping(
     await stop_consumers(views.broker, [views.consumer])  # type: ignore[arg-type]
     assert sorted(views.applied) == sorted(i.decode() for i in ids)
     assert (await client.xpending(stream, "views"))["pending"] == 0
+
+
+async def test_stopping_ends_every_read_before_the_connections_close(
+    views: ViewsConsumer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read still running when the broker closes its connections ends on the closed
+    socket and is logged as "Message fetch error: Connection closed by server", as if Redis
+    had failed, at nearly every stop."""
+    await start_consumers(views.broker, [views.consumer])  # type: ignore[arg-type]
+    readers = list(views.consumer.reader.subscriber.tasks)
+    assert readers and not any(task.done() for task in readers)
+    reading_at_close: list[bool] = []
+    disconnect = aioredis.ConnectionPool.disconnect
+
+    async def spied(pool: aioredis.ConnectionPool, *args: Any, **kwargs: Any) -> None:
+        reading_at_close.append(any(not task.done() for task in readers))
+        await disconnect(pool, *args, **kwargs)
+
+    monkeypatch.setattr(aioredis.ConnectionPool, "disconnect", spied)
+    await stop_consumers(views.broker, [views.consumer])  # type: ignore[arg-type]
+    assert reading_at_close and not any(reading_at_close)
 
 
 async def test_a_lost_consumer_group_is_recreated_and_reading_resumes(views: ViewsConsumer) -> None:

@@ -6,7 +6,7 @@ import logging
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
-from shared.observability.logs import JsonFormatter, OutageNoise, broker_stopping
+from shared.observability.logs import JsonFormatter, OutageNoise
 
 pytestmark = pytest.mark.unit
 
@@ -56,19 +56,3 @@ def test_other_errors_keep_their_traceback() -> None:
     assert noise.filter(record) and noise.filter(_fetch_error(ValueError("again")))
     line = json.loads(JsonFormatter("views").format(record))
     assert line["level"] == "ERROR" and "ValueError: a bug" in line["exception"]
-
-
-def test_reads_cut_off_by_stopping_the_broker_are_not_logged_as_an_outage() -> None:
-    import redis
-
-    broker_log = logging.getLogger("newsroom.broker")
-    noise = OutageNoise()
-    broker_log.addFilter(noise)
-    try:
-        assert noise.filter(_fetch_error(redis.ConnectionError("Connection refused")))
-        broker_stopping()
-        closed = redis.ConnectionError("Connection closed by server.")
-        assert not noise.filter(_fetch_error(closed))
-        assert noise.filter(_fetch_error(ValueError("a bug")))  # a bug still shows
-    finally:
-        broker_log.removeFilter(noise)

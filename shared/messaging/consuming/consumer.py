@@ -25,7 +25,6 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import TracerProvider
 
-from shared.observability.logs import broker_stopping
 from shared.observability.metrics import Metrics
 
 from .applying import Apply, BatchApplier
@@ -217,7 +216,19 @@ async def stop_consumers(broker: RedisBroker, consumers: Sequence[StreamConsumer
     """Stop reading first, then apply and ack what was read (bounded)."""
     for consumer in consumers:
         consumer.reading = False  # stopped readers are not a lost group to recover
-    broker_stopping()
+    await _stop_readers(broker)
     await broker.stop()
     for consumer in consumers:
         await consumer.drain()
+
+
+async def _stop_readers(broker: RedisBroker, within: float = 5.0) -> None:
+    """Every subscriber's reading task stopped and ended before the broker closes its
+    connections. FastStream's own stop cancels them and closes the connections at once,
+    so a read could end on the closed socket before its cancellation: "Message fetch
+    error: Connection closed by server" at nearly every stop, as if Redis had failed."""
+    subscribers = list(broker.subscribers)
+    readers = [task for sub in subscribers for task in getattr(sub, "tasks", ())]
+    await asyncio.gather(*(sub.stop() for sub in subscribers))
+    if readers:
+        await asyncio.wait(readers, timeout=within)
