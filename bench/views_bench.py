@@ -133,7 +133,12 @@ def floor_rate(redis_url: str, ns: str, entries: list[bytes], batch: int) -> flo
 
 
 def views_rate(
-    redis_url: str, ns: str, entries: list[bytes], batch: int, env_extra: dict[str, str]
+    redis_url: str,
+    ns: str,
+    entries: list[bytes],
+    batch: int,
+    env_extra: dict[str, str],
+    module: str = "services.views",
 ) -> float:
     data_dir = Path(tempfile.mkdtemp(prefix="views-bench-"))
     port = free_port()
@@ -148,7 +153,7 @@ def views_rate(
         )
         | env_extra
     )
-    proc = subprocess.Popen([PY, "-m", "services.views"], env=env)
+    proc = subprocess.Popen([PY, "-m", module], env=env)
     try:
         wait_until(lambda: _ok(f"http://127.0.0.1:{port}/readyz"), timeout=60, interval=0.1)
         client = redis.Redis.from_url(redis_url)
