@@ -51,6 +51,7 @@ def report(spans: list[tuple[str, float, float]]) -> list[str]:
     for at, change in changes:
         in_flight[claims] += at - now
         now, claims = at, claims + change
+    in_flight[claims] += end - now
     lines.append(
         "  window claims in flight: "
         + ", ".join(f"{n}: {100 * t / (end - start):.0f} %" for n, t in sorted(in_flight.items()))
