@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import shutil
 import subprocess
 import sys
 import time
@@ -30,7 +29,7 @@ from bench import (
     gateway_cpu,
     views_bench,
 )
-from bench.report import Figure, markdown
+from bench.report import Figure, markdown, require
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- python -m bench: begin -->", "<!-- python -m bench: end -->"
@@ -81,10 +80,7 @@ def main() -> None:
     unknown = set(chosen) - BENCHES.keys()
     if unknown:
         parser.error(f"no such bench: {', '.join(sorted(unknown))} (known: {', '.join(BENCHES)})")
-    missing = [tool for tool in ("wrk", "nginx") if not _found(tool)]
-    if missing:
-        print(f"missing: {' '.join(missing)}; install with: apt-get install {' '.join(missing)}")
-        sys.exit(2)
+    require("wrk", "nginx")
 
     figures: list[Figure] = []
     started = time.monotonic()
@@ -113,10 +109,6 @@ def write(table: str) -> None:
         heading = "## The latest run of every benchmark (`python -m bench`)"
         text = f"{intro}\n{heading}\n\n{section}\n\n## {rest}"
     DOC.write_text(text)
-
-
-def _found(tool: str) -> bool:
-    return shutil.which(tool) is not None or Path("/usr/sbin", tool).exists()
 
 
 def _commit() -> str:

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import redis
 
-from bench.report import Figure, Load, command_line, run_wrk
+from bench.report import Figure, Load, command_line, require, run_wrk
 from bench.views_bench import (
     PY,
     _counted,
@@ -167,6 +167,7 @@ def _shards(us: list[float]) -> str:
 
 
 def measure(args: argparse.Namespace) -> list[Figure]:
+    require("wrk")
     work = Path(tempfile.mkdtemp(prefix="cluster-bench-redis-"))
     single = EmbeddedRedis(work / "one", free_port(), appendonly=False)
     cluster = EmbeddedCluster(work / "cluster", appendonly=False)

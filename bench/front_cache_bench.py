@@ -24,7 +24,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from bench.gateway_bench import _groups_idle, running_platform
-from bench.report import BROWSER, Figure, Load, bench_redis, command_line, run_wrk
+from bench.report import BROWSER, Figure, Load, bench_redis, command_line, require, run_wrk
 from bench.views_bench import forget, free_port, wait_until
 from newsroom.front_cache import FrontCache
 
@@ -62,6 +62,7 @@ def options(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def measure(args: argparse.Namespace) -> list[Figure]:
+    require("wrk", "nginx")
     redis_url, ns = bench_redis()
     try:
         with running_platform(redis_url, ns, args.articles, {}) as (gateway, article, _, _env):

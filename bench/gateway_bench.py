@@ -33,7 +33,7 @@ from urllib.parse import quote
 import httpx
 import redis
 
-from bench.report import Figure, Load, bench_redis, command_line, run_wrk
+from bench.report import Figure, Load, bench_redis, command_line, require, run_wrk
 from bench.views_bench import PY, _ok, forget, free_port, start_bare_api, wait_until
 from shared.settings import settings_env
 
@@ -259,6 +259,7 @@ def options(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def measure(args: argparse.Namespace) -> list[Figure]:
+    require("wrk")
     redis_url, ns = bench_redis()
     figures: list[Figure] = []
     try:

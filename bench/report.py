@@ -7,6 +7,7 @@ import argparse
 import math
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import tempfile
@@ -55,6 +56,16 @@ def _ms(latency: str) -> float:
         if latency.endswith(unit):
             return float(latency.removesuffix(unit)) * scale
     return float(latency)
+
+
+def require(*tools: str) -> None:
+    """Stop at once, saying how to install them, when Debian tools a bench drives are missing
+    (nginx lives in /usr/sbin, often not on a user's PATH)."""
+    missing = [t for t in tools if not (shutil.which(t) or Path("/usr/sbin", t).exists())]
+    if missing:
+        raise SystemExit(
+            f"missing: {' '.join(missing)}; install with: apt-get install {' '.join(missing)}"
+        )
 
 
 def run_wrk(url: str, seconds: int, connections: int, *, post: bool = False, lua: str = "") -> Load:

@@ -32,7 +32,7 @@ from pathlib import Path
 import httpx
 import redis
 
-from bench.report import Figure, Load, bench_redis, command_line, run_wrk
+from bench.report import Figure, Load, bench_redis, command_line, require, run_wrk
 from services.views.settings import ViewsSettings
 from shared.contracts.events import ViewData, ViewRecorded
 from shared.contracts.wire import DATA_FIELD, encode_envelope
@@ -294,6 +294,8 @@ def options(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def measure(args: argparse.Namespace) -> list[Figure]:
+    if not args.skip_http:
+        require("wrk")
     redis_url, ns = bench_redis()
     modes = ["on", "off"] if args.tracing == "both" else [args.tracing]
     figures: list[Figure] = []
