@@ -33,7 +33,7 @@ from urllib.parse import quote
 import httpx
 import redis
 
-from bench.report import Figure, Load, bench_redis, command_line, require, run_wrk
+from bench.report import Figure, Load, bench_redis, command_line, require, run_wrk, tracing_env
 from bench.views_bench import PY, _ok, forget, free_port, start_bare_api, wait_until
 from shared.settings import settings_env
 
@@ -184,7 +184,7 @@ def running_platform(
 
 
 def run(args: argparse.Namespace, redis_url: str, ns: str, tracing: bool) -> list[Figure]:
-    extra = {} if tracing else {"OTEL_SDK_DISABLED": "true"}
+    extra = tracing_env("on" if tracing else "off")
     if args.pin:
         pin(0, LOAD_CORES)  # wrk and the other services inherit it
     bare_port = free_port()

@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from bench.gateway_bench import running_platform
-from bench.report import BROWSER, Figure, bench_redis, command_line
+from bench.report import BROWSER, Figure, bench_redis, command_line, tracing_env
 from bench.views_bench import forget
 
 App = Callable[..., Any]
@@ -114,7 +114,7 @@ async def _measure(
 
 def measure(args: argparse.Namespace) -> list[Figure]:
     redis_url, ns = bench_redis()
-    off = {"OTEL_SDK_DISABLED": "true"} if args.tracing == "off" else {}
+    off = tracing_env(args.tracing)
     try:
         with running_platform(redis_url, ns, 20, off) as running:
             env = {k: v for k, v in running.env.items() if k.startswith(("NEWSROOM_", "OTEL_"))}

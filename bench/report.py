@@ -58,6 +58,11 @@ def _ms(latency: str) -> float:
     return float(latency)
 
 
+def tracing_env(mode: str) -> dict[str, str]:
+    """A service's environment for tracing ``on`` (the default sampling) or ``off``."""
+    return {"OTEL_SDK_DISABLED": "true"} if mode == "off" else {}
+
+
 def require(*tools: str) -> None:
     """Stop at once, saying how to install them, when Debian tools a bench drives are missing
     (nginx lives in /usr/sbin, often not on a user's PATH)."""

@@ -1,7 +1,7 @@
 """The views service with its counting steps timed: run by ``bench.views_timeline``.
 
-Each step's start and end (perf_counter) go to the JSON file ``BENCH_TIMELINE`` every
-second and at exit. ``BENCH_WINDOW_NOOP=1`` swaps the dedupe window's script for one that
+Each step's start and end (perf_counter) go to the JSON file ``BENCH_TIMELINE`` when the
+service stops. ``BENCH_WINDOW_NOOP=1`` swaps the dedupe window's script for one that
 decodes its argument and counts every view: what counting costs without the window's
 Redis work (a measurement only: it counts repeats).
 """
@@ -13,7 +13,7 @@ import functools
 import inspect
 import json
 import os
-import threading
+import signal
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -80,27 +80,21 @@ def instrument(spans: Spans) -> None:
 
 def main() -> None:
     spans: Spans = []
-    path = os.environ["BENCH_TIMELINE"]
-
-    def dump() -> None:
-        with open(path, "w") as out:
-            json.dump(list(spans), out)
-
-    def dump_every_second() -> None:
-        while True:
-            time.sleep(1)
-            dump()
 
     instrument(spans)
-    threading.Thread(target=dump_every_second, daemon=True).start()
     from services.views.app import create_app
     from services.views.settings import ViewsSettings
     from shared.service.runner import serve
 
-    try:
-        serve(ViewsSettings(), create_app)
-    finally:
-        dump()
+    def dump_and_exit(signum: int, _frame: Any) -> None:
+        with open(os.environ["BENCH_TIMELINE"], "w") as out:
+            json.dump(spans, out)
+        raise SystemExit(128 + signum)
+
+    # uvicorn stops gracefully on SIGTERM, then restores this handler and raises the signal
+    # again: the timeline is written once the service has stopped.
+    signal.signal(signal.SIGTERM, dump_and_exit)
+    serve(ViewsSettings(), create_app)
 
 
 if __name__ == "__main__":

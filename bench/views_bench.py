@@ -32,7 +32,7 @@ from pathlib import Path
 import httpx
 import redis
 
-from bench.report import Figure, Load, bench_redis, command_line, require, run_wrk
+from bench.report import Figure, Load, bench_redis, command_line, require, run_wrk, tracing_env
 from services.views.settings import ViewsSettings
 from shared.contracts.events import ViewData, ViewRecorded
 from shared.contracts.wire import DATA_FIELD, encode_envelope
@@ -304,9 +304,12 @@ def measure(args: argparse.Namespace) -> list[Figure]:
             figures += counting_rounds(redis_url, ns, args.views, args.batch, args.repeat, modes)
         if not args.skip_http:
             for mode in modes:
-                env = {"OTEL_SDK_DISABLED": "true"} if mode == "off" else {}
                 http = http_rates(
-                    redis_url, f"{ns}-{mode}", args.http_seconds, args.connections, env
+                    redis_url,
+                    f"{ns}-{mode}",
+                    args.http_seconds,
+                    args.connections,
+                    tracing_env(mode),
                 )
                 figures.append(
                     Figure.of_loads(
@@ -332,8 +335,7 @@ def counting_rounds(
         floor = floor_rate(redis_url, f"{ns}-{n}", entries, batch)
         line = f"round {n}: floor (bare FastStream batch consumer) {floor:8.0f} msg/s"
         for mode in modes if n % 2 else modes[::-1]:  # neither mode always runs last
-            env = {"OTEL_SDK_DISABLED": "true"} if mode == "off" else {}
-            rate = views_rate(redis_url, f"{ns}-{n}-{mode}", entries, batch, env)
+            rate = views_rate(redis_url, f"{ns}-{n}-{mode}", entries, batch, tracing_env(mode))
             rounds[mode].append((rate, floor))
             line += f" | views, tracing {mode}: {rate:8.0f} msg/s = {rate / floor:.2f}"
         print(line, flush=True)

@@ -20,7 +20,7 @@ import uuid
 from collections import defaultdict
 from pathlib import Path
 
-from bench.report import bench_redis
+from bench.report import bench_redis, tracing_env
 from bench.views_bench import floor_rate, forget, payloads, views_rate
 from services.views.settings import ViewsSettings
 
@@ -72,9 +72,7 @@ def main() -> None:
     entries = payloads(args.views, [uuid.uuid4() for _ in range(50)])
     with tempfile.TemporaryDirectory(prefix="views-timeline-") as tmp:
         timeline = Path(tmp) / "timeline.json"
-        env = {"BENCH_TIMELINE": str(timeline)}
-        if args.tracing == "off":
-            env["OTEL_SDK_DISABLED"] = "true"
+        env = {"BENCH_TIMELINE": str(timeline), **tracing_env(args.tracing)}
         if args.window_noop:
             env["BENCH_WINDOW_NOOP"] = "1"
         try:
