@@ -5,7 +5,9 @@
 1. Counting: publishes N ``view.recorded`` entries (50 articles, distinct
    visitors) and times until the views service has counted all of them
    (exactly-once machinery on, SQLite embedded default); the floor is a bare
-   FastStream batch consumer that only acks, on the same stream shape.
+   FastStream batch consumer that only acks, on the same stream shape. Both
+   while the entries are published (``--feed live``) and draining them once
+   published (``--feed backlog``: the consumer alone); ``both`` by default.
 2. Recording: ``POST /api/v1/articles/{id}/views`` on the gateway (from
    ``newsroom up``) against a bare FastAPI endpoint making one Redis call,
    same uvicorn settings, driven by wrk.
@@ -25,9 +27,10 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import redis
@@ -99,8 +102,16 @@ def forget(redis_url: str, prefix: str) -> None:
     client.close()
 
 
-def floor_rate(redis_url: str, ns: str, entries: list[bytes], batch: int) -> float:
+def floor_rate(
+    redis_url: str, ns: str, entries: list[bytes], batch: int, backlog: bool = False
+) -> float:
+    """The bare consumer's rate: while ``entries`` are published, or (``backlog``)
+    draining them once published (see :func:`drain_rate`)."""
     stream = f"{ns}:floor"
+    client = redis.Redis.from_url(redis_url)
+    if backlog:
+        publish(client, stream, entries)
+        client.xgroup_create(stream, "floor", id="0")  # FastStream's own would start at "$"
     proc = subprocess.Popen(
         [
             PY,
@@ -120,8 +131,11 @@ def floor_rate(redis_url: str, ns: str, entries: list[bytes], batch: int) -> flo
     )
     try:
         assert proc.stdout is not None
+        if backlog:
+            stdout = proc.stdout
+            assert stdout.readline().strip() == "ready"
+            return drain_rate(client, stream, len(entries), lambda: stdout.readline())
         assert proc.stdout.readline().strip() == "ready"
-        client = redis.Redis.from_url(redis_url)
         t0 = time.perf_counter()
         publish(client, stream, entries)
         assert proc.stdout.readline().strip() == "done"
@@ -129,7 +143,25 @@ def floor_rate(redis_url: str, ns: str, entries: list[bytes], batch: int) -> flo
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
+        client.close()
         forget(redis_url, f"{ns}:")
+
+
+def drain_rate(client: redis.Redis, stream: str, total: int, done: Callable[[], Any]) -> float:
+    """Entries a second from the consumer's first read of a full stream until ``done()``:
+    the consumer alone, as when it catches up after an outage. Counted while published,
+    the bench's publisher is a third busy process on the machine's cores beside Redis and
+    the consumer, and the figure is the machine's as much as the consumer's
+    (docs/benchmarks.md)."""
+
+    def first_read() -> int:
+        groups = client.xinfo_groups(stream)
+        return max((int(g.get("entries-read") or 0) for g in groups), default=0)
+
+    started = wait_until(first_read, timeout=60, interval=0.001)
+    t0 = time.perf_counter()
+    done()
+    return (total - started) / (time.perf_counter() - t0)
 
 
 def views_rate(
@@ -139,6 +171,7 @@ def views_rate(
     batch: int,
     env_extra: dict[str, str],
     module: str = "services.views",
+    backlog: bool = False,
 ) -> float:
     data_dir = Path(tempfile.mkdtemp(prefix="views-bench-"))
     port = free_port()
@@ -153,20 +186,31 @@ def views_rate(
         )
         | env_extra
     )
+    client = redis.Redis.from_url(redis_url)
+    db = data_dir / "views.db"
+    if backlog:
+        publish(client, f"{ns}:views", entries)
     proc = subprocess.Popen([PY, "-m", module], env=env)
     try:
-        wait_until(lambda: _ok(f"http://127.0.0.1:{port}/readyz"), timeout=60, interval=0.1)
-        client = redis.Redis.from_url(redis_url)
-        db = data_dir / "views.db"
-        t0 = time.perf_counter()
-        publish(client, f"{ns}:views", entries)
-        wait_until(lambda: _counted(db) >= len(entries), timeout=600)
-        rate = len(entries) / (time.perf_counter() - t0)
+        if backlog:
+            rate = drain_rate(
+                client,
+                f"{ns}:views",
+                len(entries),
+                lambda: wait_until(lambda: _counted(db) >= len(entries), timeout=600),
+            )
+        else:
+            wait_until(lambda: _ok(f"http://127.0.0.1:{port}/readyz"), timeout=60, interval=0.1)
+            t0 = time.perf_counter()
+            publish(client, f"{ns}:views", entries)
+            wait_until(lambda: _counted(db) >= len(entries), timeout=600)
+            rate = len(entries) / (time.perf_counter() - t0)
         assert _counted(db) == len(entries), "counted more than sent"
         return rate
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
+        client.close()
         shutil.rmtree(data_dir, ignore_errors=True)
         forget(redis_url, f"{ns}:")  # the next run starts from the same Redis, not a fuller one
 
@@ -288,6 +332,13 @@ def options(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--http-seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--tracing", choices=["on", "off", "both"], default="both")
+    parser.add_argument(
+        "--feed",
+        choices=["live", "backlog", "both"],
+        default="both",
+        help="count views while they are published (live), drain them once published "
+        "(backlog: the consumer and Redis on a core each), or both",
+    )
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument("--skip-counting", action="store_true")
     return parser.parse_args(argv)
@@ -301,7 +352,10 @@ def measure(args: argparse.Namespace) -> list[Figure]:
     figures: list[Figure] = []
     try:
         if not args.skip_counting:
-            figures += counting_rounds(redis_url, ns, args.views, args.batch, args.repeat, modes)
+            for feed in ["live", "backlog"] if args.feed == "both" else [args.feed]:
+                figures += counting_rounds(
+                    redis_url, ns, args.views, args.batch, args.repeat, modes, feed == "backlog"
+                )
         if not args.skip_http:
             for mode in modes:
                 http = http_rates(
@@ -326,27 +380,39 @@ def measure(args: argparse.Namespace) -> list[Figure]:
 
 
 def counting_rounds(
-    redis_url: str, ns: str, views: int, batch: int, repeat: int, modes: list[str]
+    redis_url: str,
+    ns: str,
+    views: int,
+    batch: int,
+    repeat: int,
+    modes: list[str],
+    backlog: bool = False,
 ) -> list[Figure]:
+    """Rounds of floor then service; ``backlog``: each drains the views published before
+    it starts, instead of counting them while the bench publishes (see drain_rate)."""
     entries = payloads(views, [uuid.uuid4() for _ in range(50)])
     rounds: dict[str, list[tuple[float, float]]] = {mode: [] for mode in modes}
-    print(f"{views} views over 50 articles, batches of {batch}, {repeat} rounds")
+    how = "drained from a backlog" if backlog else "counted while published"
+    print(f"{views} views over 50 articles, batches of {batch}, {how}, {repeat} rounds")
     for n in range(1, repeat + 1):
-        floor = floor_rate(redis_url, f"{ns}-{n}", entries, batch)
+        floor = floor_rate(redis_url, f"{ns}-{n}", entries, batch, backlog)
         line = f"round {n}: floor (bare FastStream batch consumer) {floor:8.0f} msg/s"
         for mode in modes if n % 2 else modes[::-1]:  # neither mode always runs last
-            rate = views_rate(redis_url, f"{ns}-{n}-{mode}", entries, batch, tracing_env(mode))
+            rate = views_rate(
+                redis_url, f"{ns}-{n}-{mode}", entries, batch, tracing_env(mode), backlog=backlog
+            )
             rounds[mode].append((rate, floor))
             line += f" | views, tracing {mode}: {rate:8.0f} msg/s = {rate / floor:.2f}"
         print(line, flush=True)
     return [
         Figure(
             "views",
-            f"views counted, tracing {mode}",
+            f"views {'drained from a backlog' if backlog else 'counted'}, tracing {mode}",
             "views/s",
             "bare FastStream batch consumer",
             rounds[mode],
-            target=0.85 if mode == "on" else 0.9,
+            # The targets are the issue's, set for views counted while published.
+            target=None if backlog else 0.85 if mode == "on" else 0.9,
             note=f"{views:,} views, batches of {batch}",
         )
         for mode in modes
