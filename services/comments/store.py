@@ -275,7 +275,7 @@ async def decide_submissions(
                 seen.kept(d.article_id, digest, reader, d.name)
             if status == "approved":
                 approved_readers.add(reader)
-        # The tables' own inserts: the ORM's bulk insert costs a sixth more a row
+        # The tables' own inserts: the ORM's bulk insert costs more a row
         # (bench/comments_insert.py), its unit of work more than deciding.
         await session.execute(insert(_table(Comment)), rows)
         await session.execute(insert(_table(OutboxEvent)), announcements)
