@@ -73,11 +73,10 @@ def through_session(statement: Any) -> Writer:
 def plain_sqlite() -> Writer:
     engine = create_engine("sqlite://")  # only to compile the table's DDL
     conn = sqlite3.connect(":memory:")
-    table = TABLE
-    conn.execute(str(CreateTable(table).compile(engine)))
-    for index in table.indexes:
+    conn.execute(str(CreateTable(TABLE).compile(engine)))
+    for index in TABLE.indexes:
         conn.execute(str(CreateIndex(index).compile(engine)))
-    names = [c.name for c in table.columns]
+    names = [c.name for c in TABLE.columns]
     sql = f"INSERT INTO comments ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
 
     def value(v: Any) -> Any:

@@ -30,7 +30,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import httpx
 import redis
@@ -130,15 +129,17 @@ def floor_rate(
         text=True,
     )
     try:
-        assert proc.stdout is not None
+        stdout = proc.stdout
+        assert stdout is not None and stdout.readline().strip() == "ready"
+
+        def finished() -> None:
+            assert stdout.readline().strip() == "done"
+
         if backlog:
-            stdout = proc.stdout
-            assert stdout.readline().strip() == "ready"
-            return drain_rate(client, stream, len(entries), lambda: stdout.readline())
-        assert proc.stdout.readline().strip() == "ready"
+            return drain_rate(client, stream, len(entries), finished)
         t0 = time.perf_counter()
         publish(client, stream, entries)
-        assert proc.stdout.readline().strip() == "done"
+        finished()
         return len(entries) / (time.perf_counter() - t0)
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -147,7 +148,7 @@ def floor_rate(
         forget(redis_url, f"{ns}:")
 
 
-def drain_rate(client: redis.Redis, stream: str, total: int, done: Callable[[], Any]) -> float:
+def drain_rate(client: redis.Redis, stream: str, total: int, done: Callable[[], None]) -> float:
     """Entries a second from the consumer's first read of a full stream until ``done()``:
     the consumer alone, as when it catches up after an outage. Counted while published,
     the bench's publisher is a third busy process on the machine's cores beside Redis and
@@ -187,23 +188,22 @@ def views_rate(
         | env_extra
     )
     client = redis.Redis.from_url(redis_url)
-    db = data_dir / "views.db"
+    stream, db = f"{ns}:views", data_dir / "views.db"
+
+    def counted_all() -> None:
+        wait_until(lambda: _counted(db) >= len(entries), timeout=600)
+
     if backlog:
-        publish(client, f"{ns}:views", entries)
+        publish(client, stream, entries)
     proc = subprocess.Popen([PY, "-m", module], env=env)
     try:
         if backlog:
-            rate = drain_rate(
-                client,
-                f"{ns}:views",
-                len(entries),
-                lambda: wait_until(lambda: _counted(db) >= len(entries), timeout=600),
-            )
+            rate = drain_rate(client, stream, len(entries), counted_all)
         else:
             wait_until(lambda: _ok(f"http://127.0.0.1:{port}/readyz"), timeout=60, interval=0.1)
             t0 = time.perf_counter()
-            publish(client, f"{ns}:views", entries)
-            wait_until(lambda: _counted(db) >= len(entries), timeout=600)
+            publish(client, stream, entries)
+            counted_all()
             rate = len(entries) / (time.perf_counter() - t0)
         assert _counted(db) == len(entries), "counted more than sent"
         return rate
